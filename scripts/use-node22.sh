@@ -1,0 +1,24 @@
+# Source this file (". scripts/use-node22.sh") to put Node.js 22 on PATH when the system's Node is older.
+# @google-cloud/firestore 9, p-retry 9 and the Cloud Functions runtime (nodejs22) all need Node 22; the
+# binary comes from the npm registry's node-<os>-<arch> package, so no other download site is needed.
+_oeh_node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+if [ "$(_oeh_node_major)" -lt 22 ]; then
+  case "$(uname -m)" in
+    x86_64) _oeh_arch=x64 ;;
+    aarch64 | arm64) _oeh_arch=arm64 ;;
+    *) echo "use-node22: no Node 22 package for $(uname -m); install Node 22 yourself" >&2; return 1 2>/dev/null || exit 1 ;;
+  esac
+  _oeh_pkg="node-$(uname -s | tr '[:upper:]' '[:lower:]')-${_oeh_arch}"
+  _oeh_dir="${XDG_CACHE_HOME:-$HOME/.cache}/outbound-event-handler/node22"
+  if [ ! -x "$_oeh_dir/node_modules/$_oeh_pkg/bin/node" ]; then
+    echo "use-node22: installing $_oeh_pkg@22 into $_oeh_dir" >&2
+    mkdir -p "$_oeh_dir"
+    npm install --prefix "$_oeh_dir" --no-save --no-audit --no-fund --loglevel=error "$_oeh_pkg@22" >&2 || {
+      echo "use-node22: could not install $_oeh_pkg@22 from the npm registry" >&2
+      return 1 2>/dev/null || exit 1
+    }
+  fi
+  export PATH="$_oeh_dir/node_modules/$_oeh_pkg/bin:$PATH"
+  unset _oeh_arch _oeh_pkg _oeh_dir
+fi
+echo "use-node22: node $(node --version)" >&2

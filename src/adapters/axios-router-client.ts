@@ -1,0 +1,60 @@
+import http from 'node:http';
+import https from 'node:https';
+import axios, { type AxiosInstance } from 'axios';
+import type { OutboxEvent } from '../core/event.js';
+import type { RouterClient, RouterResponse } from '../core/ports.js';
+import { encodeEvent } from './cloudevents-encoding.js';
+
+/** Longest router answer read; the relay keeps only a short excerpt of it anyway. */
+export const MAX_RESPONSE_BYTES = 64 * 1024;
+
+export interface AxiosRouterClientOptions {
+  readonly routerUrl: string;
+  readonly postTimeoutMs: number;
+  readonly defaultSource: string;
+  readonly maxSockets: number;
+}
+
+/** POSTs events with axios; describes every answer or failure as a RouterResponse and leaves judging to classify(). */
+export class AxiosRouterClient implements RouterClient {
+  private readonly http: AxiosInstance;
+
+  constructor(private readonly options: AxiosRouterClientOptions) {
+    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets };
+    this.http = axios.create({
+      httpAgent: new http.Agent(agentOptions),
+      httpsAgent: new https.Agent(agentOptions),
+      maxRedirects: 0,
+      maxContentLength: MAX_RESPONSE_BYTES,
+      responseType: 'text',
+      transformResponse: (body: unknown) => body,
+      validateStatus: () => true,
+      proxy: false,
+    });
+  }
+
+  async post(event: OutboxEvent, deliveryAttempt: number): Promise<RouterResponse> {
+    const { headers, body } = encodeEvent(event, deliveryAttempt, this.options.defaultSource);
+    const signal = AbortSignal.timeout(this.options.postTimeoutMs);
+    try {
+      const response = await this.http.post<string>(this.options.routerUrl, body, {
+        headers,
+        signal,
+        timeout: this.options.postTimeoutMs,
+      });
+      const retryAfter: unknown = response.headers['retry-after'];
+      return {
+        kind: 'response',
+        status: response.status,
+        body: typeof response.data === 'string' ? response.data : '',
+        retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined,
+      };
+    } catch (error) {
+      if (signal.aborted || (axios.isAxiosError(error) && (error.code === 'ECONNABORTED' || error.code === 'ETIMEDOUT'))) {
+        return { kind: 'timeout', timeoutMs: this.options.postTimeoutMs };
+      }
+      if (axios.isAxiosError(error)) return { kind: 'network', code: error.code, message: error.message };
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,48 @@
+import { CloudEvent, HTTP } from 'cloudevents';
+import { MalformedEventError, describeError } from '../errors.js';
+import type { OutboxEvent } from '../core/event.js';
+
+/** The HTTP request for one event: CloudEvents 1.0 binary mode plus the relay's delivery headers. */
+export interface EncodedRequest {
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/** Encodes with the CloudEvents SDK so the headers follow the spec; an invalid event becomes a MalformedEventError. */
+export function encodeEvent(event: OutboxEvent, deliveryAttempt: number, defaultSource: string): EncodedRequest {
+  let message;
+  try {
+    const cloudEvent = new CloudEvent({
+      specversion: '1.0',
+      id: event.id,
+      type: event.type,
+      source: event.source ?? defaultSource,
+      time: event.createdAt.toISOString(),
+      datacontenttype: 'application/json',
+      ...(event.subject === undefined ? {} : { subject: event.subject }),
+      data: event.data,
+    });
+    message = HTTP.binary(cloudEvent);
+  } catch (error) {
+    throw new MalformedEventError(event.id, 'CloudEvents attributes', `are invalid: ${validationDetail(error)}`);
+  }
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(message.headers)) {
+    if (typeof value === 'string') headers[name.toLowerCase()] = value;
+  }
+  headers['content-type'] = 'application/json';
+  headers['idempotency-key'] = event.id;
+  headers['x-delivery-attempt'] = String(deliveryAttempt);
+  const body = typeof message.body === 'string' ? message.body : JSON.stringify(event.data);
+  return { headers, body };
+}
+
+function validationDetail(error: unknown): string {
+  const errors = (error as { errors?: unknown }).errors;
+  if (Array.isArray(errors)) {
+    return errors
+      .map((e: { instancePath?: string; message?: string }) => `${(e.instancePath ?? '').replace(/^\//, '')} ${e.message ?? ''}`.trim())
+      .join('; ');
+  }
+  return describeError(error);
+}

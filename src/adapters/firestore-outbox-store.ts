@@ -1,0 +1,101 @@
+import {
+  DocumentReference,
+  FieldPath,
+  FieldValue,
+  GeoPoint,
+  Timestamp,
+  type Firestore,
+  type QueryDocumentSnapshot,
+} from '@google-cloud/firestore';
+import { EventStatus, type EventOutcome, type RunSummary, type StoredDocument } from '../core/event.js';
+import type { OutboxPage, OutboxStore, PageCursor } from '../core/ports.js';
+
+/** Firestore's limit on writes in one commit. */
+export const MAX_WRITES_PER_COMMIT = 500;
+
+/** The outbox on Firestore: pending events oldest first, outcomes in batched commits, one audit document per run. */
+export class FirestoreOutboxStore implements OutboxStore {
+  constructor(
+    private readonly firestore: Firestore,
+    private readonly outboxCollection: string,
+    private readonly auditCollection: string,
+  ) {}
+
+  async fetchPending(limit: number, after: PageCursor | undefined): Promise<OutboxPage> {
+    let query = this.firestore
+      .collection(this.outboxCollection)
+      .where('status', '==', EventStatus.Pending)
+      .orderBy('createdAt')
+      .orderBy(FieldPath.documentId())
+      .limit(limit);
+    if (after !== undefined) query = query.startAfter(fromCursor(after));
+    const snapshot = await query.get();
+    const documents = snapshot.docs.map((doc) => ({ id: doc.id, fields: toPlain(doc.data()) as StoredDocument['fields'] }));
+    const last = snapshot.docs.at(-1);
+    return { documents, next: snapshot.size === limit && last !== undefined ? toCursor(last) : undefined };
+  }
+
+  async recordOutcomes(outcomes: readonly EventOutcome[]): Promise<void> {
+    const collection = this.firestore.collection(this.outboxCollection);
+    for (let start = 0; start < outcomes.length; start += MAX_WRITES_PER_COMMIT) {
+      const batch = this.firestore.batch();
+      for (const outcome of outcomes.slice(start, start + MAX_WRITES_PER_COMMIT)) {
+        batch.set(collection.doc(outcome.eventId), outcomeFields(outcome), { merge: true });
+      }
+      await batch.commit();
+    }
+  }
+
+  async writeAudit(summary: RunSummary): Promise<void> {
+    await this.firestore
+      .collection(this.auditCollection)
+      .doc(summary.runId)
+      .set({ ...summary, finishedAt: FieldValue.serverTimestamp() });
+  }
+}
+
+/** The fields one outcome writes; merged, so a document a producer deleted meanwhile cannot fail the whole commit. */
+function outcomeFields(outcome: EventOutcome): Record<string, unknown> {
+  const now = FieldValue.serverTimestamp();
+  switch (outcome.kind) {
+    case 'delivered':
+      return { status: EventStatus.Delivered, deliveredAt: now, postAttempts: outcome.postAttempts };
+    case 'failed':
+      return {
+        attempts: outcome.attempts,
+        postAttempts: outcome.postAttempts,
+        lastError: outcome.error,
+        lastAttemptAt: now,
+      };
+    case 'dead_letter':
+      return {
+        status: EventStatus.DeadLetter,
+        deadLetteredAt: now,
+        deadLetterReason: outcome.reason,
+        attempts: outcome.attempts,
+        postAttempts: outcome.postAttempts,
+        ...(outcome.postAttempts > 0 ? { lastError: outcome.reason, lastAttemptAt: now } : {}),
+      };
+  }
+}
+
+function toCursor(snapshot: QueryDocumentSnapshot): PageCursor {
+  return snapshot as unknown as PageCursor;
+}
+
+function fromCursor(cursor: PageCursor): QueryDocumentSnapshot {
+  return cursor as unknown as QueryDocumentSnapshot;
+}
+
+/** Firestore values as plain JSON-friendly values: Timestamps become Dates, references their paths. */
+export function toPlain(value: unknown): unknown {
+  if (value instanceof Timestamp) return value.toDate();
+  if (value instanceof DocumentReference) return value.path;
+  if (value instanceof GeoPoint) return { latitude: value.latitude, longitude: value.longitude };
+  if (Buffer.isBuffer(value) || value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  if (Array.isArray(value)) return value.map(toPlain);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, toPlain(inner)]));
+  }
+  return value;
+}

@@ -1,0 +1,124 @@
+import { z } from 'zod';
+import type { Severity } from './core/ports.js';
+import { ConfigError } from './errors.js';
+
+/** Defaults, with their unit in the name; the README's configuration table lists the same values. */
+export const DEFAULT_OUTBOX_COLLECTION = 'outbound_events';
+export const DEFAULT_AUDIT_COLLECTION = 'outbound_event_runs';
+export const DEFAULT_EVENT_SOURCE = '/outbound-event-handler';
+export const DEFAULT_BATCH_SIZE = 200;
+export const DEFAULT_DELIVERY_CONCURRENCY = 16;
+export const DEFAULT_POST_TIMEOUT_MS = 10_000;
+export const DEFAULT_POST_RETRIES = 3;
+export const DEFAULT_RETRY_MIN_DELAY_MS = 250;
+export const DEFAULT_RETRY_MAX_DELAY_MS = 10_000;
+export const DEFAULT_MAX_ATTEMPTS = 8;
+export const DEFAULT_RUN_BUDGET_MS = 240_000;
+export const DEFAULT_AUDIT_TIMEOUT_MS = 10_000;
+export const DEFAULT_CHECKPOINT_SIZE = 200;
+export const DEFAULT_MAX_PAYLOAD_BYTES = 512 * 1024;
+
+/** The relay's settings, parsed once at cold start and frozen. */
+export interface Config {
+  /** ROUTER_URL: where every event is POSTed (http or https). Required. */
+  readonly routerUrl: string;
+  /** OUTBOX_COLLECTION: the producers' outbox collection. */
+  readonly outboxCollection: string;
+  /** AUDIT_COLLECTION: one document per run, the run's last write. */
+  readonly auditCollection: string;
+  /** GOOGLE_CLOUD_PROJECT: the Firestore project; the client's own discovery is used when unset. */
+  readonly projectId: string | undefined;
+  /** FIRESTORE_EMULATOR_HOST: set to talk to the emulator instead of Firestore. */
+  readonly firestoreEmulatorHost: string | undefined;
+  /** EVENT_SOURCE: CloudEvents `source` for events that do not carry their own. */
+  readonly defaultSource: string;
+  /** BATCH_SIZE: events read per Firestore page. */
+  readonly batchSize: number;
+  /** DELIVERY_CONCURRENCY: POSTs in flight at once (events of one orderingKey still go one by one). */
+  readonly deliveryConcurrency: number;
+  /** POST_TIMEOUT_MS: bound on one POST, so a hung router cannot hold the run. */
+  readonly postTimeoutMs: number;
+  /** POST_RETRIES: in-run retries of one event after a transient failure. */
+  readonly postRetries: number;
+  /** RETRY_MIN_DELAY_MS: first backoff delay. */
+  readonly retryMinDelayMs: number;
+  /** RETRY_MAX_DELAY_MS: longest backoff delay. */
+  readonly retryMaxDelayMs: number;
+  /** MAX_ATTEMPTS: failed runs recorded for an event before it is dead-lettered. */
+  readonly maxAttempts: number;
+  /** RUN_BUDGET_MS: after this long a run starts no new POSTs, flushes and answers 200 with hasMore. */
+  readonly runBudgetMs: number;
+  /** AUDIT_TIMEOUT_MS: bound on the final audit update. */
+  readonly auditTimeoutMs: number;
+  /** CHECKPOINT_SIZE: acknowledged events recorded per Firestore commit while the run goes on (≤ 500). */
+  readonly checkpointSize: number;
+  /** MAX_PAYLOAD_BYTES: events whose JSON data is larger are dead-lettered, never POSTed. */
+  readonly maxPayloadBytes: number;
+  /** LOG_LEVEL: the least severe entry written (DEBUG logs one line per delivered event). */
+  readonly logLevel: Severity;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const httpUrl = z.url({ protocol: /^https?$/ });
+const collectionId = z.string().regex(/^[A-Za-z0-9_-]{1,100}$/);
+const COLLECTION_ID = 'a collection id (1-100 letters, digits, _ or -)';
+const severity = z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR']);
+
+/** Validates the whole environment once, so a bad deployment fails at start with the variable's name. */
+export function parseConfig(env: Env = process.env): Readonly<Config> {
+  const read = reader(env);
+  const config: Config = {
+    routerUrl: read.text('ROUTER_URL', httpUrl, 'an http:// or https:// URL'),
+    outboxCollection: read.text('OUTBOX_COLLECTION', collectionId, COLLECTION_ID, DEFAULT_OUTBOX_COLLECTION),
+    auditCollection: read.text('AUDIT_COLLECTION', collectionId, COLLECTION_ID, DEFAULT_AUDIT_COLLECTION),
+    projectId: read.optional('GOOGLE_CLOUD_PROJECT'),
+    firestoreEmulatorHost: read.optional('FIRESTORE_EMULATOR_HOST'),
+    defaultSource: read.text('EVENT_SOURCE', z.string(), 'a URI reference', DEFAULT_EVENT_SOURCE),
+    batchSize: read.integer('BATCH_SIZE', DEFAULT_BATCH_SIZE, 1, 500),
+    deliveryConcurrency: read.integer('DELIVERY_CONCURRENCY', DEFAULT_DELIVERY_CONCURRENCY, 1, 256),
+    postTimeoutMs: read.integer('POST_TIMEOUT_MS', DEFAULT_POST_TIMEOUT_MS, 1, 600_000),
+    postRetries: read.integer('POST_RETRIES', DEFAULT_POST_RETRIES, 0, 20),
+    retryMinDelayMs: read.integer('RETRY_MIN_DELAY_MS', DEFAULT_RETRY_MIN_DELAY_MS, 0, 600_000),
+    retryMaxDelayMs: read.integer('RETRY_MAX_DELAY_MS', DEFAULT_RETRY_MAX_DELAY_MS, 0, 600_000),
+    maxAttempts: read.integer('MAX_ATTEMPTS', DEFAULT_MAX_ATTEMPTS, 1, 1000),
+    runBudgetMs: read.integer('RUN_BUDGET_MS', DEFAULT_RUN_BUDGET_MS, 1, 3_600_000),
+    auditTimeoutMs: read.integer('AUDIT_TIMEOUT_MS', DEFAULT_AUDIT_TIMEOUT_MS, 1, 600_000),
+    checkpointSize: read.integer('CHECKPOINT_SIZE', DEFAULT_CHECKPOINT_SIZE, 1, 500),
+    maxPayloadBytes: read.integer('MAX_PAYLOAD_BYTES', DEFAULT_MAX_PAYLOAD_BYTES, 1, 1_048_576),
+    logLevel: read.text('LOG_LEVEL', severity, 'one of DEBUG, INFO, WARNING, ERROR', 'INFO'),
+  };
+  if (config.retryMaxDelayMs < config.retryMinDelayMs) {
+    throw new ConfigError('RETRY_MAX_DELAY_MS', `must be at least RETRY_MIN_DELAY_MS (${config.retryMinDelayMs})`);
+  }
+  return Object.freeze(config);
+}
+
+/** Typed readers over one environment; each names its variable in the error. */
+function reader(env: Env) {
+  const raw = (variable: string): string | undefined => {
+    const value = env[variable]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+  return {
+    optional: raw,
+    text<T extends string>(variable: string, schema: z.ZodType<T>, expected: string, fallback?: T): T {
+      const value = raw(variable);
+      if (value === undefined) {
+        if (fallback === undefined) throw new ConfigError(variable, 'is required');
+        return fallback;
+      }
+      const result = schema.safeParse(value);
+      // Text values are not echoed: a URL may carry credentials.
+      if (!result.success) throw new ConfigError(variable, `must be ${expected}`);
+      return result.data;
+    },
+    integer(variable: string, fallback: number, min: number, max: number): number {
+      const value = raw(variable);
+      if (value === undefined) return fallback;
+      const result = z.coerce.number().int().min(min).max(max).safeParse(value);
+      if (!result.success) throw new ConfigError(variable, `must be an integer from ${min} to ${max} (got "${value.slice(0, 40)}")`);
+      return result.data;
+    },
+  };
+}

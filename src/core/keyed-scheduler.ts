@@ -1,0 +1,48 @@
+import pLimit, { type LimitFunction } from 'p-limit';
+
+/**
+ * Runs tasks with bounded parallelism while tasks that share a key run strictly one after another,
+ * in the order they were submitted; tasks without a key start in submission order as slots free up.
+ */
+export class KeyedScheduler {
+  private readonly limit: LimitFunction;
+  private readonly tails = new Map<string, Promise<void>>();
+  private readonly outstanding = new Set<Promise<void>>();
+
+  constructor(concurrency: number) {
+    this.limit = pLimit(concurrency);
+  }
+
+  /** Tasks submitted and not yet finished, queued or running. */
+  get size(): number {
+    return this.outstanding.size;
+  }
+
+  /** Queues a task; it must handle its own errors (a rejection is swallowed, never lost as unhandled). */
+  submit(key: string | undefined, task: () => Promise<void>): void {
+    const run = (): Promise<void> => this.limit(task).catch(() => undefined);
+    let done: Promise<void>;
+    if (key === undefined) {
+      done = run();
+    } else {
+      const previous = this.tails.get(key) ?? Promise.resolve();
+      done = previous.then(run);
+      this.tails.set(key, done);
+    }
+    this.outstanding.add(done);
+    void done.finally(() => {
+      this.outstanding.delete(done);
+      if (key !== undefined && this.tails.get(key) === done) this.tails.delete(key);
+    });
+  }
+
+  /** Backpressure: resolves once fewer than `count` tasks are outstanding. */
+  async waitBelow(count: number): Promise<void> {
+    while (this.outstanding.size >= count) await Promise.race(this.outstanding);
+  }
+
+  /** Resolves when every submitted task has finished. */
+  async drain(): Promise<void> {
+    await this.waitBelow(1);
+  }
+}

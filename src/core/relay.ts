@@ -1,0 +1,162 @@
+import { AuditTimeoutError, FetchError, FlushError, MalformedEventError, describeError } from '../errors.js';
+import { Checkpointer } from './checkpointer.js';
+import { deliver, type RetryPolicy } from './delivery.js';
+import type { EventOutcome, OutboxEvent, RunSummary } from './event.js';
+import { KeyedScheduler } from './keyed-scheduler.js';
+import type { Clock, Logger, OutboxStore, PageCursor, RouterClient } from './ports.js';
+import { validateEvent } from './validate-event.js';
+
+/** The settings one run needs; a subset of Config, so the core never reads the environment. */
+export interface RelayOptions extends RetryPolicy {
+  readonly batchSize: number;
+  readonly deliveryConcurrency: number;
+  readonly maxAttempts: number;
+  readonly runBudgetMs: number;
+  readonly auditTimeoutMs: number;
+  readonly checkpointSize: number;
+  readonly maxPayloadBytes: number;
+}
+
+export interface RelayDeps {
+  readonly store: OutboxStore;
+  readonly router: RouterClient;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+/**
+ * How a run ended, which decides the answer to Cloud Scheduler: `completed` → 200 (even when the audit
+ * failed); anything else → 500, after every acknowledged event was recorded (or that failed too).
+ */
+export type RunOutcome = 'completed' | 'delivery_failed' | 'fetch_failed' | 'flush_failed';
+
+export interface RunResult {
+  readonly outcome: RunOutcome;
+  readonly summary: RunSummary;
+  /** One line for the 500 body and the log when the outcome is not `completed`. */
+  readonly error: string | undefined;
+}
+
+/** One scheduled run: drain pending events within the budget, record progress as it goes, audit last. */
+export async function runRelay(runId: string, deps: RelayDeps, options: RelayOptions): Promise<RunResult> {
+  const { store, router, clock, logger } = deps;
+  const startedAt = clock.now();
+  const deadline = startedAt + options.runBudgetMs;
+  const counts = { fetched: 0, delivered: 0, deadLettered: 0, failed: 0 };
+  let hasMore = false;
+  let stopReason: { outcome: RunOutcome; error: string } | undefined;
+  const stop = (outcome: RunOutcome, error: string): void => {
+    stopReason ??= { outcome, error };
+  };
+
+  const checkpointer = new Checkpointer(store, options.checkpointSize, (error) => {
+    logger.log('ERROR', 'checkpoint failed; starting no new POSTs', { runId, error: error.message });
+    stop('flush_failed', error.message);
+  });
+  const record = (outcome: EventOutcome): void => {
+    if (outcome.kind === 'delivered') counts.delivered += 1;
+    else if (outcome.kind === 'dead_letter') counts.deadLettered += 1;
+    else counts.failed += 1;
+    checkpointer.add(outcome);
+  };
+  const deadLetter = (eventId: string, reason: string, attempts: number, postAttempts: number): void => {
+    logger.log('WARNING', 'event dead-lettered', { runId, eventId, reason });
+    record({ kind: 'dead_letter', eventId, reason, attempts, postAttempts });
+  };
+
+  const deliverOne = async (event: OutboxEvent): Promise<void> => {
+    if (stopReason !== undefined) return;
+    if (clock.now() >= deadline) {
+      hasMore = true;
+      return;
+    }
+    const result = await deliver(event, { router, clock }, options, deadline);
+    const postAttempts = event.postAttempts + result.posts;
+    if (result.kind === 'delivered') {
+      logger.log('DEBUG', 'event delivered', { runId, eventId: event.id, posts: result.posts });
+      record({ kind: 'delivered', eventId: event.id, postAttempts });
+    } else if (result.kind === 'permanent') {
+      deadLetter(event.id, `rejected by the router: ${result.reason}`, event.attempts + 1, postAttempts);
+    } else if (event.attempts + 1 >= options.maxAttempts) {
+      deadLetter(event.id, `max attempts exceeded (${options.maxAttempts}): ${result.reason}`, event.attempts + 1, postAttempts);
+    } else {
+      logger.log('WARNING', 'event delivery failed; stopping the run', {
+        runId,
+        eventId: event.id,
+        attempt: event.attempts + 1,
+        reason: result.reason,
+      });
+      record({ kind: 'failed', eventId: event.id, error: result.reason, attempts: event.attempts + 1, postAttempts });
+      stop('delivery_failed', `event ${event.id} could not be delivered: ${result.reason}`);
+    }
+  };
+
+  logger.log('INFO', 'run started', { runId, batchSize: options.batchSize, concurrency: options.deliveryConcurrency });
+  const scheduler = new KeyedScheduler(options.deliveryConcurrency);
+  let cursor: PageCursor | undefined;
+  for (;;) {
+    if (stopReason !== undefined) break;
+    if (clock.now() >= deadline) {
+      hasMore = true;
+      break;
+    }
+    let page;
+    try {
+      page = await store.fetchPending(options.batchSize, cursor);
+    } catch (error) {
+      stop('fetch_failed', new FetchError(error).message);
+      break;
+    }
+    counts.fetched += page.documents.length;
+    for (const document of page.documents) {
+      try {
+        const event = validateEvent(document, options.maxPayloadBytes);
+        scheduler.submit(event.orderingKey, () => deliverOne(event));
+      } catch (error) {
+        if (!(error instanceof MalformedEventError)) throw error;
+        deadLetter(document.id, `malformed: ${error.message}`, 0, 0);
+      }
+    }
+    if (page.next === undefined) break;
+    cursor = page.next;
+    // Keep about two pages in hand: enough to keep every slot busy, never the whole outbox in memory.
+    await scheduler.waitBelow(Math.max(options.batchSize, options.deliveryConcurrency * 2));
+  }
+  await scheduler.drain();
+
+  try {
+    await checkpointer.flush();
+  } catch (error) {
+    const message = error instanceof FlushError ? error.message : describeError(error);
+    logger.log('ERROR', 'recording delivery progress failed', { runId, error: message, unrecorded: checkpointer.unwritten });
+    stopReason = { outcome: 'flush_failed', error: message };
+  }
+
+  const summaryWithoutAudit = { runId, ...counts, hasMore, durationMs: clock.now() - startedAt };
+  const auditFailed = !(await writeAudit(deps, { ...summaryWithoutAudit, auditFailed: false }, options.auditTimeoutMs));
+  const summary: RunSummary = { ...summaryWithoutAudit, auditFailed, durationMs: clock.now() - startedAt };
+  const outcome = stopReason?.outcome ?? 'completed';
+  logger.log(outcome === 'completed' ? 'INFO' : 'ERROR', `run ${outcome}`, { ...summary, outcome, error: stopReason?.error });
+  return { outcome, summary, error: stopReason?.error };
+}
+
+/** The audit is a record, not a delivery: a failure or a hang here is logged and never fails the run. */
+async function writeAudit(deps: RelayDeps, summary: RunSummary, timeoutMs: number): Promise<boolean> {
+  const cancelTimer = new AbortController();
+  const timeout = deps.clock.sleep(timeoutMs, cancelTimer.signal).then(() => {
+    throw new AuditTimeoutError(timeoutMs);
+  });
+  try {
+    await Promise.race([deps.store.writeAudit(summary), timeout]);
+    return true;
+  } catch (error) {
+    deps.logger.log('ERROR', 'audit update failed after delivery; answering 200 so nothing is POSTed again', {
+      runId: summary.runId,
+      error: describeError(error),
+    });
+    return false;
+  } finally {
+    cancelTimer.abort();
+    timeout.catch(() => undefined);
+  }
+}

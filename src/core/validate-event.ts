@@ -1,0 +1,52 @@
+import { MalformedEventError } from '../errors.js';
+import { EventStatus, type OutboxEvent, type StoredDocument } from './event.js';
+
+const OPTIONAL_STRINGS = ['source', 'subject', 'orderingKey'] as const;
+
+/** Turns a stored document into an event, or says which field makes it undeliverable. */
+export function validateEvent(document: StoredDocument, maxPayloadBytes: number): OutboxEvent {
+  const { id, fields } = document;
+  const fail = (field: string, problem: string): never => {
+    throw new MalformedEventError(id, field, problem);
+  };
+  if (fields.status !== EventStatus.Pending) fail('status', `must be "${EventStatus.Pending}" (got ${describe(fields.status)})`);
+  if (typeof fields.type !== 'string' || fields.type.trim() === '') fail('type', 'must be a non-empty string');
+  if (!('data' in fields) || fields.data === undefined) fail('data', 'is missing');
+  if (!(fields.createdAt instanceof Date)) fail('createdAt', `must be a Firestore Timestamp (got ${describe(fields.createdAt)})`);
+  for (const name of OPTIONAL_STRINGS) {
+    const value = fields[name];
+    if (value !== undefined && value !== null && (typeof value !== 'string' || value === '')) {
+      fail(name, 'must be a non-empty string when set');
+    }
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(fields.data), 'utf8');
+  if (bytes > maxPayloadBytes) fail('data', `is ${bytes} bytes of JSON, over the ${maxPayloadBytes}-byte limit`);
+  return {
+    id,
+    type: fields.type as string,
+    data: fields.data,
+    createdAt: fields.createdAt as Date,
+    source: optionalString(fields.source),
+    subject: optionalString(fields.subject),
+    orderingKey: optionalString(fields.orderingKey),
+    attempts: count(fields.attempts),
+    postAttempts: count(fields.postAttempts),
+  };
+}
+
+/** Counters written by the relay; anything unreadable counts as zero rather than blocking the event. */
+export function count(value: unknown): number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : 0;
+}
+
+function optionalString(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (value instanceof Date) return 'a timestamp';
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}

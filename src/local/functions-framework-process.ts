@@ -1,0 +1,71 @@
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import path from 'node:path';
+
+/** A function served by the Functions Framework CLI in a child process, exactly as `npm start` serves it. */
+export interface ServedFunction {
+  readonly url: string;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+/** A free loopback port, for servers that must be told their port up front. */
+export async function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts `functions-framework --target=<target>` from the project root and waits until it accepts connections. */
+export async function serveFunction(options: {
+  readonly projectRoot: string;
+  readonly target: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly onOutput?: (line: string) => void;
+}): Promise<ServedFunction> {
+  const port = await freeLoopbackPort();
+  const require = createRequire(path.join(options.projectRoot, 'package.json'));
+  const frameworkDir = path.dirname(require.resolve('@google-cloud/functions-framework'));
+  const child = spawn(
+    process.execPath,
+    [path.join(frameworkDir, 'main.js'), `--target=${options.target}`, '--signature-type=http', `--port=${port}`],
+    { cwd: options.projectRoot, env: { ...options.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  for (const stream of [child.stdout, child.stderr]) {
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      for (const line of chunk.split('\n')) if (line.trim() !== '') options.onOutput?.(line);
+    });
+  }
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  const deadline = Date.now() + 20_000;
+  while (!(await accepts(port))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`the Functions Framework did not start serving ${options.target} on port ${port}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { url: `http://127.0.0.1:${port}/`, pid: child.pid ?? -1, stop };
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
