@@ -17,19 +17,40 @@ export const DEFAULT_RUN_BUDGET_MS = 240_000;
 export const DEFAULT_AUDIT_TIMEOUT_MS = 10_000;
 export const DEFAULT_CHECKPOINT_SIZE = 200;
 export const DEFAULT_MAX_PAYLOAD_BYTES = 512 * 1024;
+export const DEFAULT_LEASE_COLLECTION = 'outbound_event_leases';
+/** Longer than the function's timeout (300 s in cloudbuild.yaml), so a live run never loses its lease. */
+export const DEFAULT_LEASE_TTL_MS = 360_000;
+export const DEFAULT_MAX_REDRIVES = 3;
+export const DEFAULT_SHARD_COUNT = 1;
 
-/** The relay's settings, parsed once at cold start and frozen. */
-export interface Config {
-  /** ROUTER_URL: where every event is POSTed (http or https). Required. */
-  readonly routerUrl: string;
+/** What every tool that touches the outbox needs: the relay, the producer API and the ops CLI. */
+export interface StoreConfig {
   /** OUTBOX_COLLECTION: the producers' outbox collection. */
   readonly outboxCollection: string;
   /** AUDIT_COLLECTION: one document per run, the run's last write. */
   readonly auditCollection: string;
+  /** LEASE_COLLECTION: one lease document per shard, so one run at a time delivers it. */
+  readonly leaseCollection: string;
   /** GOOGLE_CLOUD_PROJECT: the Firestore project; the client's own discovery is used when unset. */
   readonly projectId: string | undefined;
   /** FIRESTORE_EMULATOR_HOST: set to talk to the emulator instead of Firestore. */
   readonly firestoreEmulatorHost: string | undefined;
+  /** MAX_ATTEMPTS: failed runs recorded for an event before it is dead-lettered. */
+  readonly maxAttempts: number;
+  /** MAX_REDRIVES: how often one event may be redriven from the dead letters, so redrive loops end. */
+  readonly maxRedrives: number;
+  /** SHARD_COUNT: events are spread over this many shards at enqueue; each shard is drained by its own job. */
+  readonly shardCount: number;
+}
+
+/** The relay's settings, parsed once at cold start and frozen. */
+export interface Config extends StoreConfig {
+  /** ROUTER_URL: where every event is POSTed (http or https). Required. */
+  readonly routerUrl: string;
+  /** SHARD_INDEX: the shard this deployment drains, from 0 to SHARD_COUNT - 1. */
+  readonly shardIndex: number;
+  /** LEASE_TTL_MS: how long a run's lease lasts; longer than the function timeout. */
+  readonly leaseTtlMs: number;
   /** EVENT_SOURCE: CloudEvents `source` for events that do not carry their own. */
   readonly defaultSource: string;
   /** BATCH_SIZE: events read per Firestore page. */
@@ -44,8 +65,6 @@ export interface Config {
   readonly retryMinDelayMs: number;
   /** RETRY_MAX_DELAY_MS: longest backoff delay. */
   readonly retryMaxDelayMs: number;
-  /** MAX_ATTEMPTS: failed runs recorded for an event before it is dead-lettered. */
-  readonly maxAttempts: number;
   /** RUN_BUDGET_MS: after this long a run starts no new POSTs, flushes and answers 200 with hasMore. */
   readonly runBudgetMs: number;
   /** AUDIT_TIMEOUT_MS: bound on the final audit update. */
@@ -65,15 +84,30 @@ const collectionId = z.string().regex(/^[A-Za-z0-9_-]{1,100}$/);
 const COLLECTION_ID = 'a collection id (1-100 letters, digits, _ or -)';
 const severity = z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR']);
 
-/** Validates the whole environment once, so a bad deployment fails at start with the variable's name. */
-export function parseConfig(env: Env = process.env): Readonly<Config> {
+/** The outbox's location and limits, for tools that do not deliver (producer API, ops CLI). */
+export function parseStoreConfig(env: Env = process.env): Readonly<StoreConfig> {
   const read = reader(env);
-  const config: Config = {
-    routerUrl: read.text('ROUTER_URL', httpUrl, 'an http:// or https:// URL'),
+  return Object.freeze({
     outboxCollection: read.text('OUTBOX_COLLECTION', collectionId, COLLECTION_ID, DEFAULT_OUTBOX_COLLECTION),
     auditCollection: read.text('AUDIT_COLLECTION', collectionId, COLLECTION_ID, DEFAULT_AUDIT_COLLECTION),
+    leaseCollection: read.text('LEASE_COLLECTION', collectionId, COLLECTION_ID, DEFAULT_LEASE_COLLECTION),
     projectId: read.optional('GOOGLE_CLOUD_PROJECT'),
     firestoreEmulatorHost: read.optional('FIRESTORE_EMULATOR_HOST'),
+    maxAttempts: read.integer('MAX_ATTEMPTS', DEFAULT_MAX_ATTEMPTS, 1, 1000),
+    maxRedrives: read.integer('MAX_REDRIVES', DEFAULT_MAX_REDRIVES, 0, 1000),
+    shardCount: read.integer('SHARD_COUNT', DEFAULT_SHARD_COUNT, 1, 64),
+  });
+}
+
+/** Validates the whole environment once, so a bad deployment fails at start with the variable's name. */
+export function parseConfig(env: Env = process.env): Readonly<Config> {
+  const store = parseStoreConfig(env);
+  const read = reader(env);
+  const config: Config = {
+    ...store,
+    routerUrl: read.text('ROUTER_URL', httpUrl, 'an http:// or https:// URL'),
+    shardIndex: read.integer('SHARD_INDEX', 0, 0, store.shardCount - 1),
+    leaseTtlMs: read.integer('LEASE_TTL_MS', DEFAULT_LEASE_TTL_MS, 1000, 86_400_000),
     defaultSource: read.text('EVENT_SOURCE', z.string(), 'a URI reference', DEFAULT_EVENT_SOURCE),
     batchSize: read.integer('BATCH_SIZE', DEFAULT_BATCH_SIZE, 1, 500),
     deliveryConcurrency: read.integer('DELIVERY_CONCURRENCY', DEFAULT_DELIVERY_CONCURRENCY, 1, 256),
@@ -81,7 +115,6 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
     postRetries: read.integer('POST_RETRIES', DEFAULT_POST_RETRIES, 0, 20),
     retryMinDelayMs: read.integer('RETRY_MIN_DELAY_MS', DEFAULT_RETRY_MIN_DELAY_MS, 0, 600_000),
     retryMaxDelayMs: read.integer('RETRY_MAX_DELAY_MS', DEFAULT_RETRY_MAX_DELAY_MS, 0, 600_000),
-    maxAttempts: read.integer('MAX_ATTEMPTS', DEFAULT_MAX_ATTEMPTS, 1, 1000),
     runBudgetMs: read.integer('RUN_BUDGET_MS', DEFAULT_RUN_BUDGET_MS, 1, 3_600_000),
     auditTimeoutMs: read.integer('AUDIT_TIMEOUT_MS', DEFAULT_AUDIT_TIMEOUT_MS, 1, 600_000),
     checkpointSize: read.integer('CHECKPOINT_SIZE', DEFAULT_CHECKPOINT_SIZE, 1, 500),

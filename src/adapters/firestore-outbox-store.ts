@@ -12,6 +12,8 @@ import type { OutboxPage, OutboxStore, PageCursor } from '../core/ports.js';
 
 /** Firestore's limit on writes in one commit. */
 export const MAX_WRITES_PER_COMMIT = 500;
+/** Bound on the scan for pending events without createdAt, so a large backlog cannot make it expensive. */
+const MAX_STRAY_SCAN_PAGES = 10;
 
 /** The outbox on Firestore: pending events oldest first, outcomes in batched commits, one audit document per run. */
 export class FirestoreOutboxStore implements OutboxStore {
@@ -30,9 +32,35 @@ export class FirestoreOutboxStore implements OutboxStore {
       .limit(limit);
     if (after !== undefined) query = query.startAfter(fromCursor(after));
     const snapshot = await query.get();
-    const documents = snapshot.docs.map((doc) => ({ id: doc.id, fields: toPlain(doc.data()) as StoredDocument['fields'] }));
+    const documents = snapshot.docs.map(toStoredDocument);
     const last = snapshot.docs.at(-1);
     return { documents, next: snapshot.size === limit && last !== undefined ? toCursor(last) : undefined };
+  }
+
+  async fetchStrays(limit: number): Promise<readonly StoredDocument[]> {
+    const collection = this.firestore.collection(this.outboxCollection);
+    const known = Object.values(EventStatus);
+    const unknownStatus = await collection.where('status', 'not-in', known).limit(limit).get();
+    const strays = unknownStatus.docs.map(toStoredDocument);
+    // An orderBy skips documents without the field: the two counts differ only when some lack createdAt.
+    const pending = collection.where('status', '==', EventStatus.Pending);
+    const [all, ordered] = await Promise.all([pending.count().get(), pending.orderBy('createdAt').count().get()]);
+    let missing = all.data().count - ordered.data().count;
+    let after: QueryDocumentSnapshot | undefined;
+    for (let page = 0; missing > 0 && strays.length < limit && page < MAX_STRAY_SCAN_PAGES; page += 1) {
+      let scan = pending.orderBy(FieldPath.documentId()).limit(limit);
+      if (after !== undefined) scan = scan.startAfter(after);
+      const snapshot = await scan.get();
+      for (const doc of snapshot.docs) {
+        if (doc.get('createdAt') === undefined && strays.length < limit) {
+          strays.push(toStoredDocument(doc));
+          missing -= 1;
+        }
+      }
+      after = snapshot.docs.at(-1);
+      if (snapshot.size < limit) break;
+    }
+    return strays;
   }
 
   async recordOutcomes(outcomes: readonly EventOutcome[]): Promise<void> {
@@ -77,6 +105,10 @@ function outcomeFields(outcome: EventOutcome): Record<string, unknown> {
         ...(outcome.postAttempts > 0 ? { lastError: outcome.reason, lastAttemptAt: now } : {}),
       };
   }
+}
+
+function toStoredDocument(doc: QueryDocumentSnapshot): StoredDocument {
+  return { id: doc.id, fields: toPlain(doc.data()) as StoredDocument['fields'] };
 }
 
 function toCursor(snapshot: QueryDocumentSnapshot): PageCursor {

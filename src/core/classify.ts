@@ -47,6 +47,8 @@ export function parseRetryAfterMs(header: string | undefined, nowMs: number): nu
   if (header === undefined) return undefined;
   const value = header.trim();
   if (/^\d+$/.test(value)) return Number(value) * 1000;
+  // Only an HTTP date ("Wed, 21 Oct 2015 07:28:00 GMT"); Date.parse would also accept "1.5" or "-5".
+  if (!/^[A-Za-z]{3}, /.test(value)) return undefined;
   const date = Date.parse(value);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - nowMs);

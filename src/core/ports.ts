@@ -16,6 +16,11 @@ export interface OutboxPage {
 export interface OutboxStore {
   /** Pending events, oldest first, after the cursor of the previous page. */
   fetchPending(limit: number, after: PageCursor | undefined): Promise<OutboxPage>;
+  /**
+   * Documents the oldest-first query can never return, so they would wait forever: a status other than the
+   * known ones, or a pending event without a createdAt. At most `limit`; the relay dead-letters them.
+   */
+  fetchStrays(limit: number): Promise<readonly StoredDocument[]>;
   /** Records outcomes atomically per commit (at most 500 writes each); rejects if any commit failed. */
   recordOutcomes(outcomes: readonly EventOutcome[]): Promise<void>;
   /** The run's last write; failing here must not fail the run. */

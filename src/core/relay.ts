@@ -1,10 +1,10 @@
 import { AuditTimeoutError, FetchError, FlushError, MalformedEventError, describeError } from '../errors.js';
 import { Checkpointer } from './checkpointer.js';
 import { deliver, type RetryPolicy } from './delivery.js';
-import type { EventOutcome, OutboxEvent, RunSummary } from './event.js';
+import type { EventOutcome, OutboxEvent, RunSummary, StoredDocument } from './event.js';
 import { KeyedScheduler } from './keyed-scheduler.js';
 import type { Clock, Logger, OutboxStore, PageCursor, RouterClient } from './ports.js';
-import { validateEvent } from './validate-event.js';
+import { count, validateEvent } from './validate-event.js';
 
 /** The settings one run needs; a subset of Config, so the core never reads the environment. */
 export interface RelayOptions extends RetryPolicy {
@@ -93,6 +93,23 @@ export async function runRelay(runId: string, deps: RelayDeps, options: RelayOpt
 
   logger.log('INFO', 'run started', { runId, batchSize: options.batchSize, concurrency: options.deliveryConcurrency });
   const scheduler = new KeyedScheduler(options.deliveryConcurrency);
+  const validateOrDeadLetter = (document: StoredDocument): OutboxEvent | undefined => {
+    try {
+      return validateEvent(document, options.maxPayloadBytes);
+    } catch (error) {
+      if (!(error instanceof MalformedEventError)) throw error;
+      deadLetter(document.id, `malformed: ${error.message}`, count(document.fields.attempts), count(document.fields.postAttempts));
+      return undefined;
+    }
+  };
+  try {
+    const strays = await store.fetchStrays(options.batchSize);
+    counts.fetched += strays.length;
+    strays.forEach(validateOrDeadLetter);
+  } catch (error) {
+    stop('fetch_failed', new FetchError(error).message);
+  }
+
   let cursor: PageCursor | undefined;
   for (;;) {
     if (stopReason !== undefined) break;
@@ -109,13 +126,8 @@ export async function runRelay(runId: string, deps: RelayDeps, options: RelayOpt
     }
     counts.fetched += page.documents.length;
     for (const document of page.documents) {
-      try {
-        const event = validateEvent(document, options.maxPayloadBytes);
-        scheduler.submit(event.orderingKey, () => deliverOne(event));
-      } catch (error) {
-        if (!(error instanceof MalformedEventError)) throw error;
-        deadLetter(document.id, `malformed: ${error.message}`, 0, 0);
-      }
+      const event = validateOrDeadLetter(document);
+      if (event !== undefined) scheduler.submit(event.orderingKey, () => deliverOne(event));
     }
     if (page.next === undefined) break;
     cursor = page.next;

@@ -1,7 +1,6 @@
 import type { Firestore } from '@google-cloud/firestore';
 import request from 'supertest';
-import type { OutboxStore } from '../../src/core/ports.js';
-import { memoryLogger, serveHandler } from '../support/function-server.js';
+import { faultAt, memoryLogger, rejectWith, relayEnv, serveHandler } from '../support/function-server.js';
 import { startLoopbackRouter, type LoopbackRouter } from '../support/loopback-router.js';
 import { emulatorFirestore, idsWithStatus, readAll, seedEvents, uniqueCollections } from '../support/outbox-fixtures.js';
 
@@ -24,27 +23,8 @@ afterEach(async () => {
 });
 
 function env(overrides: Record<string, string> = {}): Record<string, string | undefined> {
-  return {
-    ROUTER_URL: router.url,
-    OUTBOX_COLLECTION: collections.outbox,
-    AUDIT_COLLECTION: collections.audit,
-    GOOGLE_CLOUD_PROJECT: process.env.GOOGLE_CLOUD_PROJECT,
-    FIRESTORE_EMULATOR_HOST: process.env.FIRESTORE_EMULATOR_HOST,
-    RETRY_MIN_DELAY_MS: '5',
-    RETRY_MAX_DELAY_MS: '20',
-    ...overrides,
-  };
+  return relayEnv(router.url, collections, overrides);
 }
-
-/** Wraps the real Firestore store so one of its calls misbehaves. */
-function faultAt(call: keyof OutboxStore, fault: () => Promise<never>) {
-  return (store: OutboxStore): OutboxStore => ({
-    fetchPending: (limit, after) => (call === 'fetchPending' ? fault() : store.fetchPending(limit, after)),
-    recordOutcomes: (outcomes) => (call === 'recordOutcomes' ? fault() : store.recordOutcomes(outcomes)),
-    writeAudit: (summary) => (call === 'writeAudit' ? fault() : store.writeAudit(summary)),
-  });
-}
-const rejectWith = (message: string) => () => Promise.reject(new Error(message));
 
 describe('outboundEventHandler', () => {
   it('delivers every pending event, marks each delivered and answers 200 with a summary', async () => {
@@ -129,7 +109,7 @@ describe('outboundEventHandler', () => {
   it('answers 500 and POSTs nothing when fetching pending events fails', async () => {
     await seedEvents(db, collections.outbox, 3);
 
-    const response = await request(serveHandler({ env: env(), logger: memoryLogger(), wrapStore: faultAt('fetchPending', rejectWith('permission denied')) })).post('/');
+    const response = await request(serveHandler({ env: env(), logger: memoryLogger(), wrapStore: faultAt('fetch', rejectWith('permission denied')) })).post('/');
 
     expect(response.status).toBe(500);
     expect(response.body).toMatchObject({ error: 'fetch_failed', delivered: 0 });

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { createOutboundEventHandler, type HandlerOptions } from '../../src/function/outbound-event-handler.js';
-import type { Logger, Severity } from '../../src/core/ports.js';
+import type { Logger, OutboxStore, Severity } from '../../src/core/ports.js';
 
 export interface LogEntry {
   readonly severity: Severity;
@@ -23,3 +23,35 @@ export function serveHandler(options: HandlerOptions): Server {
   http(name, createOutboundEventHandler(options));
   return getTestServer(name);
 }
+
+/** The function's environment for one test: its own collections, the loopback router, fast retries. */
+export function relayEnv(
+  routerUrl: string,
+  collections: { readonly outbox: string; readonly audit: string; readonly leases?: string },
+  overrides: Readonly<Record<string, string>> = {},
+): Record<string, string | undefined> {
+  return {
+    ROUTER_URL: routerUrl,
+    OUTBOX_COLLECTION: collections.outbox,
+    AUDIT_COLLECTION: collections.audit,
+    ...(collections.leases === undefined ? {} : { LEASE_COLLECTION: collections.leases }),
+    GOOGLE_CLOUD_PROJECT: process.env.GOOGLE_CLOUD_PROJECT,
+    FIRESTORE_EMULATOR_HOST: process.env.FIRESTORE_EMULATOR_HOST,
+    RETRY_MIN_DELAY_MS: '5',
+    RETRY_MAX_DELAY_MS: '20',
+    ...overrides,
+  };
+}
+
+/** Wraps the real Firestore store so that one of its calls misbehaves; the others pass through. */
+export function faultAt(call: 'fetch' | 'recordOutcomes' | 'writeAudit', fault: () => Promise<never>) {
+  return (store: OutboxStore): OutboxStore => ({
+    fetchPending: (limit, after) => (call === 'fetch' ? fault() : store.fetchPending(limit, after)),
+    fetchStrays: (limit) => (call === 'fetch' ? fault() : store.fetchStrays(limit)),
+    recordOutcomes: (outcomes) => (call === 'recordOutcomes' ? fault() : store.recordOutcomes(outcomes)),
+    writeAudit: (summary) => (call === 'writeAudit' ? fault() : store.writeAudit(summary)),
+  });
+}
+
+/** A fault that rejects with this message. */
+export const rejectWith = (message: string) => (): Promise<never> => Promise.reject(new Error(message));

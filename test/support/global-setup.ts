@@ -17,6 +17,8 @@ async function loadHarness(): Promise<Harness> {
 /** Starts one Firestore emulator for the whole run, unless FIRESTORE_EMULATOR_HOST already points at one. */
 export default async function globalSetup(): Promise<void> {
   process.env.GOOGLE_CLOUD_PROJECT ??= 'demo-outbound';
+  // Loopback only: no Google client in a test may probe the GCE metadata server.
+  process.env.METADATA_SERVER_DETECTION = 'none';
   if (process.env.FIRESTORE_EMULATOR_HOST) return;
 
   const { startFirestoreEmulator, EmulatorUnavailableError } = await loadHarness();
