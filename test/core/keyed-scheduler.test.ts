@@ -65,8 +65,9 @@ describe('Class: KeyedScheduler', () => {
     const done: string[] = [];
 
     scheduler.submit('k', () => Promise.reject(new Error('boom')));
-    scheduler.submit('k', async () => {
+    scheduler.submit('k', () => {
       done.push('after');
+      return Promise.resolve();
     });
     await scheduler.drain();
 
