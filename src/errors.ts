@@ -84,3 +84,92 @@ export class TransientDeliveryError extends OutboxError {
     super(`event ${eventId} failed on attempt ${deliveryAttempt}: ${reason}`);
   }
 }
+
+/** A producer tried to enqueue an event that breaks the outbox contract; it was not written, so nothing will deliver it. */
+export class InvalidEventError extends OutboxError {
+  constructor(
+    readonly field: string,
+    readonly problem: string,
+  ) {
+    super(`Cannot enqueue the event: ${field} ${problem}. The event was not written; fix it and enqueue it again.`);
+  }
+}
+
+/** createOutbox was given settings it cannot write correct events with; the producer's code or configuration must change. */
+export class OutboxOptionsError extends OutboxError {
+  constructor(
+    readonly option: string,
+    problem: string,
+  ) {
+    super(`Invalid outbox option: ${option} ${problem}. Fix the options passed to createOutbox.`);
+  }
+}
+
+/** The ops CLI was called with arguments it cannot act on; nothing was read or changed. */
+export class UsageError extends OutboxError {
+  constructor(
+    problem: string,
+    readonly command: string | undefined,
+  ) {
+    super(`${problem.replace(/\.$/, '')}. Run "outbox-ops${command === undefined ? '' : ` ${command}`} --help" for usage.`);
+  }
+}
+
+/** The inbox or a business-key helper was given an option or id it cannot key records by; the consumer's code must change. */
+export class InvalidInboxArgumentError extends OutboxError {
+  constructor(
+    readonly argument: string,
+    problem: string,
+  ) {
+    super(`Invalid inbox argument: ${argument} ${problem}. Fix the calling code; nothing was read or written.`);
+  }
+}
+
+/** A consumer lost its in-progress lease (taken over, released or already processed); its transaction must not commit, the message is redelivered. */
+export class InboxLeaseLostError extends OutboxError {
+  constructor(
+    readonly consumer: string,
+    readonly messageId: string,
+    readonly reason: string,
+  ) {
+    super(
+      `Consumer ${consumer} no longer holds message ${messageId}: ${reason}. The transaction was rolled back; ` +
+        'do not apply the effect, the message will be redelivered or was handled by another attempt.',
+    );
+  }
+}
+
+/** The inbox could not be read or written; answer with a 5xx so the sender redelivers (an effect that did commit is then a duplicate). */
+export class InboxStoreError extends OutboxError {
+  constructor(
+    readonly consumer: string,
+    readonly messageId: string,
+    cause: unknown,
+  ) {
+    super(
+      `The inbox of ${consumer} could not handle message ${messageId}: ${describeError(cause)}. ` +
+        'Answer with a 5xx so it is redelivered; if it was applied, the redelivery is told it is a duplicate.',
+      { cause },
+    );
+  }
+}
+
+/** An inbox or business-key document does not have the shape this package writes; repair or delete it, then redeliver. */
+export class InvalidInboxRecordError extends OutboxError {
+  constructor(
+    readonly documentPath: string,
+    problem: string,
+  ) {
+    super(`The record ${documentPath} is not one this package wrote (${problem}). Repair or delete it, then redeliver the message.`);
+  }
+}
+
+/** Another run took this run's lease (it outlived LEASE_TTL_MS); this run's writes are refused so it cannot overwrite newer progress. */
+export class LeaseLostError extends OutboxError {
+  constructor(
+    readonly leaseId: string,
+    readonly token: string,
+  ) {
+    super(`The run lease ${leaseId} is no longer held by this run; its progress was not recorded and the events will be POSTed again by the run that holds it. Raise LEASE_TTL_MS above the function timeout if this repeats.`);
+  }
+}

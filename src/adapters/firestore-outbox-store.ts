@@ -9,27 +9,36 @@ import {
 } from '@google-cloud/firestore';
 import { EventStatus, type EventOutcome, type RunSummary, type StoredDocument } from '../core/event.js';
 import type { OutboxPage, OutboxStore, PageCursor } from '../core/ports.js';
+import { LeaseLostError } from '../errors.js';
+import type { HeldLease } from './firestore-run-lease.js';
 
 /** Firestore's limit on writes in one commit. */
 export const MAX_WRITES_PER_COMMIT = 500;
 /** Bound on the scan for pending events without createdAt, so a large backlog cannot make it expensive. */
 const MAX_STRAY_SCAN_PAGES = 10;
 
+/** Where one relay deployment reads and writes. */
+export interface FirestoreOutboxStoreOptions {
+  readonly outboxCollection: string;
+  readonly auditCollection: string;
+  /** Only events of this shard are fetched, when the outbox is split into more than one. */
+  readonly shard?: { readonly index: number; readonly count: number };
+  /** Every commit first checks that this lease is still ours, so a run that lost it cannot overwrite newer progress. */
+  readonly lease?: HeldLease;
+}
+
 /** The outbox on Firestore: pending events oldest first, outcomes in batched commits, one audit document per run. */
 export class FirestoreOutboxStore implements OutboxStore {
   constructor(
     private readonly firestore: Firestore,
-    private readonly outboxCollection: string,
-    private readonly auditCollection: string,
+    private readonly options: FirestoreOutboxStoreOptions,
   ) {}
 
   async fetchPending(limit: number, after: PageCursor | undefined): Promise<OutboxPage> {
-    let query = this.firestore
-      .collection(this.outboxCollection)
-      .where('status', '==', EventStatus.Pending)
-      .orderBy('createdAt')
-      .orderBy(FieldPath.documentId())
-      .limit(limit);
+    let query = this.firestore.collection(this.options.outboxCollection).where('status', '==', EventStatus.Pending);
+    const { shard } = this.options;
+    if (shard !== undefined && shard.count > 1) query = query.where('shard', '==', shard.index);
+    query = query.orderBy('createdAt').orderBy(FieldPath.documentId()).limit(limit);
     if (after !== undefined) query = query.startAfter(fromCursor(after));
     const snapshot = await query.get();
     const documents = snapshot.docs.map(toStoredDocument);
@@ -38,7 +47,9 @@ export class FirestoreOutboxStore implements OutboxStore {
   }
 
   async fetchStrays(limit: number): Promise<readonly StoredDocument[]> {
-    const collection = this.firestore.collection(this.outboxCollection);
+    // Strays may have no shard field at all, so only shard 0 looks for them.
+    if ((this.options.shard?.index ?? 0) !== 0) return [];
+    const collection = this.firestore.collection(this.options.outboxCollection);
     const known = Object.values(EventStatus);
     const unknownStatus = await collection.where('status', 'not-in', known).limit(limit).get();
     const strays = unknownStatus.docs.map(toStoredDocument);
@@ -64,19 +75,29 @@ export class FirestoreOutboxStore implements OutboxStore {
   }
 
   async recordOutcomes(outcomes: readonly EventOutcome[]): Promise<void> {
-    const collection = this.firestore.collection(this.outboxCollection);
-    for (let start = 0; start < outcomes.length; start += MAX_WRITES_PER_COMMIT) {
-      const batch = this.firestore.batch();
-      for (const outcome of outcomes.slice(start, start + MAX_WRITES_PER_COMMIT)) {
-        batch.set(collection.doc(outcome.eventId), outcomeFields(outcome), { merge: true });
+    const collection = this.firestore.collection(this.options.outboxCollection);
+    const { lease } = this.options;
+    // A lease check is one read in the same transaction, so it leaves room for one write less.
+    const perCommit = lease === undefined ? MAX_WRITES_PER_COMMIT : MAX_WRITES_PER_COMMIT - 1;
+    for (let start = 0; start < outcomes.length; start += perCommit) {
+      const chunk = outcomes.slice(start, start + perCommit);
+      if (lease === undefined) {
+        const batch = this.firestore.batch();
+        for (const outcome of chunk) batch.set(collection.doc(outcome.eventId), outcomeFields(outcome), { merge: true });
+        await batch.commit();
+        continue;
       }
-      await batch.commit();
+      await this.firestore.runTransaction(async (tx) => {
+        const current = await tx.get(lease.ref);
+        if (current.get('token') !== lease.token) throw new LeaseLostError(lease.ref.path, lease.token);
+        for (const outcome of chunk) tx.set(collection.doc(outcome.eventId), outcomeFields(outcome), { merge: true });
+      });
     }
   }
 
   async writeAudit(summary: RunSummary): Promise<void> {
     await this.firestore
-      .collection(this.auditCollection)
+      .collection(this.options.auditCollection)
       .doc(summary.runId)
       .set({ ...summary, finishedAt: FieldValue.serverTimestamp() });
   }

@@ -4,6 +4,7 @@ import { createCloudLogger } from '../adapters/cloud-logger.js';
 import { AxiosRouterClient } from '../adapters/axios-router-client.js';
 import { createFirestore } from '../adapters/firestore-client.js';
 import { FirestoreOutboxStore } from '../adapters/firestore-outbox-store.js';
+import { FirestoreRunLease, type HeldLease } from '../adapters/firestore-run-lease.js';
 import { systemClock } from '../adapters/system-clock.js';
 import { parseConfig, type Config } from '../config.js';
 import type { Clock, Logger, OutboxStore } from '../core/ports.js';
@@ -40,8 +41,9 @@ export function createOutboundEventHandler(options: HandlerOptions = {}): HttpFu
     return configErrorHandler(error, options.logger ?? createCloudLogger());
   }
   const logger = options.logger ?? createCloudLogger({ minSeverity: config.logLevel });
-  const firestoreStore = new FirestoreOutboxStore(createFirestore(config), config.outboxCollection, config.auditCollection);
-  const store = options.wrapStore?.(firestoreStore) ?? firestoreStore;
+  const firestore = createFirestore(config);
+  const shard = { index: config.shardIndex, count: config.shardCount };
+  const runLease = new FirestoreRunLease(firestore, config.leaseCollection, leaseId(config), clock.now);
   const router = new AxiosRouterClient({
     routerUrl: config.routerUrl,
     postTimeoutMs: config.postTimeoutMs,
@@ -55,15 +57,50 @@ export function createOutboundEventHandler(options: HandlerOptions = {}): HttpFu
       return;
     }
     const runId = newRunId(clock.now());
+    const { status, body } = await runOnce(runId);
+    res.status(status).json(body);
+  };
+
+  /** Everything, the lease release included, finishes before the answer: Cloud Functions may throttle the CPU after it. */
+  async function runOnce(runId: string): Promise<{ status: number; body: object }> {
+    let lease: HeldLease | undefined;
     try {
+      const attempt = await runLease.acquire(runId, config.leaseTtlMs);
+      if (!attempt.acquired) {
+        logger.log('INFO', 'another run holds the lease; skipping this one', {
+          runId,
+          heldBy: attempt.owner,
+          until: attempt.expiresAt.toISOString(),
+        });
+        return { status: 200, body: { skipped: 'lease-held', runId, heldBy: attempt.owner } };
+      }
+      lease = attempt.lease;
+      const firestoreStore = new FirestoreOutboxStore(firestore, { ...config, shard, lease });
+      const store = options.wrapStore?.(firestoreStore) ?? firestoreStore;
       const result = await runRelay(runId, { store, router, clock, logger }, config);
       const status = HTTP_STATUS[result.outcome];
-      res.status(status).json(status === 200 ? result.summary : { error: result.outcome, message: result.error, ...result.summary });
+      return { status, body: status === 200 ? result.summary : { error: result.outcome, message: result.error, ...result.summary } };
     } catch (error) {
       logger.log('ERROR', 'run crashed', { runId, error: describeError(error) });
-      res.status(500).json({ error: 'internal', message: describeError(error), runId });
+      return { status: 500, body: { error: 'internal', message: describeError(error), runId } };
+    } finally {
+      if (lease !== undefined) await releaseQuietly(runLease, lease, logger, runId);
     }
-  };
+  }
+}
+
+/** One lease per outbox shard, so shards drain in parallel while each runs one at a time. */
+function leaseId(config: Readonly<Config>): string {
+  return `${config.outboxCollection}.shard-${config.shardIndex}-of-${config.shardCount}`;
+}
+
+/** A lease that cannot be released simply expires; the answer to Scheduler does not change. */
+async function releaseQuietly(runLease: FirestoreRunLease, lease: HeldLease, logger: Logger, runId: string): Promise<void> {
+  try {
+    await runLease.release(lease);
+  } catch (error) {
+    logger.log('WARNING', 'releasing the run lease failed; it will expire', { runId, error: describeError(error) });
+  }
 }
 
 /** A misconfigured deployment answers every run with the same one-line reason instead of crashing. */
