@@ -43,7 +43,7 @@ export function createOutboundEventHandler(options: HandlerOptions = {}): HttpFu
   const logger = options.logger ?? createCloudLogger({ minSeverity: config.logLevel });
   const firestore = createFirestore(config);
   const shard = { index: config.shardIndex, count: config.shardCount };
-  const runLease = new FirestoreRunLease(firestore, config.leaseCollection, leaseId(config), clock.now);
+  const runLease = new FirestoreRunLease(firestore, config.leaseCollection, leaseId(config), () => clock.now());
   const router = new AxiosRouterClient({
     routerUrl: config.routerUrl,
     postTimeoutMs: config.postTimeoutMs,
