@@ -43,10 +43,20 @@ export interface StoreConfig {
   readonly shardCount: number;
 }
 
+/** How POSTs prove who sent them: ROUTER_AUTH, with ROUTER_AUDIENCE or ROUTER_HMAC_SECRET. */
+export type RouterAuthConfig =
+  | { readonly kind: 'none' }
+  /** A Google-signed ID token for the audience: for routers on Cloud Run or Cloud Functions with IAM. */
+  | { readonly kind: 'google-id-token'; readonly audience: string }
+  /** Standard Webhooks signatures (webhook-id, webhook-timestamp, webhook-signature) with a shared secret. */
+  | { readonly kind: 'hmac'; readonly secret: string };
+
 /** The relay's settings, parsed once at cold start and frozen. */
 export interface Config extends StoreConfig {
   /** ROUTER_URL: where every event is POSTed (http or https). Required. */
   readonly routerUrl: string;
+  /** ROUTER_AUTH: none (default), google-id-token (audience ROUTER_AUDIENCE, default ROUTER_URL) or hmac (ROUTER_HMAC_SECRET). */
+  readonly routerAuth: RouterAuthConfig;
   /** SHARD_INDEX: the shard this deployment drains, from 0 to SHARD_COUNT - 1. */
   readonly shardIndex: number;
   /** LEASE_TTL_MS: how long a run's lease lasts; longer than the function timeout. */
@@ -106,6 +116,7 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
   const config: Config = {
     ...store,
     routerUrl: read.text('ROUTER_URL', httpUrl, 'an http:// or https:// URL'),
+    routerAuth: parseRouterAuth(read),
     shardIndex: read.integer('SHARD_INDEX', 0, 0, store.shardCount - 1),
     leaseTtlMs: read.integer('LEASE_TTL_MS', DEFAULT_LEASE_TTL_MS, 1000, 86_400_000),
     defaultSource: read.text('EVENT_SOURCE', z.string(), 'a URI reference', DEFAULT_EVENT_SOURCE),
@@ -126,6 +137,25 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
   }
   return Object.freeze(config);
 }
+
+/** Standard Webhooks secrets: "whsec_" and base64 of at least 24 bytes. */
+const HMAC_SECRET = /^whsec_[A-Za-z0-9+/]{32,}={0,2}$/;
+
+function parseRouterAuth(read: Reader): RouterAuthConfig {
+  const kind = read.text('ROUTER_AUTH', z.enum(['none', 'google-id-token', 'hmac']), 'one of none, google-id-token, hmac', 'none');
+  if (kind === 'google-id-token') {
+    return { kind, audience: read.text('ROUTER_AUDIENCE', httpUrl, 'an http:// or https:// URL', read.text('ROUTER_URL', httpUrl, 'an http:// or https:// URL')) };
+  }
+  if (kind === 'hmac') {
+    const secret = read.optional('ROUTER_HMAC_SECRET');
+    if (secret === undefined) throw new ConfigError('ROUTER_HMAC_SECRET', 'is required when ROUTER_AUTH=hmac (mount it from Secret Manager)');
+    if (!HMAC_SECRET.test(secret)) throw new ConfigError('ROUTER_HMAC_SECRET', 'must be a Standard Webhooks secret: "whsec_" followed by base64 of at least 24 bytes');
+    return { kind, secret };
+  }
+  return { kind };
+}
+
+type Reader = ReturnType<typeof reader>;
 
 /** Typed readers over one environment; each names its variable in the error. */
 function reader(env: Env) {

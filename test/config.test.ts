@@ -29,6 +29,10 @@ describe('Function: parseConfig', () => {
     [{ ...VALID, OUTBOX_COLLECTION: 'a/b' }, 'OUTBOX_COLLECTION', 'collection id'],
     [{ ...VALID, LOG_LEVEL: 'LOUD' }, 'LOG_LEVEL', 'one of'],
     [{ ...VALID, SHARD_COUNT: '4', SHARD_INDEX: '4' }, 'SHARD_INDEX', 'from 0 to 3'],
+    [{ ...VALID, ROUTER_AUTH: 'basic' }, 'ROUTER_AUTH', 'one of none, google-id-token, hmac'],
+    [{ ...VALID, ROUTER_AUTH: 'hmac' }, 'ROUTER_HMAC_SECRET', 'is required when ROUTER_AUTH=hmac'],
+    [{ ...VALID, ROUTER_AUTH: 'hmac', ROUTER_HMAC_SECRET: 'hunter2' }, 'ROUTER_HMAC_SECRET', 'Standard Webhooks secret'],
+    [{ ...VALID, ROUTER_AUTH: 'google-id-token', ROUTER_AUDIENCE: 'router' }, 'ROUTER_AUDIENCE', 'URL'],
   ])('rejects %j naming %s', (env, variable, problem) => {
     let thrown: unknown;
     try {
@@ -39,6 +43,14 @@ describe('Function: parseConfig', () => {
     expect(thrown).toBeInstanceOf(ConfigError);
     expect((thrown as ConfigError).variable).toBe(variable);
     expect((thrown as ConfigError).message).toContain(problem);
+  });
+
+  it('uses ROUTER_URL as the ID-token audience unless ROUTER_AUDIENCE is set', () => {
+    expect(parseConfig({ ...VALID, ROUTER_AUTH: 'google-id-token' }).routerAuth).toEqual({ kind: 'google-id-token', audience: VALID.ROUTER_URL });
+  });
+
+  it('never echoes a secret', () => {
+    expect(() => parseConfig({ ...VALID, ROUTER_AUTH: 'hmac', ROUTER_HMAC_SECRET: 'whsec_short-s3cret' })).toThrow(/^(?!.*s3cret)/s);
   });
 
   it('never echoes a text value, which may hold credentials', () => {

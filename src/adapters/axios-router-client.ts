@@ -4,12 +4,14 @@ import axios, { type AxiosInstance } from 'axios';
 import type { OutboxEvent } from '../core/event.js';
 import type { RouterClient, RouterResponse } from '../core/ports.js';
 import { encodeEvent } from './cloudevents-encoding.js';
+import type { RouterAuth } from './router-auth.js';
 
 /** Longest router answer read; the relay keeps only a short excerpt of it anyway. */
 export const MAX_RESPONSE_BYTES = 64 * 1024;
 
 export interface AxiosRouterClientOptions {
   readonly routerUrl: string;
+  readonly auth: RouterAuth;
   readonly postTimeoutMs: number;
   readonly defaultSource: string;
   readonly maxSockets: number;
@@ -35,10 +37,11 @@ export class AxiosRouterClient implements RouterClient {
 
   async post(event: OutboxEvent, deliveryAttempt: number): Promise<RouterResponse> {
     const { headers, body } = encodeEvent(event, deliveryAttempt, this.options.defaultSource);
+    const authHeaders = await this.options.auth.headersFor(event.id, body);
     const signal = AbortSignal.timeout(this.options.postTimeoutMs);
     try {
       const response = await this.http.post<string>(this.options.routerUrl, body, {
-        headers,
+        headers: { ...headers, ...authHeaders },
         signal,
         timeout: this.options.postTimeoutMs,
       });

@@ -14,6 +14,11 @@ const TRANSIENT_STATUSES: ReadonlySet<number> = new Set([
   408, // Request Timeout: the router gave up waiting for us, nothing was decided.
   425, // Too Early: the router refuses to risk a replay yet.
   429, // Too Many Requests: back off, honouring Retry-After.
+  // 401 and 403 speak of the relay's credentials (a rotated secret, a missing IAM binding), not of the event:
+  // dead-lettering on them would empty the outbox into the dead letters. Retried, they stop the run with a
+  // 500 that alerts; MAX_ATTEMPTS still ends an event that keeps failing.
+  401, // Unauthorized
+  403, // Forbidden
 ]);
 
 /** The one place that decides what a router answer means; every other module asks here. */

@@ -4,6 +4,7 @@ import { createCloudLogger } from '../adapters/cloud-logger.js';
 import { AxiosRouterClient } from '../adapters/axios-router-client.js';
 import { createFirestore } from '../adapters/firestore-client.js';
 import { FirestoreOutboxStore } from '../adapters/firestore-outbox-store.js';
+import { createRouterAuth } from '../adapters/router-auth.js';
 import { FirestoreRunLease, type HeldLease } from '../adapters/firestore-run-lease.js';
 import { systemClock } from '../adapters/system-clock.js';
 import { parseConfig, type Config } from '../config.js';
@@ -46,6 +47,7 @@ export function createOutboundEventHandler(options: HandlerOptions = {}): HttpFu
   const runLease = new FirestoreRunLease(firestore, config.leaseCollection, leaseId(config), () => clock.now());
   const router = new AxiosRouterClient({
     routerUrl: config.routerUrl,
+    auth: createRouterAuth(config.routerAuth, config.routerUrl, () => clock.now()),
     postTimeoutMs: config.postTimeoutMs,
     defaultSource: config.defaultSource,
     maxSockets: config.deliveryConcurrency,

@@ -9,11 +9,11 @@ describe('Function: classify', () => {
     expect(classify(answer(status), NOW).kind).toBe('delivered');
   });
 
-  it.each([408, 425, 429, 500, 502, 503, 504, 599])('treats HTTP %i as transient (retry later)', (status) => {
+  it.each([401, 403, 408, 425, 429, 500, 502, 503, 504, 599])('treats HTTP %i as transient (retry later)', (status) => {
     expect(classify(answer(status), NOW).kind).toBe('transient');
   });
 
-  it.each([301, 400, 401, 403, 404, 409, 410, 413, 415, 422])('treats HTTP %i as permanent (dead-letter)', (status) => {
+  it.each([301, 400, 404, 405, 409, 410, 413, 415, 422])('treats HTTP %i as permanent (dead-letter)', (status) => {
     expect(classify(answer(status), NOW).kind).toBe('permanent');
   });
 

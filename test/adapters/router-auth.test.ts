@@ -1,0 +1,90 @@
+import type { Firestore } from '@google-cloud/firestore';
+import type { GoogleAuth } from 'google-auth-library';
+import { Webhook } from 'standardwebhooks';
+import request from 'supertest';
+import { GoogleIdTokenAuth } from '../../src/adapters/router-auth.js';
+import { memoryLogger, relayEnv, serveHandler } from '../support/function-server.js';
+import { startLoopbackRouter, type LoopbackRouter } from '../support/loopback-router.js';
+import { emulatorFirestore, idsWithStatus, seedEvents, uniqueCollections } from '../support/outbox-fixtures.js';
+
+const SECRET = `whsec_${Buffer.from('a-shared-secret-of-32-bytes-long').toString('base64')}`;
+
+describe('Router authentication: ROUTER_AUTH=hmac', () => {
+  let db: Firestore;
+  let router: LoopbackRouter;
+  let collections: { outbox: string; audit: string };
+
+  beforeAll(() => {
+    db = emulatorFirestore();
+  });
+  afterAll(async () => {
+    await db.terminate();
+  });
+  beforeEach(async () => {
+    collections = uniqueCollections();
+    const verifier = new Webhook(SECRET);
+    // The router side: accept only requests whose Standard Webhooks signature verifies.
+    router = await startLoopbackRouter((req) => {
+      try {
+        verifier.verify(req.body, req.headers as Record<string, string>);
+        return { respond: 200 };
+      } catch {
+        return { respond: 401, body: 'bad signature' };
+      }
+    });
+  });
+  afterEach(async () => {
+    await router.close();
+  });
+
+  it('signs every POST so the router can verify it with the shared secret', async () => {
+    const ids = await seedEvents(db, collections.outbox, 3);
+
+    const response = await request(serveHandler({ env: relayEnv(router.url, collections, { ROUTER_AUTH: 'hmac', ROUTER_HMAC_SECRET: SECRET }), logger: memoryLogger() })).post('/');
+
+    expect(response.body).toMatchObject({ delivered: 3, deadLettered: 0 });
+    expect(await idsWithStatus(db, collections.outbox, 'delivered')).toEqual(ids);
+    expect(router.received.map((r) => r.headers['webhook-id'])).toEqual(expect.arrayContaining(ids));
+  });
+
+  it('stops the run with a 500, dead-lettering nothing, when the router refuses the signature', async () => {
+    await seedEvents(db, collections.outbox, 1);
+    const other = `whsec_${Buffer.from('another-secret-that-is-32-bytes!').toString('base64')}`;
+
+    const env = relayEnv(router.url, collections, { ROUTER_AUTH: 'hmac', ROUTER_HMAC_SECRET: other, POST_RETRIES: '0' });
+    const response = await request(serveHandler({ env, logger: memoryLogger() })).post('/');
+
+    expect(response.status).toBe(500);
+    expect(response.body).toMatchObject({ delivered: 0, deadLettered: 0, failed: 1 });
+    expect(response.body.message).toContain('HTTP 401');
+  });
+
+  it('sends no signature headers when ROUTER_AUTH is none', async () => {
+    await seedEvents(db, collections.outbox, 1);
+    router.script = () => ({ respond: 200 });
+
+    await request(serveHandler({ env: relayEnv(router.url, collections), logger: memoryLogger() })).post('/').expect(200);
+
+    expect(router.received[0]?.headers).not.toHaveProperty('webhook-signature');
+    expect(router.received[0]?.headers).not.toHaveProperty('authorization');
+  });
+});
+
+describe('Class: GoogleIdTokenAuth', () => {
+  it('asks google-auth-library for an ID token with the router as audience and sends it as a bearer token', async () => {
+    const audiences: string[] = [];
+    const fakeAuth = {
+      getIdTokenClient: (audience: string) => {
+        audiences.push(audience);
+        return Promise.resolve({ getRequestHeaders: () => Promise.resolve(new Headers({ authorization: 'Bearer id-token-for-router' })) });
+      },
+    } as unknown as GoogleAuth;
+    const auth = new GoogleIdTokenAuth('https://router-abc.a.run.app', 'https://router-abc.a.run.app/events', fakeAuth);
+
+    const first = await auth.headersFor();
+    await auth.headersFor();
+
+    expect(first).toEqual({ authorization: 'Bearer id-token-for-router' });
+    expect(audiences).toEqual(['https://router-abc.a.run.app']);
+  });
+});
