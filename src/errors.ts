@@ -12,7 +12,7 @@ export class ConfigError extends OutboxError {
     readonly variable: string,
     problem: string,
   ) {
-    super(`Invalid configuration: ${variable} ${problem}. Fix the function's environment and redeploy.`);
+    super(`Invalid configuration: ${variable} ${problem}. Set it in the environment (the function's, or your shell's for the CLI) and try again.`);
   }
 }
 

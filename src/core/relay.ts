@@ -28,7 +28,7 @@ export interface RelayDeps {
  * How a run ended, which decides the answer to Cloud Scheduler: `completed` → 200 (even when the audit
  * failed); anything else → 500, after every acknowledged event was recorded (or that failed too).
  */
-export type RunOutcome = 'completed' | 'delivery_failed' | 'fetch_failed' | 'flush_failed';
+export type RunOutcome = 'completed' | 'delivery_failed' | 'fetch_failed' | 'flush_failed' | 'internal_error';
 
 export interface RunResult {
   readonly outcome: RunOutcome;
@@ -110,29 +110,36 @@ export async function runRelay(runId: string, deps: RelayDeps, options: RelayOpt
     stop('fetch_failed', new FetchError(error).message);
   }
 
+  // A bug must not skip the flush: whatever was acknowledged is still recorded before the 500.
+  const deliverSafely = (event: OutboxEvent): Promise<void> =>
+    deliverOne(event).catch((error: unknown) => stop('internal_error', `event ${event.id}: ${describeError(error)}`));
   let cursor: PageCursor | undefined;
-  for (;;) {
-    if (stopReason !== undefined) break;
-    if (clock.now() >= deadline) {
-      hasMore = true;
-      break;
+  try {
+    for (;;) {
+      if (stopReason !== undefined) break;
+      if (clock.now() >= deadline) {
+        hasMore = true;
+        break;
+      }
+      let page;
+      try {
+        page = await store.fetchPending(options.batchSize, cursor);
+      } catch (error) {
+        stop('fetch_failed', new FetchError(error).message);
+        break;
+      }
+      counts.fetched += page.documents.length;
+      for (const document of page.documents) {
+        const event = validateOrDeadLetter(document);
+        if (event !== undefined) scheduler.submit(event.orderingKey, () => deliverSafely(event));
+      }
+      if (page.next === undefined) break;
+      cursor = page.next;
+      // Keep about two pages in hand: enough to keep every slot busy, never the whole outbox in memory.
+      await scheduler.waitBelow(Math.max(options.batchSize, options.deliveryConcurrency * 2));
     }
-    let page;
-    try {
-      page = await store.fetchPending(options.batchSize, cursor);
-    } catch (error) {
-      stop('fetch_failed', new FetchError(error).message);
-      break;
-    }
-    counts.fetched += page.documents.length;
-    for (const document of page.documents) {
-      const event = validateOrDeadLetter(document);
-      if (event !== undefined) scheduler.submit(event.orderingKey, () => deliverOne(event));
-    }
-    if (page.next === undefined) break;
-    cursor = page.next;
-    // Keep about two pages in hand: enough to keep every slot busy, never the whole outbox in memory.
-    await scheduler.waitBelow(Math.max(options.batchSize, options.deliveryConcurrency * 2));
+  } catch (error) {
+    stop('internal_error', describeError(error));
   }
   await scheduler.drain();
 

@@ -26,6 +26,7 @@ const HTTP_STATUS: Readonly<Record<RunOutcome, number>> = {
   delivery_failed: 500,
   fetch_failed: 500,
   flush_failed: 500,
+  internal_error: 500,
 };
 
 /**

@@ -1,0 +1,98 @@
+import type { Firestore } from '@google-cloud/firestore';
+import { createFirestore } from '../adapters/firestore-client.js';
+import { parseStoreConfig, type StoreConfig } from '../config.js';
+import { ConfigError, UsageError, describeError } from '../errors.js';
+import { ExitCode, type Command, type Invocation } from './command.js';
+import { deadLettersCommand } from './commands/dead-letters.js';
+import { purgeCommand } from './commands/purge.js';
+import { redriveCommand } from './commands/redrive.js';
+import { statusCommand } from './commands/status.js';
+
+/** Where the CLI writes; the bin passes stdout and stderr, tests collect the lines. */
+export interface CliIo {
+  /** Answers: text or the --json document. */
+  out(text: string): void;
+  /** Usage, configuration and failure messages, one line each. */
+  err(text: string): void;
+}
+
+/** Seams for tests; the bin passes nothing, so the process environment and a real client are used. */
+export interface CliOptions {
+  /** The environment parseStoreConfig reads; the process environment when omitted. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Makes the Firestore client; it is terminated when the command ends. */
+  readonly connect?: (config: Readonly<StoreConfig>) => Firestore;
+}
+
+/** Every command, in the order the help lists them. */
+export const COMMANDS: readonly Command[] = [statusCommand, deadLettersCommand, redriveCommand, purgeCommand];
+
+const HELP = `Usage: outbox-ops <command> [options]
+
+Operates the Firestore transactional outbox that outbound-event-handler relays.
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(13)} ${c.summary}`).join('\n')}
+
+Run "outbox-ops <command> --help" for a command's options. Every command takes --json.
+Environment: OUTBOX_COLLECTION (default outbound_events), MAX_REDRIVES (default 3),
+GOOGLE_CLOUD_PROJECT, FIRESTORE_EMULATOR_HOST (to use the emulator).
+Exit codes: 0 ok, 1 the command failed or refused part of the work, 2 usage or configuration error.`;
+
+/**
+ * The whole CLI as a function of its arguments: usage is checked before configuration, configuration before
+ * any client is made, and every path ends in an exit code, so scripts can rely on 0, 1 and 2.
+ */
+export async function runCli(argv: readonly string[], io: CliIo, options: CliOptions = {}): Promise<ExitCode> {
+  const [name, ...rest] = argv;
+  if (name === undefined) {
+    io.err(HELP);
+    return ExitCode.Usage;
+  }
+  if (name === '--help' || name === '-h' || (name === 'help' && rest.length === 0)) {
+    io.out(HELP);
+    return ExitCode.Ok;
+  }
+  let command: Command;
+  let invocation: Invocation;
+  try {
+    command = findCommand(name === 'help' ? (rest[0] ?? '') : name);
+    invocation = name === 'help' ? { kind: 'help' } : command.parse(rest);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    io.err(`outbox-ops: ${error.message}`);
+    return ExitCode.Usage;
+  }
+  if (invocation.kind === 'help') {
+    io.out(command.help);
+    return ExitCode.Ok;
+  }
+
+  let config: Readonly<StoreConfig>;
+  try {
+    config = parseStoreConfig(options.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    io.err(`outbox-ops: ${error.message}`);
+    return ExitCode.Usage;
+  }
+  const firestore = (options.connect ?? createFirestore)(config);
+  try {
+    const output = await invocation.execute(firestore, config);
+    io.out(invocation.json ? JSON.stringify(output.json) : output.text);
+    return output.exitCode;
+  } catch (error) {
+    io.err(`outbox-ops ${command.name} failed: ${describeError(error)}`);
+    return ExitCode.Failed;
+  } finally {
+    await firestore.terminate();
+  }
+}
+
+function findCommand(name: string): Command {
+  const command = COMMANDS.find((c) => c.name === name);
+  if (command === undefined) {
+    throw new UsageError(`unknown command "${name}"; the commands are ${COMMANDS.map((c) => c.name).join(', ')}`, undefined);
+  }
+  return command;
+}

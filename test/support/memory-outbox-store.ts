@@ -1,0 +1,52 @@
+import type { EventOutcome, RunSummary, StoredDocument } from '../../src/core/event.js';
+import type { OutboxPage, OutboxStore, PageCursor } from '../../src/core/ports.js';
+
+/** The project's own store interface over a Map: for core rules that need no Firestore. */
+export class MemoryOutboxStore implements OutboxStore {
+  readonly documents = new Map<string, Record<string, unknown>>();
+  readonly commits: EventOutcome[][] = [];
+  readonly audits: RunSummary[] = [];
+
+  /** Adds `count` pending events `evt-0000`…, one millisecond apart. */
+  seed(count: number, fields: (i: number) => Record<string, unknown> = () => ({})): void {
+    for (let i = 0; i < count; i += 1) {
+      const id = `evt-${String(i).padStart(4, '0')}`;
+      this.documents.set(id, { type: 'order.created', data: { i }, createdAt: new Date(Date.UTC(2026, 0, 1) + i), status: 'pending', ...fields(i) });
+    }
+  }
+
+  fetchPending(limit: number, after: PageCursor | undefined): Promise<OutboxPage> {
+    const afterId = after as unknown as string | undefined;
+    const pending = [...this.documents.entries()]
+      .filter(([, f]) => f.status === 'pending' && f.createdAt !== undefined)
+      .sort(([a, fa], [b, fb]) => Number(fa.createdAt) - Number(fb.createdAt) || a.localeCompare(b))
+      .filter(([id]) => afterId === undefined || id > afterId)
+      .slice(0, limit);
+    const documents: StoredDocument[] = pending.map(([id, fields]) => ({ id, fields: { ...fields } }));
+    const last = documents.at(-1)?.id;
+    return Promise.resolve({ documents, next: documents.length === limit ? (last as unknown as PageCursor) : undefined });
+  }
+
+  fetchStrays(): Promise<readonly StoredDocument[]> {
+    return Promise.resolve([]);
+  }
+
+  recordOutcomes(outcomes: readonly EventOutcome[]): Promise<void> {
+    this.commits.push([...outcomes]);
+    for (const outcome of outcomes) {
+      const current = this.documents.get(outcome.eventId) ?? {};
+      const status = outcome.kind === 'delivered' ? 'delivered' : outcome.kind === 'dead_letter' ? 'dead_letter' : current.status;
+      this.documents.set(outcome.eventId, { ...current, status, postAttempts: outcome.postAttempts });
+    }
+    return Promise.resolve();
+  }
+
+  writeAudit(summary: RunSummary): Promise<void> {
+    this.audits.push(summary);
+    return Promise.resolve();
+  }
+
+  idsWithStatus(status: string): string[] {
+    return [...this.documents.entries()].filter(([, f]) => f.status === status).map(([id]) => id).sort();
+  }
+}
