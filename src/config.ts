@@ -22,6 +22,7 @@ export const DEFAULT_LEASE_COLLECTION = 'outbound_event_leases';
 export const DEFAULT_LEASE_TTL_MS = 360_000;
 export const DEFAULT_MAX_REDRIVES = 3;
 export const DEFAULT_SHARD_COUNT = 1;
+export const DEFAULT_DELIVERED_RETENTION_DAYS = 7;
 
 /** What every tool that touches the outbox needs: the relay, the producer API and the ops CLI. */
 export interface StoreConfig {
@@ -61,6 +62,8 @@ export interface Config extends StoreConfig {
   readonly shardIndex: number;
   /** LEASE_TTL_MS: how long a run's lease lasts; longer than the function timeout. */
   readonly leaseTtlMs: number;
+  /** DELIVERED_RETENTION_DAYS: delivered events get `expireAt` this far ahead, for a Firestore TTL policy; 0 sets none. */
+  readonly deliveredRetentionDays: number;
   /** EVENT_SOURCE: CloudEvents `source` for events that do not carry their own. */
   readonly defaultSource: string;
   /** BATCH_SIZE: events read per Firestore page. */
@@ -119,6 +122,7 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
     routerAuth: parseRouterAuth(read),
     shardIndex: read.integer('SHARD_INDEX', 0, 0, store.shardCount - 1),
     leaseTtlMs: read.integer('LEASE_TTL_MS', DEFAULT_LEASE_TTL_MS, 1000, 86_400_000),
+    deliveredRetentionDays: read.integer('DELIVERED_RETENTION_DAYS', DEFAULT_DELIVERED_RETENTION_DAYS, 0, 3650),
     defaultSource: read.text('EVENT_SOURCE', z.string(), 'a URI reference', DEFAULT_EVENT_SOURCE),
     batchSize: read.integer('BATCH_SIZE', DEFAULT_BATCH_SIZE, 1, 500),
     deliveryConcurrency: read.integer('DELIVERY_CONCURRENCY', DEFAULT_DELIVERY_CONCURRENCY, 1, 256),

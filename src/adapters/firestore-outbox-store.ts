@@ -14,6 +14,7 @@ import type { HeldLease } from './firestore-run-lease.js';
 
 /** Firestore's limit on writes in one commit. */
 export const MAX_WRITES_PER_COMMIT = 500;
+const MS_PER_DAY = 86_400_000;
 /** Bound on the scan for pending events without createdAt, so a large backlog cannot make it expensive. */
 const MAX_STRAY_SCAN_PAGES = 10;
 
@@ -23,6 +24,8 @@ export interface FirestoreOutboxStoreOptions {
   readonly auditCollection: string;
   /** Only events of this shard are fetched, when the outbox is split into more than one. */
   readonly shard?: { readonly index: number; readonly count: number };
+  /** Delivered events get `expireAt` this far ahead, for a Firestore TTL policy; 0 or unset sets none. */
+  readonly deliveredRetentionDays?: number;
   /** Every commit first checks that this lease is still ours, so a run that lost it cannot overwrite newer progress. */
   readonly lease?: HeldLease;
 }
@@ -83,16 +86,23 @@ export class FirestoreOutboxStore implements OutboxStore {
       const chunk = outcomes.slice(start, start + perCommit);
       if (lease === undefined) {
         const batch = this.firestore.batch();
-        for (const outcome of chunk) batch.set(collection.doc(outcome.eventId), outcomeFields(outcome), { merge: true });
+        for (const outcome of chunk) batch.set(collection.doc(outcome.eventId), this.fieldsFor(outcome), { merge: true });
         await batch.commit();
         continue;
       }
       await this.firestore.runTransaction(async (tx) => {
         const current = await tx.get(lease.ref);
         if (current.get('token') !== lease.token) throw new LeaseLostError(lease.ref.path, lease.token);
-        for (const outcome of chunk) tx.set(collection.doc(outcome.eventId), outcomeFields(outcome), { merge: true });
+        for (const outcome of chunk) tx.set(collection.doc(outcome.eventId), this.fieldsFor(outcome), { merge: true });
       });
     }
+  }
+
+  private fieldsFor(outcome: EventOutcome): Record<string, unknown> {
+    const fields = outcomeFields(outcome);
+    const days = this.options.deliveredRetentionDays ?? 0;
+    if (outcome.kind !== 'delivered' || days <= 0) return fields;
+    return { ...fields, expireAt: Timestamp.fromMillis(Date.now() + days * MS_PER_DAY) };
   }
 
   async writeAudit(summary: RunSummary): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Firestore } from '@google-cloud/firestore';
+import type { Firestore, Timestamp } from '@google-cloud/firestore';
 import request from 'supertest';
 import { faultAt, memoryLogger, rejectWith, relayEnv, serveHandler } from '../support/function-server.js';
 import { startLoopbackRouter, type LoopbackRouter } from '../support/loopback-router.js';
@@ -40,6 +40,8 @@ describe('outboundEventHandler', () => {
     expect(await idsWithStatus(db, collections.outbox, 'delivered')).toEqual(ids);
     const stored = await readAll(db, collections.outbox);
     expect(stored.get('evt-0000')?.deliveredAt).toBeDefined();
+    const expireAt = (stored.get('evt-0000')?.expireAt as Timestamp).toMillis();
+    expect(Math.round((expireAt - Date.now()) / 86_400_000)).toBe(7);
     const audit = await db.collection(collections.audit).doc(String(response.body.runId)).get();
     expect(audit.data()).toMatchObject({ delivered: 7, auditFailed: false });
   });
