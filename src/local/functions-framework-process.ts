@@ -26,6 +26,8 @@ export async function freeLoopbackPort(): Promise<number> {
 export async function serveFunction(options: {
   readonly projectRoot: string;
   readonly target: string;
+  /** The module that registers the target, relative to the project root; package.json `main` when unset. */
+  readonly source?: string;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly onOutput?: (line: string) => void;
 }): Promise<ServedFunction> {
@@ -34,7 +36,13 @@ export async function serveFunction(options: {
   const frameworkDir = path.dirname(require.resolve('@google-cloud/functions-framework'));
   const child = spawn(
     process.execPath,
-    [path.join(frameworkDir, 'main.js'), `--target=${options.target}`, '--signature-type=http', `--port=${port}`],
+    [
+      path.join(frameworkDir, 'main.js'),
+      `--target=${options.target}`,
+      '--signature-type=http',
+      `--port=${port}`,
+      ...(options.source === undefined ? [] : [`--source=${options.source}`]),
+    ],
     { cwd: options.projectRoot, env: { ...options.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   for (const stream of [child.stdout, child.stderr]) {

@@ -1,31 +1,47 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Timestamp } from '@google-cloud/firestore';
 import { createFirestore } from '../adapters/firestore-client.js';
-import { DEFAULT_OUTBOX_COLLECTION } from '../config.js';
+import { DEFAULT_LEDGER_COLLECTION, DEFAULT_OUTBOX_COLLECTION } from '../config.js';
+import { readLedger } from '../example-router/example-router.js';
+import { createOutbox } from '../producer/enqueue.js';
 import { startFirestoreEmulator, type RunningEmulator } from './firestore-emulator.js';
-import { serveFunction } from './functions-framework-process.js';
-import { startPrintingRouter } from './printing-router.js';
+import { serveFunction, type ServedFunction } from './functions-framework-process.js';
 
 const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
 
-/** Sample events seeded into an empty outbox, so a first run has something to deliver. */
+/** Sample events for an empty outbox: a small ledger story, with a charge sent twice under two ids. */
 const SAMPLE_EVENTS = [
-  { type: 'com.example.order.created', orderingKey: 'order-1001', data: { orderId: 1001, total: 25 } },
-  { type: 'com.example.order.paid', orderingKey: 'order-1001', data: { orderId: 1001, billingId: 'bill-1' } },
-  { type: 'com.example.order.created', orderingKey: 'order-1002', data: { orderId: 1002, total: 40 } },
-  { type: 'com.example.customer.updated', data: { customerId: 'c-7', tier: 'gold' } },
-  { type: 'com.example.order.shipped', orderingKey: 'order-1001', data: { orderId: 1001, carrier: 'post' } },
+  { type: 'com.example.account.credited', orderingKey: 'acct-alice', data: { accountId: 'acct-alice', amount: 10_000 } },
+  { type: 'com.example.account.credited', orderingKey: 'acct-bob', data: { accountId: 'acct-bob', amount: 2_500 } },
+  { type: 'com.example.billing.charged', orderingKey: 'acct-alice', data: { billingId: 'bill-1', accountId: 'acct-alice', amount: 1_999 } },
+  { type: 'com.example.billing.charged', orderingKey: 'acct-alice', data: { billingId: 'bill-1', accountId: 'acct-alice', amount: 1_999 } },
+  { type: 'com.example.account.debited', orderingKey: 'acct-bob', data: { accountId: 'acct-bob', amount: 500 } },
+  { type: 'com.example.unknown', data: { note: 'no router knows this type: it is dead-lettered' } },
 ];
 
+/** Prints the function's JSON log lines as one short line each. */
+function logPrinter(prefix: string): (line: string) => void {
+  return (line) => {
+    try {
+      const { severity, message, ...fields } = JSON.parse(line) as Record<string, unknown>;
+      delete fields.time;
+      print(`${prefix} ${String(severity)} ${String(message)} ${JSON.stringify(fields)}`);
+    } catch {
+      print(`${prefix} ${line}`);
+    }
+  };
+}
+
 /**
- * The main job on an embedded default: the emulator (unless FIRESTORE_EMULATOR_HOST is set), a printing
- * router, sample events, the function served by the Functions Framework, and one run triggered like Scheduler.
+ * The main job on an embedded default: the emulator (unless FIRESTORE_EMULATOR_HOST is set), the example
+ * object router, sample events, the relay served by the Functions Framework as `npm start` serves it, and one
+ * run triggered like Cloud Scheduler; then the ledger the router built.
  */
 async function main(): Promise<number> {
-  const env = { ...process.env };
+  const env: Record<string, string | undefined> = { ...process.env };
   let emulator: RunningEmulator | undefined;
+  const served: ServedFunction[] = [];
   if (env.FIRESTORE_EMULATOR_HOST === undefined || env.FIRESTORE_EMULATOR_HOST === '') {
     print('starting the Firestore emulator…');
     emulator = await startFirestoreEmulator();
@@ -33,33 +49,39 @@ async function main(): Promise<number> {
   }
   env.GOOGLE_CLOUD_PROJECT ??= 'demo-outbound';
   env.METADATA_SERVER_DETECTION ??= 'none';
-  const router = await startPrintingRouter(print);
-  env.ROUTER_URL ??= router.url;
-  const collection = env.OUTBOX_COLLECTION ?? DEFAULT_OUTBOX_COLLECTION;
   const firestore = createFirestore({ projectId: env.GOOGLE_CLOUD_PROJECT, firestoreEmulatorHost: env.FIRESTORE_EMULATOR_HOST });
-  const served = await serveFunction({ projectRoot: PROJECT_ROOT, target: 'outboundEventHandler', env, onOutput: (line) => print(`function: ${line}`) });
   try {
+    const router = await serveFunction({ projectRoot: PROJECT_ROOT, target: 'exampleRouter', source: 'dist/example-router/main.js', env, onOutput: logPrinter('router  │') });
+    served.push(router);
+    env.ROUTER_URL ??= router.url;
+    const relay = await serveFunction({ projectRoot: PROJECT_ROOT, target: 'outboundEventHandler', env, onOutput: logPrinter('relay   │') });
+    served.push(relay);
+
+    const collection = env.OUTBOX_COLLECTION ?? DEFAULT_OUTBOX_COLLECTION;
     const pending = await firestore.collection(collection).where('status', '==', 'pending').limit(1).get();
     if (pending.empty) {
-      const batch = firestore.batch();
-      const base = Date.now();
-      SAMPLE_EVENTS.forEach((event, index) =>
-        batch.set(firestore.collection(collection).doc(), { ...event, status: 'pending', createdAt: Timestamp.fromMillis(base + index) }),
-      );
-      await batch.commit();
+      const outbox = createOutbox(firestore, { collection, shardCount: 1 });
+      for (const event of SAMPLE_EVENTS) {
+        // One transaction per event, as a producer would write it beside its own change.
+        await firestore.runTransaction((tx) => Promise.resolve(outbox.enqueue(tx, event)));
+      }
       print(`seeded ${SAMPLE_EVENTS.length} sample events into ${collection}`);
     }
-    print(`triggering one run like Cloud Scheduler: POST ${served.url}`);
-    const response = await fetch(served.url, {
+
+    print(`triggering one run like Cloud Scheduler: POST ${relay.url}`);
+    const response = await fetch(relay.url, {
       method: 'POST',
       headers: { 'user-agent': 'Google-Cloud-Scheduler', 'x-cloudscheduler': 'true', 'content-type': 'application/json' },
       body: '{}',
     });
     print(`result: HTTP ${response.status} ${await response.text()}`);
+    const ledger = await readLedger(firestore, env.LEDGER_COLLECTION ?? DEFAULT_LEDGER_COLLECTION);
+    for (const [accountId, account] of Object.entries(ledger)) {
+      print(`ledger: ${accountId} balance=${account.balance} entries=${account.entries.map((e) => `${e.type.split('.').pop() ?? ''}:${e.delta}`).join(', ')}`);
+    }
     return response.ok ? 0 : 1;
   } finally {
-    await served.stop();
-    await router.close();
+    for (const fn of served.reverse()) await fn.stop();
     await firestore.terminate();
     await emulator?.stop();
   }
