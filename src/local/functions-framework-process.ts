@@ -7,7 +7,8 @@ import path from 'node:path';
 export interface ServedFunction {
   readonly url: string;
   readonly pid: number;
-  stop(): Promise<void>;
+  /** Ends the process (SIGTERM by default; SIGKILL to simulate a crash) and waits until it has exited. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
 /** A free loopback port, for servers that must be told their port up front. */
@@ -52,8 +53,8 @@ export async function serveFunction(options: {
     });
   }
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     await exited;
   };
   const deadline = Date.now() + 20_000;

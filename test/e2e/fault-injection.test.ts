@@ -1,0 +1,279 @@
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Timestamp, type Firestore } from '@google-cloud/firestore';
+import { readLedger } from '../../src/example-router/example-router.js';
+import { serveFunction, type ServedFunction } from '../../src/local/functions-framework-process.js';
+import { emulatorFirestore, idsWithStatus, uniqueCollections } from '../support/outbox-fixtures.js';
+
+const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const ACCOUNTS = 40;
+const MOVEMENTS = 520;
+const POISON_EVERY = 53;
+const CHARGES = 12;
+const MAX_TICKS = 150;
+const MAX_DRAIN_MS = 150_000;
+/** Short enough that a killed run's lease expires within the test; longer than RUN_BUDGET_MS + AUDIT_TIMEOUT_MS. */
+const LEASE_TTL_MS = 3000;
+
+/** A small deterministic PRNG, so every run injects the same faults. */
+function mulberry32(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface PlannedEvent {
+  readonly id: string;
+  readonly type: string;
+  readonly accountId: string;
+  readonly data: Record<string, unknown>;
+  /** The balance change the ledger must show, or undefined when the event must not apply (poison, repeated charge). */
+  readonly delta: number | undefined;
+  readonly poison: boolean;
+}
+
+/** ≥ 500 ledger movements over many accounts, a few poison events, and charges of which some repeat a billingId. */
+function planEvents(): PlannedEvent[] {
+  const events: PlannedEvent[] = [];
+  for (let i = 0; i < MOVEMENTS; i += 1) {
+    const accountId = `acct-${String(i % ACCOUNTS).padStart(2, '0')}`;
+    const id = `mv-${String(i).padStart(4, '0')}`;
+    if (i % POISON_EVERY === POISON_EVERY - 1) {
+      // A zero amount is invalid data: the router answers 422, the relay must dead-letter it.
+      events.push({ id, type: 'com.example.account.debited', accountId, data: { accountId, amount: 0 }, delta: undefined, poison: true });
+    } else if (i < ACCOUNTS || i % 3 !== 0) {
+      events.push({ id, type: 'com.example.account.credited', accountId, data: { accountId, amount: 1000 + i }, delta: 1000 + i, poison: false });
+    } else {
+      events.push({ id, type: 'com.example.account.debited', accountId, data: { accountId, amount: 100 + i }, delta: -(100 + i), poison: false });
+    }
+  }
+  for (let c = 0; c < CHARGES; c += 1) {
+    const billingId = `bill-${c % (CHARGES / 2)}`;
+    const accountId = `acct-${String(c % (CHARGES / 2)).padStart(2, '0')}`;
+    const first = c < CHARGES / 2;
+    events.push({
+      id: `ch-${String(c).padStart(2, '0')}`,
+      type: 'com.example.billing.charged',
+      accountId,
+      data: { billingId, accountId, amount: 50 },
+      delta: first ? -50 : undefined,
+      poison: false,
+    });
+  }
+  return events;
+}
+
+type Fault = 'none' | 'server-error' | 'hang' | 'commit-then-drop' | 'commit-then-late';
+
+/** Sits between the relay and the example router and injects a fault into some requests. */
+async function startFaultProxy(targetUrl: string, random: () => number) {
+  const stats = { posts: 0, faults: 0, duplicatesAbsorbed: 0 };
+  const sockets = new Set<Socket>();
+  const pickFault = (): Fault => {
+    const roll = random();
+    if (roll < 0.05) return 'server-error';
+    if (roll < 0.08) return 'hang';
+    if (roll < 0.11) return 'commit-then-drop';
+    if (roll < 0.13) return 'commit-then-late';
+    return 'none';
+  };
+  const forward = async (req: http.IncomingMessage, body: Buffer) => {
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (typeof value === 'string' && (name.startsWith('ce-') || ['content-type', 'idempotency-key', 'x-delivery-attempt'].includes(name))) headers[name] = value;
+    }
+    const response = await fetch(targetUrl, { method: 'POST', headers, body });
+    const text = await response.text();
+    if (text.includes('"duplicate":true')) stats.duplicatesAbsorbed += 1;
+    return { status: response.status, text };
+  };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      stats.posts += 1;
+      const fault = pickFault();
+      if (fault !== 'none') stats.faults += 1;
+      if (fault === 'server-error') {
+        res.writeHead(503).end('injected');
+        return;
+      }
+      if (fault === 'hang') return;
+      forward(req, Buffer.concat(chunks)).then(
+        ({ status, text }) => {
+          if (fault === 'commit-then-drop') {
+            req.socket.destroy();
+            return;
+          }
+          const send = () => {
+            if (!res.destroyed) res.writeHead(status, { 'content-type': 'application/json' }).end(text);
+          };
+          if (fault === 'commit-then-late') setTimeout(send, 700);
+          else send();
+        },
+        () => res.writeHead(502).end('router unreachable'),
+      );
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    stats,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe('Fault injection: at-least-once delivery into an idempotent consumer', () => {
+  let db: Firestore;
+  const served: ServedFunction[] = [];
+  let proxy: Awaited<ReturnType<typeof startFaultProxy>> | undefined;
+
+  beforeAll(() => {
+    db = emulatorFirestore();
+  });
+  afterAll(async () => {
+    for (const fn of served) await fn.stop('SIGKILL');
+    await proxy?.close();
+    await db.terminate();
+  });
+
+  it('delivers every event exactly once in effect, in order per key, through 5xx, timeouts, dropped answers, failed audits, overlapping and killed runs', async () => {
+    const collections = uniqueCollections();
+    const ledgerCollection = `ledger_${collections.outbox}`;
+    const baseEnv = { PATH: process.env.PATH, METADATA_SERVER_DETECTION: 'none', GOOGLE_CLOUD_PROJECT: process.env.GOOGLE_CLOUD_PROJECT, FIRESTORE_EMULATOR_HOST: process.env.FIRESTORE_EMULATOR_HOST };
+    const router = await serveFunction({
+      projectRoot: PROJECT_ROOT,
+      target: 'exampleRouter',
+      source: 'dist/example-router/main.js',
+      env: { ...baseEnv, LEDGER_COLLECTION: ledgerCollection, INBOX_COLLECTION: `inbox_${collections.outbox}`, LOG_LEVEL: 'ERROR' },
+    });
+    served.push(router);
+    proxy = await startFaultProxy(router.url, mulberry32(20261126));
+    const relayEnv = (overrides: Record<string, string>) => ({
+      ...baseEnv,
+      ROUTER_URL: proxy?.url,
+      OUTBOX_COLLECTION: collections.outbox,
+      AUDIT_COLLECTION: collections.audit,
+      BATCH_SIZE: '50',
+      CHECKPOINT_SIZE: '20',
+      DELIVERY_CONCURRENCY: '8',
+      POST_TIMEOUT_MS: '300',
+      POST_RETRIES: '1',
+      RETRY_MIN_DELAY_MS: '5',
+      RETRY_MAX_DELAY_MS: '20',
+      MAX_ATTEMPTS: '1000',
+      RUN_BUDGET_MS: '1500',
+      LEASE_TTL_MS: String(LEASE_TTL_MS),
+      LOG_LEVEL: 'ERROR',
+      ...overrides,
+    });
+    const startRelay = (name: string) =>
+      serveFunction({
+        projectRoot: PROJECT_ROOT,
+        target: 'outboundEventHandler',
+        // Instance B cuts every audit off after 1 ms: its runs answer 200 with auditFailed.
+        env: relayEnv(name === 'B' ? { AUDIT_TIMEOUT_MS: '1' } : { AUDIT_TIMEOUT_MS: '500' }),
+      });
+    const instances = { A: await startRelay('A'), B: await startRelay('B') };
+    served.push(instances.A, instances.B);
+
+    const planned = planEvents();
+    for (let start = 0; start < planned.length; start += 400) {
+      const batch = db.batch();
+      planned.slice(start, start + 400).forEach((event, offset) => {
+        batch.set(db.collection(collections.outbox).doc(event.id), {
+          type: event.type,
+          data: event.data,
+          orderingKey: event.accountId,
+          createdAt: Timestamp.fromMillis(Date.UTC(2026, 0, 1) + start + offset),
+          status: 'pending',
+        });
+      });
+      await batch.commit();
+    }
+
+    const answers = { ok: 0, failed: 0, skipped: 0, auditFailed: 0, killed: 0 };
+    const trigger = async (url: string) => {
+      try {
+        const response = await fetch(url, { method: 'POST' });
+        const body = (await response.json()) as Record<string, unknown>;
+        if (body.skipped !== undefined) answers.skipped += 1;
+        else if (response.status === 200) answers.ok += 1;
+        else answers.failed += 1;
+        if (body.auditFailed === true) answers.auditFailed += 1;
+      } catch {
+        answers.killed += 1;
+      }
+    };
+    const pendingCount = async () => (await db.collection(collections.outbox).where('status', '==', 'pending').count().get()).data().count;
+    const started = Date.now();
+    let ticks = 0;
+    while ((await pendingCount()) > 0 && ticks < MAX_TICKS && Date.now() - started < MAX_DRAIN_MS) {
+      ticks += 1;
+      if (ticks === 2 || ticks === 6) {
+        // Kill instance A in the middle of a run (once it really delivers, not while a lease makes it skip),
+        // then start a fresh one in its place.
+        const deadline = Date.now() + 15_000;
+        for (;;) {
+          const postsBefore = proxy.stats.posts;
+          let settled = false;
+          const run = trigger(instances.A.url).finally(() => {
+            settled = true;
+          });
+          while (!settled && proxy.stats.posts < postsBefore + 25 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+          if (!settled || Date.now() >= deadline) {
+            await instances.A.stop('SIGKILL');
+            await run;
+            break;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        instances.A = await startRelay('A');
+        served.push(instances.A);
+        continue;
+      }
+      // Two Scheduler invocations at once, on two instances.
+      await Promise.all([trigger(instances.A.url), trigger(instances.B.url)]);
+      if (answers.skipped > 0 && answers.ok + answers.failed === 0) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+
+    const ledger = await readLedger(db, ledgerCollection);
+    const deadLetters = await idsWithStatus(db, collections.outbox, 'dead_letter');
+    const delivered = new Set(await idsWithStatus(db, collections.outbox, 'delivered'));
+    const expectedDeadLetters = planned.filter((e) => e.poison).map((e) => e.id).sort();
+    const lost = planned.filter((e) => !e.poison && !delivered.has(e.id)).length;
+    process.stderr.write(
+      `fault-injection: events=${planned.length} POSTs sent=${proxy.stats.posts} faults injected=${proxy.stats.faults} ` +
+        `duplicates absorbed=${proxy.stats.duplicatesAbsorbed} runs=${JSON.stringify(answers)} ticks=${ticks} lost=${lost}\n`,
+    );
+
+    expect(lost).toBe(0);
+    expect(await pendingCount()).toBe(0);
+    expect(deadLetters).toEqual(expectedDeadLetters);
+    expect(answers.killed).toBe(2);
+    expect(answers.auditFailed).toBeGreaterThan(0);
+    expect(proxy.stats.duplicatesAbsorbed).toBeGreaterThan(0);
+    for (const accountId of new Set(planned.map((e) => e.accountId))) {
+      const applies = planned.filter((e) => e.accountId === accountId && e.delta !== undefined);
+      const account = ledger[accountId];
+      // Every effect once, none missing, in createdAt order per key.
+      expect(account?.entries.map((entry) => entry.eventId)).toEqual(applies.map((e) => e.id));
+      expect(account?.balance).toBe(applies.reduce((sum, e) => sum + (e.delta ?? 0), 0));
+    }
+  }, 240_000);
+});
