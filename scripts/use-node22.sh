@@ -18,7 +18,12 @@ if [ "$(_oeh_node_major)" -lt 22 ]; then
       return 1 2>/dev/null || exit 1
     }
   fi
+  # npm finds its global npmrc next to the node binary; keep the machine's CA file (a registry mirror or proxy).
+  _oeh_cafile="$(npm config get cafile 2>/dev/null || true)"
+  if [ -n "$_oeh_cafile" ] && [ "$_oeh_cafile" != "null" ] && [ -z "${NPM_CONFIG_CAFILE:-}" ]; then
+    export NPM_CONFIG_CAFILE="$_oeh_cafile"
+  fi
   export PATH="$_oeh_dir/node_modules/$_oeh_pkg/bin:$PATH"
-  unset _oeh_arch _oeh_pkg _oeh_dir
+  unset _oeh_arch _oeh_pkg _oeh_dir _oeh_cafile
 fi
 echo "use-node22: node $(node --version)" >&2
