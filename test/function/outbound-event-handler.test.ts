@@ -1,34 +1,18 @@
-import type { Firestore, Timestamp } from '@google-cloud/firestore';
+import type { Timestamp } from '@google-cloud/firestore';
 import request from 'supertest';
 import { faultAt, memoryLogger, rejectWith, relayEnv, serveHandler } from '../support/function-server.js';
-import { startLoopbackRouter, type LoopbackRouter } from '../support/loopback-router.js';
-import { emulatorFirestore, idsWithStatus, readAll, seedEvents, uniqueCollections } from '../support/outbox-fixtures.js';
+import { idsWithStatus, readAll, seedEvents } from '../support/outbox-fixtures.js';
+import { useRelayFixture } from '../support/relay-fixture.js';
 
-let db: Firestore;
-let router: LoopbackRouter;
-let collections: { outbox: string; audit: string };
-
-beforeAll(() => {
-  db = emulatorFirestore();
-});
-afterAll(async () => {
-  await db.terminate();
-});
-beforeEach(async () => {
-  router = await startLoopbackRouter();
-  collections = uniqueCollections();
-});
-afterEach(async () => {
-  await router.close();
-});
+const fx = useRelayFixture();
 
 function env(overrides: Record<string, string> = {}): Record<string, string | undefined> {
-  return relayEnv(router.url, collections, overrides);
+  return relayEnv(fx.router.url, fx.collections, overrides);
 }
 
 describe('outboundEventHandler', () => {
   it('delivers every pending event, marks each delivered and answers 200 with a summary', async () => {
-    const ids = await seedEvents(db, collections.outbox, 7);
+    const ids = await seedEvents(fx.db, fx.collections.outbox, 7);
 
     const response = await request(serveHandler({ env: env(), logger: memoryLogger() })).post('/');
 
@@ -36,13 +20,13 @@ describe('outboundEventHandler', () => {
     expect(response.body).toMatchObject({ fetched: 7, delivered: 7, deadLettered: 0, failed: 0, hasMore: false, auditFailed: false });
     expect(typeof response.body.runId).toBe('string');
     expect(typeof response.body.durationMs).toBe('number');
-    expect(router.acceptedIds().sort()).toEqual(ids);
-    expect(await idsWithStatus(db, collections.outbox, 'delivered')).toEqual(ids);
-    const stored = await readAll(db, collections.outbox);
+    expect(fx.router.acceptedIds().sort()).toEqual(ids);
+    expect(await idsWithStatus(fx.db, fx.collections.outbox, 'delivered')).toEqual(ids);
+    const stored = await readAll(fx.db, fx.collections.outbox);
     expect(stored.get('evt-0000')?.deliveredAt).toBeDefined();
     const expireAt = (stored.get('evt-0000')?.expireAt as Timestamp).toMillis();
     expect(Math.round((expireAt - Date.now()) / 86_400_000)).toBe(7);
-    const audit = await db.collection(collections.audit).doc(String(response.body.runId)).get();
+    const audit = await fx.db.collection(fx.collections.audit).doc(String(response.body.runId)).get();
     expect(audit.data()).toMatchObject({ delivered: 7, auditFailed: false });
   });
 
@@ -51,42 +35,42 @@ describe('outboundEventHandler', () => {
 
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({ fetched: 0, delivered: 0 });
-    expect(router.received).toHaveLength(0);
+    expect(fx.router.received).toHaveLength(0);
   });
 
   it('flushes the acknowledged events, leaves the failed one pending and answers 500 when a POST fails midway', async () => {
-    await seedEvents(db, collections.outbox, 5);
-    router.script = (req) => (req.eventId === 'evt-0002' ? { respond: 503, body: 'router overloaded' } : { respond: 200 });
+    await seedEvents(fx.db, fx.collections.outbox, 5);
+    fx.router.script = (req) => (req.eventId === 'evt-0002' ? { respond: 503, body: 'router overloaded' } : { respond: 200 });
 
     const response = await request(serveHandler({ env: env({ DELIVERY_CONCURRENCY: '1', POST_RETRIES: '1' }), logger: memoryLogger() })).post('/');
 
     expect(response.status).toBe(500);
     expect(response.body).toMatchObject({ error: 'delivery_failed', delivered: 2, failed: 1 });
     expect(response.body.message).toContain('evt-0002');
-    expect(await idsWithStatus(db, collections.outbox, 'delivered')).toEqual(['evt-0000', 'evt-0001']);
-    const stored = await readAll(db, collections.outbox);
+    expect(await idsWithStatus(fx.db, fx.collections.outbox, 'delivered')).toEqual(['evt-0000', 'evt-0001']);
+    const stored = await readAll(fx.db, fx.collections.outbox);
     expect(stored.get('evt-0002')).toMatchObject({ status: 'pending', attempts: 1, postAttempts: 2 });
     expect(String(stored.get('evt-0002')?.lastError)).toContain('HTTP 503: router overloaded');
     expect(stored.get('evt-0003')).not.toHaveProperty('attempts');
     expect(stored.get('evt-0004')).toMatchObject({ status: 'pending' });
-    expect(router.received.map((r) => r.eventId)).not.toContain('evt-0003');
+    expect(fx.router.received.map((r) => r.eventId)).not.toContain('evt-0003');
   });
 
   it('returns 200 when the audit update fails after all POSTs succeed', async () => {
-    const ids = await seedEvents(db, collections.outbox, 3);
+    const ids = await seedEvents(fx.db, fx.collections.outbox, 3);
     const logger = memoryLogger();
 
     const response = await request(serveHandler({ env: env(), logger, wrapStore: faultAt('writeAudit', rejectWith('deadline exceeded')) })).post('/');
 
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({ delivered: 3, auditFailed: true });
-    expect(await idsWithStatus(db, collections.outbox, 'delivered')).toEqual(ids);
+    expect(await idsWithStatus(fx.db, fx.collections.outbox, 'delivered')).toEqual(ids);
     const auditError = logger.entries.find((e) => e.severity === 'ERROR' && e.message.startsWith('audit update failed'));
     expect(auditError?.fields.error).toBe('deadline exceeded');
   });
 
   it('cuts off an audit update that hangs after AUDIT_TIMEOUT_MS and still answers 200', async () => {
-    await seedEvents(db, collections.outbox, 2);
+    await seedEvents(fx.db, fx.collections.outbox, 2);
     const hang = () => new Promise<never>(() => undefined);
     const started = Date.now();
 
@@ -98,29 +82,29 @@ describe('outboundEventHandler', () => {
   });
 
   it('answers 500 when recording progress fails, leaving the events pending for the next run', async () => {
-    await seedEvents(db, collections.outbox, 3);
+    await seedEvents(fx.db, fx.collections.outbox, 3);
 
     const response = await request(serveHandler({ env: env(), logger: memoryLogger(), wrapStore: faultAt('recordOutcomes', rejectWith('unavailable')) })).post('/');
 
     expect(response.status).toBe(500);
     expect(response.body.error).toBe('flush_failed');
     expect(response.body.message).toContain('unavailable');
-    expect(await idsWithStatus(db, collections.outbox, 'pending')).toHaveLength(3);
+    expect(await idsWithStatus(fx.db, fx.collections.outbox, 'pending')).toHaveLength(3);
   });
 
   it('answers 500 and POSTs nothing when fetching pending events fails', async () => {
-    await seedEvents(db, collections.outbox, 3);
+    await seedEvents(fx.db, fx.collections.outbox, 3);
 
     const response = await request(serveHandler({ env: env(), logger: memoryLogger(), wrapStore: faultAt('fetch', rejectWith('permission denied')) })).post('/');
 
     expect(response.status).toBe(500);
     expect(response.body).toMatchObject({ error: 'fetch_failed', delivered: 0 });
     expect(response.body.message).toContain('permission denied');
-    expect(router.received).toHaveLength(0);
+    expect(fx.router.received).toHaveLength(0);
   });
 
   it('POSTs each event as a binary-mode CloudEvent with its id as idempotency key and an attempt number', async () => {
-    await db.collection(collections.outbox).doc('order-42').set({
+    await fx.db.collection(fx.collections.outbox).doc('order-42').set({
       type: 'com.example.order.created',
       data: { orderId: 42, total: 9.5, note: 'ünïcode' },
       createdAt: new Date('2026-03-04T05:06:07.089Z'),
@@ -131,8 +115,8 @@ describe('outboundEventHandler', () => {
 
     await request(serveHandler({ env: env(), logger: memoryLogger() })).post('/').expect(200);
 
-    expect(router.received).toHaveLength(1);
-    const [sent] = router.received;
+    expect(fx.router.received).toHaveLength(1);
+    const [sent] = fx.router.received;
     expect(sent?.method).toBe('POST');
     expect(JSON.parse(sent?.body ?? '')).toEqual({ orderId: 42, total: 9.5, note: 'ünïcode' });
     expect(sent?.headers).toMatchObject({
@@ -149,28 +133,28 @@ describe('outboundEventHandler', () => {
   });
 
   it('uses EVENT_SOURCE as ce-source when the event has none and numbers retries with x-delivery-attempt', async () => {
-    await seedEvents(db, collections.outbox, 1);
-    router.script = (_req, nth) => (nth < 3 ? { respond: 502 } : { respond: 204 });
+    await seedEvents(fx.db, fx.collections.outbox, 1);
+    fx.router.script = (_req, nth) => (nth < 3 ? { respond: 502 } : { respond: 204 });
 
     await request(serveHandler({ env: env({ EVENT_SOURCE: '/billing', POST_RETRIES: '3' }), logger: memoryLogger() })).post('/').expect(200);
 
-    expect(router.received.map((r) => r.headers['x-delivery-attempt'])).toEqual(['1', '2', '3']);
-    expect(router.received[0]?.headers['ce-source']).toBe('/billing');
-    expect(router.received[0]?.headers).not.toHaveProperty('ce-subject');
+    expect(fx.router.received.map((r) => r.headers['x-delivery-attempt'])).toEqual(['1', '2', '3']);
+    expect(fx.router.received[0]?.headers['ce-source']).toBe('/billing');
+    expect(fx.router.received[0]?.headers).not.toHaveProperty('ce-subject');
   });
 
   it('answers 405 to anything but POST and starts no run', async () => {
-    await seedEvents(db, collections.outbox, 1);
+    await seedEvents(fx.db, fx.collections.outbox, 1);
 
     const response = await request(serveHandler({ env: env(), logger: memoryLogger() })).get('/');
 
     expect(response.status).toBe(405);
     expect(response.headers.allow).toBe('POST');
-    expect(router.received).toHaveLength(0);
+    expect(fx.router.received).toHaveLength(0);
   });
 
   it('logs structured entries with ids and counts but never the payload at INFO', async () => {
-    await seedEvents(db, collections.outbox, 2, { data: () => ({ secret: 'card-4111' }) });
+    await seedEvents(fx.db, fx.collections.outbox, 2, { data: () => ({ secret: 'card-4111' }) });
     const lines: string[] = [];
     const { createCloudLogger } = await import('../../src/adapters/cloud-logger.js');
 
@@ -186,7 +170,7 @@ describe('outboundEventHandler', () => {
 describe('outboundEventHandler configuration', () => {
   it.each([
     [{ ROUTER_URL: undefined }, 'ROUTER_URL', 'is required'],
-    [{ ROUTER_URL: 'ftp://router.internal' }, 'ROUTER_URL', 'http:// or https://'],
+    [{ ROUTER_URL: 'ftp://fx.router.internal' }, 'ROUTER_URL', 'http:// or https://'],
     [{ BATCH_SIZE: '0' }, 'BATCH_SIZE', 'from 1 to 500'],
     [{ DELIVERY_CONCURRENCY: 'lots' }, 'DELIVERY_CONCURRENCY', 'integer'],
     [{ RETRY_MIN_DELAY_MS: '500', RETRY_MAX_DELAY_MS: '100' }, 'RETRY_MAX_DELAY_MS', 'at least RETRY_MIN_DELAY_MS'],
