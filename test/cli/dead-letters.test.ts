@@ -1,34 +1,22 @@
-import type { Firestore } from '@google-cloud/firestore';
 import { listDeadLetters, type DeadLetterList } from '../../src/cli/commands/dead-letters.js';
-import { emulatorFirestore, seedEvents, uniqueCollections } from '../support/outbox-fixtures.js';
+import { seedEvents, useOutboxFixture } from '../support/outbox-fixtures.js';
 import { cliEnv, runInProcess } from './cli-runner.js';
 import { SECRET_PAYLOAD, seedDeadLetters } from './outbox-states.js';
 
-let db: Firestore;
-let outbox: string;
-
-beforeAll(() => {
-  db = emulatorFirestore();
-});
-afterAll(async () => {
-  await db.terminate();
-});
-beforeEach(() => {
-  outbox = uniqueCollections().outbox;
-});
+const fx = useOutboxFixture();
 
 describe('Command: dead-letters', () => {
   it('lists dead letters newest first with id, type, deadLetteredAt, attempts, redriveCount and reason', async () => {
-    await seedEvents(db, outbox, 2);
-    await seedDeadLetters(db, outbox, [
+    await seedEvents(fx.db, fx.outbox, 2);
+    await seedDeadLetters(fx.db, fx.outbox, [
       { id: 'dead-old', deadLetteredAtMs: Date.UTC(2026, 0, 2), reason: 'rejected by the router: HTTP 400: bad' },
       { id: 'dead-new', deadLetteredAtMs: Date.UTC(2026, 0, 3), redriveCount: 2 },
     ]);
 
-    const list = await listDeadLetters(db, { outboxCollection: outbox });
+    const list = await listDeadLetters(fx.db, { outboxCollection: fx.outbox });
 
     expect(list).toEqual({
-      collection: outbox,
+      collection: fx.outbox,
       total: 2,
       deadLetters: [
         {
@@ -52,10 +40,10 @@ describe('Command: dead-letters', () => {
   });
 
   it('shows at most --limit dead letters and says how many there are in all', async () => {
-    await seedDeadLetters(db, outbox, ['a', 'b', 'c', 'd'].map((id) => ({ id })));
+    await seedDeadLetters(fx.db, fx.outbox, ['a', 'b', 'c', 'd'].map((id) => ({ id })));
 
-    const text = await runInProcess(['dead-letters', '--limit', '2'], cliEnv(outbox));
-    const json = await runInProcess(['dead-letters', '--limit', '2', '--json'], cliEnv(outbox));
+    const text = await runInProcess(['dead-letters', '--limit', '2'], cliEnv(fx.outbox));
+    const json = await runInProcess(['dead-letters', '--limit', '2', '--json'], cliEnv(fx.outbox));
 
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('4 dead letter(s)');
@@ -68,26 +56,26 @@ describe('Command: dead-letters', () => {
   });
 
   it('never prints event data', async () => {
-    await seedDeadLetters(db, outbox, [{ id: 'dead-1' }]);
+    await seedDeadLetters(fx.db, fx.outbox, [{ id: 'dead-1' }]);
 
-    const text = await runInProcess(['dead-letters'], cliEnv(outbox));
-    const json = await runInProcess(['dead-letters', '--json'], cliEnv(outbox));
+    const text = await runInProcess(['dead-letters'], cliEnv(fx.outbox));
+    const json = await runInProcess(['dead-letters', '--json'], cliEnv(fx.outbox));
 
     expect(text.stdout + json.stdout).toContain('dead-1');
     expect(text.stdout + json.stdout).not.toContain(SECRET_PAYLOAD.cardNumber);
   });
 
   it('says so when there are no dead letters', async () => {
-    await seedEvents(db, outbox, 1);
+    await seedEvents(fx.db, fx.outbox, 1);
 
-    const run = await runInProcess(['dead-letters'], cliEnv(outbox));
+    const run = await runInProcess(['dead-letters'], cliEnv(fx.outbox));
 
     expect(run.code).toBe(0);
-    expect(run.stdout).toBe(`no dead letters in ${outbox}\n`);
+    expect(run.stdout).toBe(`no dead letters in ${fx.outbox}\n`);
   });
 
   it.each([['0'], ['-3'], ['1.5'], ['ten'], ['10001']])('refuses --limit %s with exit code 2', async (limit) => {
-    const run = await runInProcess(['dead-letters', `--limit=${limit}`], cliEnv(outbox));
+    const run = await runInProcess(['dead-letters', `--limit=${limit}`], cliEnv(fx.outbox));
 
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('--limit must be a whole number from 1 to 10000');

@@ -57,3 +57,18 @@ export async function idsWithStatus(db: Firestore, collection: string, status: s
   const snapshot = await db.collection(collection).where('status', '==', status).get();
   return snapshot.docs.map((doc) => doc.id).sort();
 }
+
+/** One emulator client per spec file and a fresh outbox collection per test. */
+export function useOutboxFixture(): { db: Firestore; outbox: string } {
+  const fixture = {} as { db: Firestore; outbox: string };
+  beforeAll(() => {
+    fixture.db = emulatorFirestore();
+  });
+  afterAll(async () => {
+    await fixture.db.terminate();
+  });
+  beforeEach(() => {
+    fixture.outbox = uniqueCollections().outbox;
+  });
+  return fixture;
+}
