@@ -28,13 +28,27 @@ export function encodeEvent(event: OutboxEvent, deliveryAttempt: number, default
   }
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(message.headers)) {
-    if (typeof value === 'string') headers[name.toLowerCase()] = value;
+    if (typeof value === 'string') headers[name.toLowerCase()] = name.toLowerCase().startsWith('ce-') ? percentEncode(value) : value;
   }
   headers['content-type'] = 'application/json';
-  headers['idempotency-key'] = event.id;
+  headers['idempotency-key'] = percentEncode(event.id);
   headers['x-delivery-attempt'] = String(deliveryAttempt);
-  const body = typeof message.body === 'string' ? message.body : JSON.stringify(event.data);
-  return { headers, body };
+  // Always JSON: the SDK would send a string `data` as raw text, which is not the JSON the content-type promises.
+  return { headers, body: JSON.stringify(event.data) };
+}
+
+/**
+ * CloudEvents HTTP binding §3.1.3.2: header values are percent-encoded outside printable ASCII, and for space,
+ * `"` and `%`; otherwise Node would refuse or mangle a subject such as "orders/日本".
+ */
+export function percentEncode(value: string): string {
+  let encoded = '';
+  for (const char of value) {
+    const code = char.codePointAt(0) ?? 0;
+    if (code > 0x20 && code < 0x7f && char !== '"' && char !== '%') encoded += char;
+    else for (const byte of Buffer.from(char, 'utf8')) encoded += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return encoded;
 }
 
 function validationDetail(error: unknown): string {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { FieldValue, type DocumentData, type DocumentReference, type Firestore } from '@google-cloud/firestore';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '../config.js';
 import { EventStatus } from '../core/event.js';
@@ -42,6 +43,26 @@ const MAX_SHARD_COUNT = 64;
 /** Firestore's document limit is 1 MiB; the event's other fields need a little of it. */
 const MAX_PAYLOAD_BYTES_LIMIT = 1_048_576;
 
+/** Per writer: a random prefix and a counter, so the ids of one commit sort in enqueue order. */
+const writerIds = new WeakMap<OutboxWriter, { readonly prefix: string; next: number }>();
+const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/**
+ * Every event of one commit gets the same server createdAt, and the relay breaks that tie by document id; so
+ * ids within one transaction or batch must sort in enqueue order ("order created" before "order paid"). A
+ * random prefix per writer keeps ids of different commits spread out, as Firestore wants for write throughput.
+ */
+function nextId(writer: OutboxWriter): string {
+  let ids = writerIds.get(writer);
+  if (ids === undefined) {
+    const bytes = randomBytes(14);
+    ids = { prefix: Array.from(bytes, (byte) => ID_ALPHABET[byte % ID_ALPHABET.length]).join(''), next: 0 };
+    writerIds.set(writer, ids);
+  }
+  ids.next += 1;
+  return `${ids.prefix}${String(ids.next).padStart(6, '0')}`;
+}
+
 /** Checks the options once, so a misconfigured producer fails at start rather than on its first event. */
 export function createOutbox(firestore: Firestore, options: OutboxOptions): Outbox {
   const { collection, shardCount, defaultSource, maxPayloadBytes = DEFAULT_MAX_PAYLOAD_BYTES } = options;
@@ -63,7 +84,7 @@ export function createOutbox(firestore: Firestore, options: OutboxOptions): Outb
     collection,
     enqueue(writer, event) {
       const checked = checkNewEvent(event, maxPayloadBytes);
-      const ref = checked.id === undefined ? outbox.doc() : outbox.doc(checked.id);
+      const ref = outbox.doc(checked.id ?? nextId(writer));
       const source = checked.source ?? defaultSource;
       // create, never set: an id that already exists fails the commit instead of overwriting a sent event.
       writer.create(ref, {

@@ -6,6 +6,7 @@ import { memoryLogger, relayEnv, serveHandler } from '../support/function-server
 import type { ReceivedRequest } from '../support/loopback-router.js';
 import { idsWithStatus, readAll, seedEvents } from '../support/outbox-fixtures.js';
 import { useRelayFixture } from '../support/relay-fixture.js';
+import { createOutbox } from '../../src/producer/enqueue.js';
 
 const fx = useRelayFixture();
 
@@ -190,13 +191,26 @@ describe('Delivery: parallelism and order per key', () => {
     const response = await run({ DELIVERY_CONCURRENCY: '16', BATCH_SIZE: '10' });
 
     expect(response.body.delivered).toBe(45);
-    for (const [k, key] of keys.entries()) {
+    for (const k of keys.keys()) {
       const ofKey = fx.router.received.filter((r) => Number(r.eventId.slice(4)) % 3 === k);
       expect(ofKey.map((r) => r.eventId)).toEqual([...ofKey.map((r) => r.eventId)].sort());
       expect(peakInFlight(ofKey)).toBe(1);
-      expect(key).toBeDefined();
     }
     expect(peakInFlight(fx.router.received)).toBeGreaterThan(1);
+  });
+
+  it('delivers the events of one key enqueued in one commit in enqueue order, though they share a createdAt', async () => {
+    const outbox = createOutbox(fx.db, { collection: fx.collections.outbox, shardCount: 1 });
+    const steps = ['created', 'priced', 'paid', 'packed', 'shipped', 'delivered', 'reviewed', 'archived'];
+    const batch = fx.db.batch();
+    const ids = steps.map((step) => outbox.enqueue(batch, { type: `com.example.order.${step}`, data: { step }, orderingKey: 'order-7' }));
+    await batch.commit();
+
+    const response = await run({ DELIVERY_CONCURRENCY: '8' });
+
+    expect(response.body.delivered).toBe(8);
+    expect(fx.router.received.map((r) => r.eventId)).toEqual(ids);
+    expect(fx.router.received.map((r) => r.headers['ce-type'])).toEqual(steps.map((step) => `com.example.order.${step}`));
   });
 
   it('sends no later event of a key whose event failed, and starts no new POSTs after the failure', async () => {
