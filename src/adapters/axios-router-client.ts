@@ -1,4 +1,5 @@
 import http from 'node:http';
+import type { Readable } from 'node:stream';
 import https from 'node:https';
 import axios, { type AxiosInstance } from 'axios';
 import type { OutboxEvent } from '../core/event.js';
@@ -27,9 +28,9 @@ export class AxiosRouterClient implements RouterClient {
       httpAgent: new http.Agent(agentOptions),
       httpsAgent: new https.Agent(agentOptions),
       maxRedirects: 0,
-      maxContentLength: MAX_RESPONSE_BYTES,
-      responseType: 'text',
-      transformResponse: (body: unknown) => body,
+      // A stream, read up to MAX_RESPONSE_BYTES: the status decides, and a large 2xx body must not turn a
+      // delivered event into a failure (axios rejects a body over maxContentLength without its status).
+      responseType: 'stream',
       validateStatus: () => true,
       proxy: false,
     });
@@ -40,7 +41,7 @@ export class AxiosRouterClient implements RouterClient {
     const authHeaders = await this.options.auth.headersFor(event.id, body);
     const signal = AbortSignal.timeout(this.options.postTimeoutMs);
     try {
-      const response = await this.http.post<string>(this.options.routerUrl, body, {
+      const response = await this.http.post<Readable>(this.options.routerUrl, body, {
         headers: { ...headers, ...authHeaders },
         signal,
         timeout: this.options.postTimeoutMs,
@@ -49,7 +50,7 @@ export class AxiosRouterClient implements RouterClient {
       return {
         kind: 'response',
         status: response.status,
-        body: typeof response.data === 'string' ? response.data : '',
+        body: await readAtMost(response.data, MAX_RESPONSE_BYTES),
         retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined,
       };
     } catch (error) {
@@ -60,4 +61,23 @@ export class AxiosRouterClient implements RouterClient {
       throw error;
     }
   }
+}
+
+/** The start of a response body; the rest is discarded, and a body cut off midway still counts as answered. */
+async function readAtMost(stream: Readable, maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  try {
+    for await (const chunk of stream) {
+      const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+      chunks.push(buffer);
+      length += buffer.length;
+      if (length >= maxBytes) break;
+    }
+  } catch {
+    // The status line and headers arrived; what the body lacks does not change the verdict.
+  } finally {
+    stream.destroy();
+  }
+  return Buffer.concat(chunks).subarray(0, maxBytes).toString('utf8');
 }

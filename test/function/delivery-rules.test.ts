@@ -52,6 +52,27 @@ describe('Delivery: classifying router answers', () => {
     expect(stored?.deadLetteredAt).toBeInstanceOf(Timestamp);
   });
 
+  it('counts a 2xx with a large body as delivered, reading only the start of it', async () => {
+    await seedEvents(fx.db, fx.collections.outbox, 1);
+    fx.router.script = () => ({ respond: 200, body: JSON.stringify({ echo: 'x'.repeat(300_000) }) });
+
+    const response = await run({ POST_RETRIES: '0' });
+
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ delivered: 1, failed: 0 });
+    expect(postsFor('evt-0000')).toHaveLength(1);
+  });
+
+  it('keeps a short excerpt of a large error body in the dead-letter reason', async () => {
+    await seedEvents(fx.db, fx.collections.outbox, 1);
+    fx.router.script = () => ({ respond: 400, body: `bad request ${'y'.repeat(300_000)}` });
+
+    await run();
+
+    const stored = (await readAll(fx.db, fx.collections.outbox)).get('evt-0000');
+    expect(String(stored?.deadLetterReason)).toMatch(/^rejected by the router: HTTP 400: bad request y+…$/);
+  });
+
   it('retries a 503 within the run and delivers once the router recovers', async () => {
     await seedEvents(fx.db, fx.collections.outbox, 1);
     fx.router.script = (_req, nth) => (nth <= 2 ? { respond: 503 } : { respond: 200 });
