@@ -80,6 +80,8 @@ export class TransientDeliveryError extends OutboxError {
     readonly deliveryAttempt: number,
     readonly reason: string,
     readonly retryAfterMs: number | undefined,
+    /** False when the failure is the relay's setup (credentials, a moved URL), not the event's. */
+    readonly countsAsAttempt: boolean,
   ) {
     super(`event ${eventId} failed on attempt ${deliveryAttempt}: ${reason}`);
   }

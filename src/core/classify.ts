@@ -1,24 +1,34 @@
 import type { RouterResponse } from './ports.js';
 
-/** How the relay treats one router answer. */
+/**
+ * How the relay treats one router answer. A transient failure `countsAsAttempt` when it may be the event's
+ * own doing; one that speaks of the relay's setup (credentials, a moved URL) does not, so fixing the setup
+ * delivers everything instead of having dead-lettered the head of the outbox meanwhile.
+ */
 export type Verdict =
   | { readonly kind: 'delivered' }
-  | { readonly kind: 'transient'; readonly reason: string; readonly retryAfterMs: number | undefined }
+  | {
+      readonly kind: 'transient';
+      readonly reason: string;
+      readonly retryAfterMs: number | undefined;
+      readonly countsAsAttempt: boolean;
+    }
   | { readonly kind: 'permanent'; readonly reason: string };
 
 /** Longest body excerpt kept in a dead-letter reason or lastError. */
 export const MAX_BODY_EXCERPT_CHARS = 200;
 
-/** Statuses that mean "not now" rather than "never": worth retrying. */
+/** Statuses that mean "not now" rather than "never": worth retrying, and charged to the event. */
 const TRANSIENT_STATUSES: ReadonlySet<number> = new Set([
   408, // Request Timeout: the router gave up waiting for us, nothing was decided.
   425, // Too Early: the router refuses to risk a replay yet.
   429, // Too Many Requests: back off, honouring Retry-After.
-  // 401 and 403 speak of the relay's credentials (a rotated secret, a missing IAM binding), not of the event:
-  // dead-lettering on them would empty the outbox into the dead letters. Retried, they stop the run with a
-  // 500 that alerts; MAX_ATTEMPTS still ends an event that keeps failing.
-  401, // Unauthorized
-  403, // Forbidden
+]);
+
+/** Statuses about the relay's setup, not the event: retried, a 500 that alerts, never charged to the event. */
+const SETUP_STATUSES: ReadonlySet<number> = new Set([
+  401, // Unauthorized: a rotated secret, an expired key.
+  403, // Forbidden: a missing IAM binding.
 ]);
 
 /** The one place that decides what a router answer means; every other module asks here. */
@@ -26,25 +36,25 @@ export function classify(response: RouterResponse, nowMs: number): Verdict {
   switch (response.kind) {
     case 'timeout':
       // The router may have committed; at-least-once delivery makes a retry safe.
-      return { kind: 'transient', reason: `timed out after ${response.timeoutMs} ms`, retryAfterMs: undefined };
+      return transient(`timed out after ${response.timeoutMs} ms`, undefined, true);
     case 'network':
       // Connection refused, reset or DNS trouble: the request may not have arrived at all.
-      return {
-        kind: 'transient',
-        reason: `network error${response.code === undefined ? '' : ` ${response.code}`}: ${response.message}`,
-        retryAfterMs: undefined,
-      };
+      return transient(`network error${response.code === undefined ? '' : ` ${response.code}`}: ${response.message}`, undefined, true);
     case 'response': {
       const { status } = response;
       if (status >= 200 && status < 300) return { kind: 'delivered' };
       const reason = `HTTP ${status}${excerpt(response.body)}`;
-      if (status >= 500 || TRANSIENT_STATUSES.has(status)) {
-        return { kind: 'transient', reason, retryAfterMs: parseRetryAfterMs(response.retryAfter, nowMs) };
-      }
-      // Any other answer (4xx, and 1xx/3xx that axios does not follow) will not change by retrying.
+      if (status >= 500 || TRANSIENT_STATUSES.has(status)) return transient(reason, parseRetryAfterMs(response.retryAfter, nowMs), true);
+      // A redirect (not followed: a POST must not silently change target) means ROUTER_URL is out of date.
+      if (SETUP_STATUSES.has(status) || (status >= 300 && status < 400)) return transient(reason, undefined, false);
+      // Any other answer (4xx, 1xx) will not change by retrying.
       return { kind: 'permanent', reason };
     }
   }
+}
+
+function transient(reason: string, retryAfterMs: number | undefined, countsAsAttempt: boolean): Verdict {
+  return { kind: 'transient', reason, retryAfterMs, countsAsAttempt };
 }
 
 /** Retry-After as milliseconds from now: delta-seconds or an HTTP date (RFC 9110 §10.2.3). */

@@ -45,8 +45,16 @@ export async function runRelay(runId: string, deps: RelayDeps, options: RelayOpt
   const counts = { fetched: 0, delivered: 0, deadLettered: 0, failed: 0 };
   let hasMore = false;
   let stopReason: { outcome: RunOutcome; error: string } | undefined;
+  // Aborted when the run decides to start no new POSTs: pending retries and Retry-After waits end at once.
+  const stopping = new AbortController();
   const stop = (outcome: RunOutcome, error: string): void => {
     stopReason ??= { outcome, error };
+    stopping.abort();
+  };
+  /** The router asked us to slow down (or the budget is spent): start nothing new, answer 200 with hasMore. */
+  const wrapUp = (): void => {
+    hasMore = true;
+    stopping.abort();
   };
 
   const checkpointer = new Checkpointer(store, options.checkpointSize, (error) => {
@@ -60,34 +68,42 @@ export async function runRelay(runId: string, deps: RelayDeps, options: RelayOpt
     checkpointer.add(outcome);
   };
   const deadLetter = (eventId: string, reason: string, attempts: number, postAttempts: number): void => {
-    logger.log('WARNING', 'event dead-lettered', { runId, eventId, reason });
     record({ kind: 'dead_letter', eventId, reason, attempts, postAttempts });
+    logger.log('WARNING', 'event dead-lettered', { runId, eventId, reason });
   };
 
   const deliverOne = async (event: OutboxEvent): Promise<void> => {
-    if (stopReason !== undefined) return;
+    if (stopping.signal.aborted) return;
     if (clock.now() >= deadline) {
-      hasMore = true;
+      wrapUp();
       return;
     }
-    const result = await deliver(event, { router, clock }, options, deadline);
+    const result = await deliver(event, { router, clock }, options, { deadlineMs: deadline, stopped: stopping.signal });
     const postAttempts = event.postAttempts + result.posts;
-    if (result.kind === 'delivered') {
-      logger.log('DEBUG', 'event delivered', { runId, eventId: event.id, posts: result.posts });
-      record({ kind: 'delivered', eventId: event.id, postAttempts });
-    } else if (result.kind === 'permanent') {
-      deadLetter(event.id, `rejected by the router: ${result.reason}`, event.attempts + 1, postAttempts);
-    } else if (event.attempts + 1 >= options.maxAttempts) {
-      deadLetter(event.id, `max attempts exceeded (${options.maxAttempts}): ${result.reason}`, event.attempts + 1, postAttempts);
-    } else {
-      logger.log('WARNING', 'event delivery failed; stopping the run', {
-        runId,
-        eventId: event.id,
-        attempt: event.attempts + 1,
-        reason: result.reason,
-      });
-      record({ kind: 'failed', eventId: event.id, error: result.reason, attempts: event.attempts + 1, postAttempts });
-      stop('delivery_failed', `event ${event.id} could not be delivered: ${result.reason}`);
+    const charged = event.attempts + 1;
+    switch (result.kind) {
+      case 'delivered':
+        record({ kind: 'delivered', eventId: event.id, postAttempts });
+        logger.log('DEBUG', 'event delivered', { runId, eventId: event.id, posts: result.posts });
+        return;
+      case 'permanent':
+        deadLetter(event.id, result.reason, result.posts > 0 ? charged : event.attempts, postAttempts);
+        return;
+      case 'interrupted':
+        // Not the event's fault: recorded for the operator, not counted towards MAX_ATTEMPTS.
+        record({ kind: 'failed', eventId: event.id, error: result.reason, attempts: event.attempts, postAttempts });
+        logger.log('INFO', 'event left for a later run', { runId, eventId: event.id, reason: result.reason });
+        if (result.throttled) wrapUp();
+        return;
+      case 'transient':
+        if (result.countsAsAttempt && charged >= options.maxAttempts) {
+          deadLetter(event.id, `max attempts exceeded (${options.maxAttempts}): ${result.reason}`, charged, postAttempts);
+          return;
+        }
+        record({ kind: 'failed', eventId: event.id, error: result.reason, attempts: result.countsAsAttempt ? charged : event.attempts, postAttempts });
+        logger.log('WARNING', 'event delivery failed; stopping the run', { runId, eventId: event.id, attempt: charged, reason: result.reason });
+        stop('delivery_failed', `event ${event.id} could not be delivered: ${result.reason}`);
+        return;
     }
   };
 
@@ -107,7 +123,8 @@ export async function runRelay(runId: string, deps: RelayDeps, options: RelayOpt
     counts.fetched += strays.length;
     strays.forEach(validateOrDeadLetter);
   } catch (error) {
-    stop('fetch_failed', new FetchError(error).message);
+    // The sweep is housekeeping: failing it must not hold up delivery of the well-formed events.
+    logger.log('WARNING', 'looking for stray documents failed; delivering the rest', { runId, error: describeError(error) });
   }
 
   // A bug must not skip the flush: whatever was acknowledged is still recorded before the 500.
@@ -116,9 +133,9 @@ export async function runRelay(runId: string, deps: RelayDeps, options: RelayOpt
   let cursor: PageCursor | undefined;
   try {
     for (;;) {
-      if (stopReason !== undefined) break;
+      if (stopping.signal.aborted) break;
       if (clock.now() >= deadline) {
-        hasMore = true;
+        wrapUp();
         break;
       }
       let page;

@@ -9,21 +9,25 @@ describe('Function: classify', () => {
     expect(classify(answer(status), NOW).kind).toBe('delivered');
   });
 
-  it.each([401, 403, 408, 425, 429, 500, 502, 503, 504, 599])('treats HTTP %i as transient (retry later)', (status) => {
-    expect(classify(answer(status), NOW).kind).toBe('transient');
+  it.each([408, 425, 429, 500, 502, 503, 504, 599])('treats HTTP %i as transient and charges it to the event', (status) => {
+    expect(classify(answer(status), NOW)).toMatchObject({ kind: 'transient', countsAsAttempt: true });
   });
 
-  it.each([301, 400, 404, 405, 409, 410, 413, 415, 422])('treats HTTP %i as permanent (dead-letter)', (status) => {
+  it.each([301, 302, 307, 308, 401, 403])('treats HTTP %i as a fault of the relay’s setup: transient, never charged to the event', (status) => {
+    expect(classify(answer(status), NOW)).toMatchObject({ kind: 'transient', countsAsAttempt: false });
+  });
+
+  it.each([400, 404, 405, 409, 410, 413, 415, 422])('treats HTTP %i as permanent (dead-letter)', (status) => {
     expect(classify(answer(status), NOW).kind).toBe('permanent');
   });
 
   it('treats a timeout as transient', () => {
-    expect(classify({ kind: 'timeout', timeoutMs: 500 }, NOW)).toEqual({ kind: 'transient', reason: 'timed out after 500 ms', retryAfterMs: undefined });
+    expect(classify({ kind: 'timeout', timeoutMs: 500 }, NOW)).toEqual({ kind: 'transient', reason: 'timed out after 500 ms', retryAfterMs: undefined, countsAsAttempt: true });
   });
 
   it('treats a connection error as transient and names its code', () => {
     const verdict = classify({ kind: 'network', code: 'ECONNRESET', message: 'socket hang up' }, NOW);
-    expect(verdict).toEqual({ kind: 'transient', reason: 'network error ECONNRESET: socket hang up', retryAfterMs: undefined });
+    expect(verdict).toEqual({ kind: 'transient', reason: 'network error ECONNRESET: socket hang up', retryAfterMs: undefined, countsAsAttempt: true });
   });
 
   it('keeps a short, single-line excerpt of the body in the reason', () => {

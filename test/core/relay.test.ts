@@ -62,7 +62,7 @@ describe('Function: runRelay', () => {
 
     expect(result.outcome).toBe('internal_error');
     expect(result.error).toContain('logger exploded');
-    expect(store.idsWithStatus('delivered')).toEqual(['evt-0000', 'evt-0001', 'evt-0002']);
+    expect(store.idsWithStatus('delivered')).toEqual(['evt-0000', 'evt-0001', 'evt-0002', 'evt-0003']);
   });
 
   it('answers the audit as failed, not the run, when the audit write hangs', async () => {

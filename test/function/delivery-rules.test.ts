@@ -95,16 +95,49 @@ describe('Delivery: classifying router answers', () => {
     expect((second?.startedAt ?? 0) - (first?.startedAt ?? 0)).toBeGreaterThanOrEqual(950);
   });
 
-  it('gives up at once when Retry-After reaches past the run budget, leaving the event for the next run', async () => {
-    await seedEvents(fx.db, fx.collections.outbox, 1);
+  it('stops starting POSTs and answers 200 with hasMore when Retry-After reaches past the run budget, without charging the event', async () => {
+    await seedEvents(fx.db, fx.collections.outbox, 3);
     fx.router.script = () => ({ respond: 429, headers: { 'retry-after': '3600' } });
 
-    const response = await run({ POST_RETRIES: '5', RUN_BUDGET_MS: '20000' });
+    const response = await run({ POST_RETRIES: '5', RUN_BUDGET_MS: '20000', DELIVERY_CONCURRENCY: '1' });
+
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ delivered: 0, hasMore: true });
+    expect(fx.router.received).toHaveLength(1);
+    const stored = (await readAll(fx.db, fx.collections.outbox)).get('evt-0000');
+    expect(stored).toMatchObject({ status: 'pending', postAttempts: 1 });
+    expect(stored?.attempts ?? 0).toBe(0);
+    expect(String(stored?.lastError)).toContain('Retry-After');
+  });
+
+  it('sends no retry once the run has decided to stop, even while another event waits on Retry-After', async () => {
+    await seedEvents(fx.db, fx.collections.outbox, 2);
+    fx.router.script = (req) =>
+      req.eventId === 'evt-0000' ? { respond: 429, headers: { 'retry-after': '2' } } : { respond: 503, delayMs: 50 };
+
+    const response = await run({ POST_RETRIES: '0', DELIVERY_CONCURRENCY: '2' }).then(async (first) => {
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      return first;
+    });
 
     expect(response.status).toBe(500);
     expect(postsFor('evt-0000')).toHaveLength(1);
-    expect(response.body.durationMs).toBeLessThan(20_000);
-    expect((await readAll(fx.db, fx.collections.outbox)).get('evt-0000')).toMatchObject({ status: 'pending', attempts: 1 });
+  });
+
+  it.each([
+    [401, {}],
+    [403, {}],
+    [308, { location: 'https://router.example/v2' }],
+  ])('answers 500 on HTTP %i and never dead-letters for it, whatever the attempts so far', async (status, headers) => {
+    await seedEvents(fx.db, fx.collections.outbox, 1);
+    await fx.db.collection(fx.collections.outbox).doc('evt-0000').update({ attempts: 4 });
+    fx.router.script = () => ({ respond: status, headers });
+
+    const response = await run({ MAX_ATTEMPTS: '5', POST_RETRIES: '1' });
+
+    expect(response.status).toBe(500);
+    expect(response.body).toMatchObject({ deadLettered: 0, failed: 1 });
+    expect((await readAll(fx.db, fx.collections.outbox)).get('evt-0000')).toMatchObject({ status: 'pending', attempts: 4 });
   });
 
   it('cuts off a router that hangs after POST_TIMEOUT_MS and records the timeout', async () => {
