@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Severity } from './core/ports.js';
+import { isUriReference } from './core/uri-reference.js';
 import { ConfigError } from './errors.js';
 
 /** Defaults, with their unit in the name; the README's configuration table lists the same values. */
@@ -123,7 +124,7 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
     shardIndex: read.integer('SHARD_INDEX', 0, 0, store.shardCount - 1),
     leaseTtlMs: read.integer('LEASE_TTL_MS', DEFAULT_LEASE_TTL_MS, 1000, 86_400_000),
     deliveredRetentionDays: read.integer('DELIVERED_RETENTION_DAYS', DEFAULT_DELIVERED_RETENTION_DAYS, 0, 3650),
-    defaultSource: read.text('EVENT_SOURCE', z.string(), 'a URI reference', DEFAULT_EVENT_SOURCE),
+    defaultSource: read.text('EVENT_SOURCE', z.string().refine(isUriReference), 'a URI reference, e.g. "/shop/orders"', DEFAULT_EVENT_SOURCE),
     batchSize: read.integer('BATCH_SIZE', DEFAULT_BATCH_SIZE, 1, 500),
     deliveryConcurrency: read.integer('DELIVERY_CONCURRENCY', DEFAULT_DELIVERY_CONCURRENCY, 1, 256),
     postTimeoutMs: read.integer('POST_TIMEOUT_MS', DEFAULT_POST_TIMEOUT_MS, 1, 600_000),
@@ -136,6 +137,13 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
     maxPayloadBytes: read.integer('MAX_PAYLOAD_BYTES', DEFAULT_MAX_PAYLOAD_BYTES, 1, 1_048_576),
     logLevel: read.text('LOG_LEVEL', severity, 'one of DEBUG, INFO, WARNING, ERROR', 'INFO'),
   };
+  const longestRunMs = config.runBudgetMs + config.postTimeoutMs + config.auditTimeoutMs;
+  if (config.leaseTtlMs <= longestRunMs) {
+    throw new ConfigError(
+      'LEASE_TTL_MS',
+      `must be longer than RUN_BUDGET_MS + POST_TIMEOUT_MS + AUDIT_TIMEOUT_MS (${longestRunMs} ms), so a live run never loses its lease`,
+    );
+  }
   if (config.retryMaxDelayMs < config.retryMinDelayMs) {
     throw new ConfigError('RETRY_MAX_DELAY_MS', `must be at least RETRY_MIN_DELAY_MS (${config.retryMinDelayMs})`);
   }

@@ -29,6 +29,8 @@ describe('Function: parseConfig', () => {
     [{ ...VALID, OUTBOX_COLLECTION: 'a/b' }, 'OUTBOX_COLLECTION', 'collection id'],
     [{ ...VALID, LOG_LEVEL: 'LOUD' }, 'LOG_LEVEL', 'one of'],
     [{ ...VALID, SHARD_COUNT: '4', SHARD_INDEX: '4' }, 'SHARD_INDEX', 'from 0 to 3'],
+    [{ ...VALID, EVENT_SOURCE: 'not a uri' }, 'EVENT_SOURCE', 'a URI reference'],
+    [{ ...VALID, RUN_BUDGET_MS: '3600000' }, 'LEASE_TTL_MS', 'longer than RUN_BUDGET_MS + POST_TIMEOUT_MS + AUDIT_TIMEOUT_MS (3620000 ms)'],
     [{ ...VALID, ROUTER_AUTH: 'basic' }, 'ROUTER_AUTH', 'one of none, google-id-token, hmac'],
     [{ ...VALID, ROUTER_AUTH: 'hmac' }, 'ROUTER_HMAC_SECRET', 'is required when ROUTER_AUTH=hmac'],
     [{ ...VALID, ROUTER_AUTH: 'hmac', ROUTER_HMAC_SECRET: 'hunter2' }, 'ROUTER_HMAC_SECRET', 'Standard Webhooks secret'],

@@ -4,7 +4,8 @@ import { DEFAULT_MAX_PAYLOAD_BYTES } from '../config.js';
 import { EventStatus } from '../core/event.js';
 import { shardOf } from '../core/shard.js';
 import { OutboxOptionsError } from '../errors.js';
-import { checkNewEvent, isUriReference, type NewEvent } from './new-event.js';
+import { isUriReference } from '../core/uri-reference.js';
+import { checkNewEvent, type NewEvent } from './new-event.js';
 
 /**
  * The producer's own Transaction or WriteBatch (both fit): the event is one more write in it, so the business

@@ -1,4 +1,5 @@
 import { InvalidEventError } from '../errors.js';
+import { isUriReference } from '../core/uri-reference.js';
 
 /** What a producer hands to `enqueue`; the outbox adds status, createdAt and shard. */
 export interface NewEvent {
@@ -32,8 +33,6 @@ export interface CheckedEvent {
  */
 export const EVENT_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,255}$/;
 
-/** Characters of an RFC 3986 URI reference: unreserved, reserved and percent escapes; nothing else. */
-const URI_REFERENCE_PATTERN = /^(?:[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})+$/;
 
 /** Control characters cannot travel in the CloudEvents headers (`ce-subject`, `ce-source`). */
 // eslint-disable-next-line no-control-regex
@@ -65,10 +64,6 @@ export function checkNewEvent(event: NewEvent, maxPayloadBytes: number): Checked
   };
 }
 
-/** A defaultSource is checked like an event's own source, so a bad one fails when the outbox is created. */
-export function isUriReference(value: string): boolean {
-  return URI_REFERENCE_PATTERN.test(value) && URL.canParse(value, 'https://base.invalid/');
-}
 
 type Fail = (field: string, problem: string) => never;
 
