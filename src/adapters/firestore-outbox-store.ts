@@ -56,23 +56,38 @@ export class FirestoreOutboxStore implements OutboxStore {
     const known = Object.values(EventStatus);
     const unknownStatus = await collection.where('status', 'not-in', known).limit(limit).get();
     const strays = unknownStatus.docs.map(toStoredDocument);
-    // An orderBy skips documents without the field: the two counts differ only when some lack createdAt.
+    // A filter or orderBy on a field skips documents without it: the counts differ only when some pending
+    // events lack createdAt, or (with shards) a shard this deployment's jobs drain.
+    const shardCount = this.options.shard?.count ?? 1;
     const pending = collection.where('status', '==', EventStatus.Pending);
-    const [all, ordered] = await Promise.all([pending.count().get(), pending.orderBy('createdAt').count().get()]);
-    let missing = all.data().count - ordered.data().count;
+    const [all, dated, sharded] = await Promise.all([
+      pending.count().get(),
+      pending.orderBy('createdAt').count().get(),
+      shardCount > 1 ? pending.where('shard', '>=', 0).where('shard', '<', shardCount).count().get() : undefined,
+    ]);
+    const total = all.data().count;
+    let missing = total - dated.data().count + (sharded === undefined ? 0 : total - sharded.data().count);
+    const found: DocumentReference[] = [];
     let after: QueryDocumentSnapshot | undefined;
-    for (let page = 0; missing > 0 && strays.length < limit && page < MAX_STRAY_SCAN_PAGES; page += 1) {
-      let scan = pending.orderBy(FieldPath.documentId()).limit(limit);
+    for (let page = 0; missing > 0 && strays.length + found.length < limit && page < MAX_STRAY_SCAN_PAGES; page += 1) {
+      let scan = pending.orderBy(FieldPath.documentId()).select('createdAt', 'shard').limit(limit);
       if (after !== undefined) scan = scan.startAfter(after);
       const snapshot = await scan.get();
       for (const doc of snapshot.docs) {
-        if (doc.get('createdAt') === undefined && strays.length < limit) {
-          strays.push(toStoredDocument(doc));
+        if (strays.length + found.length >= limit) break;
+        const shard: unknown = doc.get('shard');
+        const outOfShard = shardCount > 1 && !(Number.isInteger(shard) && (shard as number) >= 0 && (shard as number) < shardCount);
+        if (doc.get('createdAt') === undefined || outOfShard) {
+          found.push(doc.ref);
           missing -= 1;
         }
       }
       after = snapshot.docs.at(-1);
       if (snapshot.size < limit) break;
+    }
+    if (found.length > 0) {
+      const full = await this.firestore.getAll(...found);
+      for (const doc of full) if (doc.exists) strays.push({ id: doc.id, fields: toPlain(doc.data()) as StoredDocument['fields'] });
     }
     return strays;
   }

@@ -15,6 +15,7 @@ export interface RelayOptions extends RetryPolicy {
   readonly auditTimeoutMs: number;
   readonly checkpointSize: number;
   readonly maxPayloadBytes: number;
+  readonly shardCount: number;
 }
 
 export interface RelayDeps {
@@ -111,7 +112,7 @@ export async function runRelay(runId: string, deps: RelayDeps, options: RelayOpt
   const scheduler = new KeyedScheduler(options.deliveryConcurrency);
   const validateOrDeadLetter = (document: StoredDocument): OutboxEvent | undefined => {
     try {
-      return validateEvent(document, options.maxPayloadBytes);
+      return validateEvent(document, options);
     } catch (error) {
       if (!(error instanceof MalformedEventError)) throw error;
       deadLetter(document.id, `malformed: ${error.message}`, count(document.fields.attempts), count(document.fields.postAttempts));

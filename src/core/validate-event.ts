@@ -3,8 +3,16 @@ import { EventStatus, type OutboxEvent, type StoredDocument } from './event.js';
 
 const OPTIONAL_STRINGS = ['source', 'subject', 'orderingKey'] as const;
 
+/** The limits an event is checked against. */
+export interface EventLimits {
+  readonly maxPayloadBytes: number;
+  /** With more than one shard, an event must name one of them, or no job would ever deliver it. */
+  readonly shardCount: number;
+}
+
 /** Turns a stored document into an event, or says which field makes it undeliverable. */
-export function validateEvent(document: StoredDocument, maxPayloadBytes: number): OutboxEvent {
+export function validateEvent(document: StoredDocument, limits: EventLimits): OutboxEvent {
+  const { maxPayloadBytes, shardCount } = limits;
   const { id, fields } = document;
   const fail = (field: string, problem: string): never => {
     throw new MalformedEventError(id, field, problem);
@@ -18,6 +26,9 @@ export function validateEvent(document: StoredDocument, maxPayloadBytes: number)
     if (value !== undefined && value !== null && (typeof value !== 'string' || value === '')) {
       fail(name, 'must be a non-empty string when set');
     }
+  }
+  if (shardCount > 1 && !(Number.isInteger(fields.shard) && (fields.shard as number) >= 0 && (fields.shard as number) < shardCount)) {
+    fail('shard', `must be an integer from 0 to ${shardCount - 1} (SHARD_COUNT is ${shardCount}; got ${describe(fields.shard)}); fix it, then redrive`);
   }
   const bytes = Buffer.byteLength(JSON.stringify(fields.data), 'utf8');
   if (bytes > maxPayloadBytes) fail('data', `is ${bytes} bytes of JSON, over the ${maxPayloadBytes}-byte limit`);

@@ -13,6 +13,7 @@ const OPTIONS: RelayOptions = {
   auditTimeoutMs: 1000,
   checkpointSize: 10,
   maxPayloadBytes: 10_000,
+  shardCount: 1,
   postRetries: 0,
   retryMinDelayMs: 1,
   retryMaxDelayMs: 2,

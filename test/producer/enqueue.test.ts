@@ -104,7 +104,7 @@ describe('Producer API: createOutbox', () => {
       await batch.commit();
 
       const snapshot = await db.collection(outboxCollection).doc(id).get();
-      const event = validateEvent({ id, fields: toPlain(snapshot.data()) as StoredDocument['fields'] }, 512 * 1024);
+      const event = validateEvent({ id, fields: toPlain(snapshot.data()) as StoredDocument['fields'] }, { maxPayloadBytes: 512 * 1024, shardCount: 8 });
 
       expect(event).toMatchObject({ id, type: 'com.example.order.created', source: '/shop/orders', subject: 'orders/42', orderingKey: 'order-42', attempts: 0 });
     });

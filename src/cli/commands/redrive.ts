@@ -6,6 +6,7 @@ import { EventStatus } from '../../core/event.js';
 import { count } from '../../core/validate-event.js';
 import { UsageError } from '../../errors.js';
 import { COMMON_OPTIONS, ExitCode, readArguments, type Command } from '../command.js';
+import { shardOf } from '../../core/shard.js';
 
 /** What happened to one event asked for; every event gets one, so the operator sees each refusal by id. */
 export type RedriveResult =
@@ -22,7 +23,7 @@ export interface RedriveReport {
   readonly results: readonly RedriveResult[];
 }
 
-type RedriveConfig = Pick<StoreConfig, 'outboxCollection' | 'maxRedrives'>;
+type RedriveConfig = Pick<StoreConfig, 'outboxCollection' | 'maxRedrives'> & Partial<Pick<StoreConfig, 'shardCount'>>;
 
 /** Dead letters read per page by `--all`; each is then redriven in its own transaction. */
 export const DEFAULT_REDRIVE_PAGE_SIZE = 200;
@@ -51,9 +52,12 @@ export async function redriveEvent(firestore: Firestore, config: RedriveConfig, 
         reason: `redriven ${redriveCount} time(s) already and MAX_REDRIVES is ${config.maxRedrives}; fix the cause, then handle it by hand or raise MAX_REDRIVES`,
       };
     }
+    const orderingKey: unknown = snapshot.get('orderingKey');
     tx.update(ref, {
       status: EventStatus.Pending,
       attempts: 0,
+      // Re-derived with today's SHARD_COUNT, so an event left in a shard that no longer exists is drained again.
+      shard: shardOf(typeof orderingKey === 'string' ? orderingKey : id, config.shardCount ?? 1),
       redriveCount: redriveCount + 1,
       redrivenAt: FieldValue.serverTimestamp(),
       deadLetteredAt: FieldValue.delete(),
