@@ -14,7 +14,7 @@ export function createCloudLogger(
   return {
     log(severity, message, fields = {}) {
       if (RANK[severity] < min) return;
-      write(JSON.stringify({ severity, message, ...fields, time: new Date().toISOString() }));
+      write(JSON.stringify({ ...fields, severity, message, time: new Date().toISOString() }));
     },
   };
 }

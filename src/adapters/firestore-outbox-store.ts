@@ -115,16 +115,20 @@ export class FirestoreOutboxStore implements OutboxStore {
 
   private fieldsFor(outcome: EventOutcome): Record<string, unknown> {
     const fields = outcomeFields(outcome);
+    return outcome.kind === 'delivered' ? { ...fields, ...this.expiry() } : fields;
+  }
+
+  /** `expireAt` for a TTL policy on delivered events and run audits; dead letters and pending events get none. */
+  private expiry(): { expireAt?: Timestamp } {
     const days = this.options.deliveredRetentionDays ?? 0;
-    if (outcome.kind !== 'delivered' || days <= 0) return fields;
-    return { ...fields, expireAt: Timestamp.fromMillis(Date.now() + days * MS_PER_DAY) };
+    return days > 0 ? { expireAt: Timestamp.fromMillis(Date.now() + days * MS_PER_DAY) } : {};
   }
 
   async writeAudit(summary: RunSummary): Promise<void> {
     await this.firestore
       .collection(this.options.auditCollection)
       .doc(summary.runId)
-      .set({ ...summary, finishedAt: FieldValue.serverTimestamp() });
+      .set({ ...summary, finishedAt: FieldValue.serverTimestamp(), ...this.expiry() });
   }
 }
 

@@ -2,16 +2,33 @@ import { http } from '@google-cloud/functions-framework';
 import { createCloudLogger } from '../adapters/cloud-logger.js';
 import { createFirestore } from '../adapters/firestore-client.js';
 import { parseExampleRouterConfig } from '../config.js';
+import { ConfigError } from '../errors.js';
 import { createExampleRouter } from './example-router.js';
 
-const config = parseExampleRouterConfig();
-http(
-  'exampleRouter',
-  createExampleRouter({
-    firestore: createFirestore(config),
-    ledgerCollection: config.ledgerCollection,
-    inboxCollection: config.inboxCollection,
-    consumer: config.consumer,
-    logger: createCloudLogger({ minSeverity: config.logLevel }),
-  }),
-);
+/** Registers exampleRouter; a bad environment answers every request 500 naming the variable, as the relay does. */
+function register(): void {
+  let config;
+  try {
+    config = parseExampleRouterConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const logger = createCloudLogger();
+    logger.log('ERROR', error.message, { variable: error.variable });
+    http('exampleRouter', (_req, res) => {
+      res.status(500).json({ error: 'configuration', variable: error.variable, message: error.message });
+    });
+    return;
+  }
+  http(
+    'exampleRouter',
+    createExampleRouter({
+      firestore: createFirestore(config),
+      ledgerCollection: config.ledgerCollection,
+      inboxCollection: config.inboxCollection,
+      consumer: config.consumer,
+      logger: createCloudLogger({ minSeverity: config.logLevel }),
+    }),
+  );
+}
+
+register();

@@ -37,7 +37,7 @@ export function createOutboundEventHandler(options: HandlerOptions = {}): HttpFu
   const clock = options.clock ?? systemClock;
   let config: Readonly<Config>;
   try {
-    config = parseConfig(options.env ?? process.env);
+    config = parseConfig(options.env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     return configErrorHandler(error, options.logger ?? createCloudLogger());

@@ -23,7 +23,11 @@ export interface StartFirestoreEmulatorOptions {
   log?: (line: string) => void;
 }
 
-/** Raised when gcloud, the emulator component or Java is missing, so callers can print one actionable line. */
+/**
+ * Raised when gcloud, the emulator component or Java is missing, so callers can print one actionable line.
+ * It lives here rather than in errors.ts because jest's globalSetup loads this file with Node's own type
+ * stripping, which cannot follow the project's `.js` import specifiers: this module imports only node:*.
+ */
 export class EmulatorUnavailableError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);

@@ -52,7 +52,17 @@ export async function serveFunction(options: {
       for (const line of chunk.split('\n')) if (line.trim() !== '') options.onOutput?.(line);
     });
   }
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // If this process ends without stop(), the function must not outlive it.
+  const killOnExit = (): void => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      process.removeListener('exit', killOnExit);
+      resolve();
+    }),
+  );
   const stop = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     await exited;

@@ -46,6 +46,16 @@ describe('Function: runRelay', () => {
     expect(store.audits).toEqual([expect.objectContaining({ runId: 'run-1', delivered: 25 })]);
   });
 
+  it('pages by createdAt, then id, delivering each event once however the ids sort', async () => {
+    const store = new MemoryOutboxStore();
+    store.seed(25, (i) => ({ createdAt: new Date(Date.UTC(2026, 0, 1) - i * 1000) }));
+    const { router, posted } = memoryRouter();
+
+    await runRelay('run-ids', { store, router, clock: systemClock, logger: memoryLogger() }, { ...OPTIONS, deliveryConcurrency: 1 });
+
+    expect(posted).toEqual(Array.from({ length: 25 }, (_, i) => `evt-${String(24 - i).padStart(4, '0')}`));
+  });
+
   it('still records every acknowledged event when an unexpected error stops the run', async () => {
     const store = new MemoryOutboxStore();
     store.seed(6);

@@ -16,15 +16,19 @@ export class MemoryOutboxStore implements OutboxStore {
   }
 
   fetchPending(limit: number, after: PageCursor | undefined): Promise<OutboxPage> {
-    const afterId = after as unknown as string | undefined;
+    // Ordered by (createdAt, id), as Firestore orders the relay's query; the cursor is the last pair.
+    const key = (id: string, fields: Record<string, unknown>) => ({ at: Number(fields.createdAt), id });
+    const isAfter = (a: { at: number; id: string }, b: { at: number; id: string }) => a.at > b.at || (a.at === b.at && a.id > b.id);
+    const cursor = after as unknown as { at: number; id: string } | undefined;
     const pending = [...this.documents.entries()]
       .filter(([, f]) => f.status === 'pending' && f.createdAt !== undefined)
       .sort(([a, fa], [b, fb]) => Number(fa.createdAt) - Number(fb.createdAt) || a.localeCompare(b))
-      .filter(([id]) => afterId === undefined || id > afterId)
+      .filter(([id, f]) => cursor === undefined || isAfter(key(id, f), cursor))
       .slice(0, limit);
     const documents: StoredDocument[] = pending.map(([id, fields]) => ({ id, fields: { ...fields } }));
-    const last = documents.at(-1)?.id;
-    return Promise.resolve({ documents, next: documents.length === limit ? (last as unknown as PageCursor) : undefined });
+    const last = pending.at(-1);
+    const next = documents.length === limit && last !== undefined ? (key(last[0], last[1]) as unknown as PageCursor) : undefined;
+    return Promise.resolve({ documents, next });
   }
 
   fetchStrays(): Promise<readonly StoredDocument[]> {
