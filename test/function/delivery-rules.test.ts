@@ -319,18 +319,18 @@ describe('Delivery: checkpoints, drain and budget', () => {
   });
 
   it('stops starting POSTs when RUN_BUDGET_MS is spent, records what it delivered and answers 200 with hasMore', async () => {
-    await seedEvents(fx.db, fx.collections.outbox, 60);
+    await seedEvents(fx.db, fx.collections.outbox, 150);
     fx.router.script = () => ({ respond: 200, delayMs: 25 });
 
-    const response = await run({ RUN_BUDGET_MS: '400', DELIVERY_CONCURRENCY: '1', BATCH_SIZE: '20' });
+    const response = await run({ RUN_BUDGET_MS: '1500', DELIVERY_CONCURRENCY: '1', BATCH_SIZE: '20' });
 
     expect(response.status).toBe(200);
     expect(response.body.hasMore).toBe(true);
     expect(response.body.delivered).toBeGreaterThan(0);
-    expect(response.body.delivered).toBeLessThan(60);
+    expect(response.body.delivered).toBeLessThan(150);
     const delivered = await idsWithStatus(fx.db, fx.collections.outbox, 'delivered');
     expect(delivered).toHaveLength(response.body.delivered);
-    expect(await idsWithStatus(fx.db, fx.collections.outbox, 'pending')).toHaveLength(60 - delivered.length);
+    expect(await idsWithStatus(fx.db, fx.collections.outbox, 'pending')).toHaveLength(150 - delivered.length);
   });
 
   it('answers with runId, fetched, delivered, deadLettered, failed, hasMore, auditFailed and durationMs', async () => {
