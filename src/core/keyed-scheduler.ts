@@ -8,6 +8,8 @@ export class KeyedScheduler {
   private readonly limit: LimitFunction;
   private readonly tails = new Map<string, Promise<void>>();
   private readonly outstanding = new Set<Promise<void>>();
+  /** Waiters of waitBelow, woken each time a task finishes (cheaper than racing every outstanding task). */
+  private wakeUps: (() => void)[] = [];
 
   constructor(concurrency: number) {
     this.limit = pLimit(concurrency);
@@ -33,12 +35,15 @@ export class KeyedScheduler {
     void done.finally(() => {
       this.outstanding.delete(done);
       if (key !== undefined && this.tails.get(key) === done) this.tails.delete(key);
+      const waiters = this.wakeUps;
+      this.wakeUps = [];
+      for (const wake of waiters) wake();
     });
   }
 
   /** Backpressure: resolves once fewer than `count` tasks are outstanding. */
   async waitBelow(count: number): Promise<void> {
-    while (this.outstanding.size >= count) await Promise.race(this.outstanding);
+    while (this.outstanding.size >= count) await new Promise<void>((resolve) => this.wakeUps.push(resolve));
   }
 
   /** Resolves when every submitted task has finished. */
