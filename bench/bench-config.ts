@@ -1,0 +1,108 @@
+/** The bench's settings, each from one BENCH_* variable; BENCH_QUICK=1 shrinks every default for a ~2-minute run. */
+export interface BenchConfig {
+  /** BENCH_QUICK=1: small sizes for a smoke run; the numbers are then indicative only. */
+  readonly quick: boolean;
+  /** BENCH_EVENTS: pending events drained per throughput measurement (default 10,000; quick 2,000). */
+  readonly events: number;
+  /** BENCH_LATENCIES_MS: router answer delays measured, comma-separated (default 0,5,50). */
+  readonly latenciesMs: readonly number[];
+  /** BENCH_CONCURRENCY: the relay's DELIVERY_CONCURRENCY and the raw sender's parallelism (default 32). */
+  readonly concurrency: number;
+  /** BENCH_RSS_EVENTS: pending events for the peak-memory run (default 100,000; quick 20,000); 0 skips it. */
+  readonly rssEvents: number;
+  /** BENCH_RSS_LATENCY_MS: router delay during the peak-memory run (default 50, the headline latency). */
+  readonly rssLatencyMs: number;
+  /**
+   * BENCH_RSS_RUN_SECONDS: the peak-memory run is one function run with RUN_BUDGET_MS set to this (default 120;
+   * quick 20): on the emulator a 100,000-event backlog takes far longer than that to drain.
+   */
+  readonly rssRunSeconds: number;
+  /**
+   * BENCH_RSS_HEAP_MB: a second peak-memory run with NODE_OPTIONS=--max-old-space-size=<this> (default 256, near
+   * the heap Node sizes itself in a 256 MiB instance; this machine's default heap is far larger); 0 skips it.
+   */
+  readonly rssHeapMb: number;
+  /** BENCH_SHARDS: shard counts measured, comma-separated (default 1,2,4); empty skips them. */
+  readonly shardCounts: readonly number[];
+  /** BENCH_SHARD_LATENCY_MS: router delay during the shard runs (default 50, where one function is latency-bound). */
+  readonly shardLatencyMs: number;
+  /** BENCH_SEED_SHAPED_SECONDS: how long the naive relay runs per latency (default 15; quick 4). */
+  readonly seedShapedSeconds: number;
+  /** BENCH_DRAIN_TIMEOUT_MS: bound on one drain, so a stuck relay cannot hold the bench (default 600,000). */
+  readonly drainTimeoutMs: number;
+  /** BENCH_SEED_PARALLEL: batched commits of 500 in flight while seeding (default 4). */
+  readonly seedParallelCommits: number;
+  /**
+   * BENCH_RELAY_ENV: extra variables for the relay under test, `NAME=value` pairs separated by `;`
+   * (e.g. `BATCH_SIZE=500;NODE_OPTIONS=--max-old-space-size=192`); empty by default, so defaults are measured.
+   */
+  readonly relayEnv: Readonly<Record<string, string>>;
+  /** BENCH_FUNCTION_ROOT: the checkout whose `npm start` is measured (default this one), to compare two builds on one machine. */
+  readonly functionRoot: string | undefined;
+  /** BENCH_OUTPUT: the JSON result file (default bench/results/latest.json). */
+  readonly outputFile: string | undefined;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Parses the BENCH_* variables once, naming the variable when one is invalid. */
+export function parseBenchConfig(env: Env = process.env): BenchConfig {
+  const quick = env.BENCH_QUICK === '1' || env.BENCH_QUICK === 'true';
+  const pick = <T>(full: T, small: T): T => (quick ? small : full);
+  return {
+    quick,
+    events: integer(env, 'BENCH_EVENTS', pick(10_000, 2_000), 1, 1_000_000),
+    latenciesMs: integers(env, 'BENCH_LATENCIES_MS', [0, 5, 50], 0, 10_000),
+    concurrency: integer(env, 'BENCH_CONCURRENCY', 32, 1, 256),
+    rssEvents: integer(env, 'BENCH_RSS_EVENTS', pick(100_000, 20_000), 0, 1_000_000),
+    rssLatencyMs: integer(env, 'BENCH_RSS_LATENCY_MS', 50, 0, 10_000),
+    rssRunSeconds: integer(env, 'BENCH_RSS_RUN_SECONDS', pick(120, 20), 1, 3_000),
+    rssHeapMb: integer(env, 'BENCH_RSS_HEAP_MB', 256, 0, 65_536),
+    shardCounts: integers(env, 'BENCH_SHARDS', [1, 2, 4], 1, 64),
+    shardLatencyMs: integer(env, 'BENCH_SHARD_LATENCY_MS', 50, 0, 10_000),
+    seedShapedSeconds: integer(env, 'BENCH_SEED_SHAPED_SECONDS', pick(15, 4), 1, 600),
+    drainTimeoutMs: integer(env, 'BENCH_DRAIN_TIMEOUT_MS', 600_000, 1_000, 3_600_000),
+    seedParallelCommits: integer(env, 'BENCH_SEED_PARALLEL', 4, 1, 32),
+    relayEnv: pairs(env, 'BENCH_RELAY_ENV'),
+    functionRoot: optionalText(env, 'BENCH_FUNCTION_ROOT'),
+    outputFile: optionalText(env, 'BENCH_OUTPUT'),
+  };
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  return raw === undefined || raw === '' ? fallback : parseInteger(name, raw, min, max);
+}
+
+function integers(env: Env, name: string, fallback: readonly number[], min: number, max: number): readonly number[] {
+  const raw = env[name]?.trim();
+  if (raw === undefined) return fallback;
+  if (raw === '') return [];
+  return raw.split(',').map((part) => parseInteger(name, part.trim(), min, max));
+}
+
+function optionalText(env: Env, name: string): string | undefined {
+  const raw = env[name]?.trim();
+  return raw === undefined || raw === '' ? undefined : raw;
+}
+
+function pairs(env: Env, name: string): Readonly<Record<string, string>> {
+  const raw = env[name]?.trim() ?? '';
+  const entries = raw
+    .split(';')
+    .filter((pair) => pair.trim() !== '')
+    .map((pair) => {
+      const match = /^\s*([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair);
+      if (match?.[1] === undefined || match[2] === undefined) throw new Error(`${name} must hold NAME=value pairs separated by ";" (got "${pair.slice(0, 40)}")`);
+      return [match[1], match[2].trim()] as const;
+    });
+  return Object.fromEntries(entries);
+}
+
+function parseInteger(name: string, raw: string, min: number, max: number): number {
+  const value = Number(raw);
+  if (raw === '' || !Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must hold integers from ${min} to ${max} (got "${raw.slice(0, 40)}")`);
+  }
+  return value;
+}

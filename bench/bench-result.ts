@@ -1,0 +1,93 @@
+import type { BenchConfig } from './bench-config.js';
+import type { DrainResult } from './function-drain.js';
+import type { MachineInfo } from './machine.js';
+import type { RawSenderResult } from './raw-sender.js';
+import type { SeedResult } from './seed-outbox.js';
+import type { SourceRevision } from './source-revision.js';
+import type { SeedShapedResult } from './seed-shaped-relay.js';
+import type { StoreCost } from './store-cost.js';
+
+/** Where a drain's time went, from what the router saw: before the first POST, between first and last, after the last. */
+export interface DrainPhases {
+  /** Trigger to first POST: lease, stray scan, first page. */
+  readonly startupMs: number;
+  /** First POST to last answer. */
+  readonly deliveringMs: number;
+  /** Events per second between the first POST and the last answer. */
+  readonly deliveringEventsPerSecond: number;
+  /** Last answer to the function's 200: final checkpoint, audit, lease release, HTTP answer. */
+  readonly tailMs: number;
+}
+
+/** One router latency: the relay as deployed, the transport's limit, and the naive design. */
+export interface ThroughputResult {
+  readonly latencyMs: number;
+  readonly seed: SeedResult;
+  readonly relay: DrainResult;
+  readonly relayPhases: DrainPhases | undefined;
+  /** Pending events left after the drain: anything but 0 means the drain did not finish. */
+  readonly pendingAfter: number;
+  readonly raw: RawSenderResult;
+  /** Mean request body the router read from each, to show both sent the same payloads. */
+  readonly bodyBytesPerPost: { readonly relay: number; readonly raw: number };
+  readonly seedShaped: SeedShapedResult;
+  /** relay events/s divided by raw events/s: the headline figure. */
+  readonly relayToRaw: number;
+  readonly relayToSeedShaped: number;
+}
+
+/** N functions, one per shard, draining one outbox together. */
+export interface ShardResult {
+  readonly shardCount: number;
+  readonly latencyMs: number;
+  readonly seed: SeedResult;
+  readonly drain: DrainResult;
+  readonly pendingAfter: number;
+  /** Aggregate events/s divided by the 1-shard figure. */
+  readonly speedup: number;
+}
+
+/** One budgeted function run against a large backlog, and the function's peak memory during it. */
+export interface PeakMemoryRun {
+  /** NODE_OPTIONS given to the function; empty for Node's default heap sizing on this machine. */
+  readonly nodeOptions: string;
+  readonly pendingAtStart: number;
+  readonly drain: DrainResult;
+  readonly peakRssBytes: number | undefined;
+}
+
+/** The function's memory with a large backlog: with this machine's default heap, and with a heap sized for a small instance. */
+export interface PeakMemoryResult {
+  readonly pending: number;
+  readonly latencyMs: number;
+  readonly runBudgetMs: number;
+  readonly seed: SeedResult;
+  readonly runs: readonly PeakMemoryRun[];
+}
+
+/** One target of the issue, judged against what was measured. */
+export interface TargetVerdict {
+  readonly name: string;
+  readonly target: string;
+  readonly measured: string;
+  readonly met: boolean | undefined;
+  /** When missed: by how much, and why (from the measurements). */
+  readonly note: string;
+}
+
+/** Everything `bench/results/latest.json` holds. */
+export interface BenchResult {
+  readonly date: string;
+  readonly command: string;
+  readonly config: BenchConfig;
+  readonly machine: MachineInfo & { readonly loadAverageAtEnd: readonly number[] };
+  /** The measured checkout's commit; undefined outside git. */
+  readonly source: SourceRevision | undefined;
+  readonly emulator: { readonly host: string; readonly startedByBench: boolean; readonly startMs: number };
+  readonly throughput: readonly ThroughputResult[];
+  readonly storeCost: StoreCost | undefined;
+  readonly shards: readonly ShardResult[];
+  readonly peakMemory: PeakMemoryResult | undefined;
+  readonly targets: readonly TargetVerdict[];
+  readonly durationMs: number;
+}

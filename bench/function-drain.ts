@@ -1,0 +1,195 @@
+import { serveFunction, type ServedFunction } from '../dist/local/functions-framework-process.js';
+import { readCpuSeconds, readGroupCpuSeconds, readProcessMemory } from './proc-status.js';
+
+/** Where the served functions read, write and POST; one value of each for every shard. */
+export interface FunctionDrainOptions {
+  readonly projectRoot: string;
+  readonly emulatorHost: string;
+  readonly projectId: string;
+  readonly routerUrl: string;
+  readonly collections: { readonly outbox: string; readonly audit: string; readonly leases: string };
+  readonly deliveryConcurrency: number;
+  readonly shardCount: number;
+  readonly drainTimeoutMs: number;
+  /** The emulator's process group, to report its CPU time during the drain; undefined for an external emulator. */
+  readonly emulatorProcessGroup: number | undefined;
+  /** Runs per shard at most; the drain stops earlier once a run answers hasMore: false. */
+  readonly maxRuns?: number;
+  /** Extra variables for the functions, applied last (BENCH_RELAY_ENV). */
+  readonly extraEnv: Readonly<Record<string, string>>;
+}
+
+/** What one shard's function did while the outbox drained. */
+export interface ShardDrain {
+  readonly shardIndex: number;
+  readonly runs: number;
+  readonly delivered: number;
+  readonly fetched: number;
+  /** Runs answered with something other than 200, or not answered. */
+  readonly failedRuns: number;
+  /** Each run's own durationMs as its summary reports it, so the bench can tell run time from trigger overhead. */
+  readonly runDurationsMs: readonly number[];
+  /** From the first trigger to the answer of the run that found nothing more. */
+  readonly ms: number;
+  /** Whether the last run answered hasMore: false within the bounds. */
+  readonly drained: boolean;
+  /** VmHWM of the Functions Framework process after the drain: its peak resident set. */
+  readonly peakRssBytes: number | undefined;
+  readonly coldStartMs: number;
+  /** CPU seconds the function process used during the drain. */
+  readonly cpuSeconds: number;
+  readonly lastError: string | undefined;
+}
+
+/** Where the machine's CPU time went during a drain: a busy core shows up as about 1 s per second of wall time. */
+export interface DrainCpu {
+  readonly wallSeconds: number;
+  /** All function processes together. */
+  readonly functionsSeconds: number;
+  /** The emulator (gcloud wrapper and java); 0 when it was not started by the bench. */
+  readonly emulatorSeconds: number;
+  /** This process: the router, the triggers and the emulator client. */
+  readonly benchSeconds: number;
+}
+
+/** The aggregate over every shard, timed from the first trigger to the last answer. */
+export interface DrainResult {
+  readonly delivered: number;
+  /** performance.now() at the first trigger, to line the drain up with what the router saw. */
+  readonly startedAt: number;
+  readonly ms: number;
+  readonly eventsPerSecond: number;
+  readonly shards: readonly ShardDrain[];
+  readonly cpu: DrainCpu;
+}
+
+/** Bound on runs per shard, so a relay that never reports hasMore: false cannot loop forever. */
+const MAX_RUNS_PER_SHARD = 200;
+/** Pause before triggering again after a failed or skipped run. */
+const RETRY_PAUSE_MS = 200;
+const OUTPUT_TAIL_LINES = 20;
+
+/**
+ * Serves `outboundEventHandler` with the Functions Framework in one child process per shard (SHARD_INDEX
+ * 0..N-1, each with its own lease), triggers each like Cloud Scheduler until its shard is drained, and
+ * reports delivered events per second over the whole drain.
+ */
+export async function drainWithFunctions(options: FunctionDrainOptions): Promise<DrainResult> {
+  const tails: string[][] = [];
+  const served: ServedFunction[] = [];
+  const coldStartMs: number[] = [];
+  try {
+    await Promise.all(
+      Array.from({ length: options.shardCount }, async (_unused, shardIndex) => {
+        const tail: string[] = [];
+        tails[shardIndex] = tail;
+        const startedAt = performance.now();
+        served[shardIndex] = await serveFunction({
+          projectRoot: options.projectRoot,
+          target: 'outboundEventHandler',
+          env: functionEnv(options, shardIndex),
+          onOutput: (line) => {
+            tail.push(line);
+            if (tail.length > OUTPUT_TAIL_LINES) tail.shift();
+          },
+        });
+        coldStartMs[shardIndex] = performance.now() - startedAt;
+      }),
+    );
+    const emulatorCpuBefore = options.emulatorProcessGroup === undefined ? 0 : await readGroupCpuSeconds(options.emulatorProcessGroup);
+    const benchCpuBefore = process.cpuUsage();
+    const startedAt = performance.now();
+    const deadline = Date.now() + options.drainTimeoutMs;
+    const shards = await Promise.all(
+      served.map((fn, shardIndex) =>
+        drainShard(fn, { shardIndex, deadline, maxRuns: options.maxRuns ?? MAX_RUNS_PER_SHARD, coldStartMs: coldStartMs[shardIndex] ?? 0, tail: tails[shardIndex] ?? [] }),
+      ),
+    );
+    const ms = performance.now() - startedAt;
+    const benchCpu = process.cpuUsage(benchCpuBefore);
+    const emulatorCpuAfter = options.emulatorProcessGroup === undefined ? 0 : await readGroupCpuSeconds(options.emulatorProcessGroup);
+    const delivered = shards.reduce((sum, shard) => sum + shard.delivered, 0);
+    const cpu: DrainCpu = {
+      wallSeconds: ms / 1000,
+      functionsSeconds: shards.reduce((sum, shard) => sum + shard.cpuSeconds, 0),
+      emulatorSeconds: emulatorCpuAfter - emulatorCpuBefore,
+      benchSeconds: (benchCpu.user + benchCpu.system) / 1e6,
+    };
+    return { delivered, startedAt, ms, eventsPerSecond: delivered / (ms / 1000), shards, cpu };
+  } finally {
+    await Promise.all(served.map((fn) => fn.stop()));
+  }
+}
+
+function functionEnv(options: FunctionDrainOptions, shardIndex: number): Record<string, string | undefined> {
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_ENV: 'production',
+    GOOGLE_CLOUD_PROJECT: options.projectId,
+    FIRESTORE_EMULATOR_HOST: options.emulatorHost,
+    METADATA_SERVER_DETECTION: 'none',
+    ROUTER_URL: options.routerUrl,
+    OUTBOX_COLLECTION: options.collections.outbox,
+    AUDIT_COLLECTION: options.collections.audit,
+    LEASE_COLLECTION: options.collections.leases,
+    DELIVERY_CONCURRENCY: String(options.deliveryConcurrency),
+    SHARD_COUNT: String(options.shardCount),
+    SHARD_INDEX: String(shardIndex),
+    ...options.extraEnv,
+  };
+}
+
+/** Summary fields of a 200 answer that the bench adds up. */
+interface RunAnswer {
+  readonly delivered?: unknown;
+  readonly fetched?: unknown;
+  readonly durationMs?: unknown;
+  readonly hasMore?: unknown;
+  readonly skipped?: unknown;
+}
+
+async function drainShard(
+  fn: ServedFunction,
+  bounds: { readonly shardIndex: number; readonly deadline: number; readonly maxRuns: number; readonly coldStartMs: number; readonly tail: readonly string[] },
+): Promise<ShardDrain> {
+  const { shardIndex, deadline, coldStartMs, tail } = bounds;
+  const startedAt = performance.now();
+  const cpuBefore = await readCpuSeconds(fn.pid);
+  let runs = 0;
+  let delivered = 0;
+  let fetched = 0;
+  let failedRuns = 0;
+  const runDurationsMs: number[] = [];
+  let drained = false;
+  let lastError: string | undefined;
+  while (!drained && runs < bounds.maxRuns && Date.now() < deadline) {
+    runs += 1;
+    try {
+      const response = await fetch(fn.url, {
+        method: 'POST',
+        headers: { 'user-agent': 'Google-Cloud-Scheduler', 'content-type': 'application/json' },
+        body: '{}',
+        signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
+      });
+      const answer = (await response.json()) as RunAnswer;
+      if (typeof answer.delivered === 'number') delivered += answer.delivered;
+      if (typeof answer.fetched === 'number') fetched += answer.fetched;
+      if (typeof answer.durationMs === 'number') runDurationsMs.push(answer.durationMs);
+      if (response.status === 200 && answer.skipped === undefined) {
+        drained = answer.hasMore === false;
+        continue;
+      }
+      failedRuns += 1;
+      lastError = `HTTP ${response.status}: ${JSON.stringify(answer).slice(0, 300)}`;
+    } catch (error) {
+      failedRuns += 1;
+      lastError = `${error instanceof Error ? error.message : String(error)}; function output: ${tail.join(' | ').slice(-600)}`;
+    }
+    await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));
+  }
+  const ms = performance.now() - startedAt;
+  const cpuSeconds = (await readCpuSeconds(fn.pid)) - cpuBefore;
+  const memory = await readProcessMemory(fn.pid);
+  return { shardIndex, runs, delivered, fetched, failedRuns, runDurationsMs, ms, drained, peakRssBytes: memory?.peakRssBytes, coldStartMs, cpuSeconds, lastError };
+}

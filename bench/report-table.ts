@@ -1,0 +1,116 @@
+import type { BenchResult } from './bench-result.js';
+
+const MIB = 2 ** 20;
+const rate = (eventsPerSecond: number): string => eventsPerSecond.toFixed(0);
+const mib = (bytes: number | undefined): string => (bytes === undefined ? 'n/a' : `${(bytes / MIB).toFixed(0)} MiB`);
+const verdict = (met: boolean | undefined): string => (met === undefined ? 'not judged' : met ? 'met' : 'MISSED');
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)];
+}
+
+/** The result as Markdown tables, printed at the end of a run and pasted as-is into docs/performance.md. */
+export function formatReport(result: BenchResult): string {
+  const { machine, config } = result;
+  const lines: string[] = [
+    `Machine: ${machine.cpuModel}, ${machine.cores} cores, ${(machine.memoryBytes / 2 ** 30).toFixed(0)} GiB, Node ${machine.node}, ${machine.platform}; ` +
+      `V8 default heap limit ${mib(machine.v8HeapLimitBytes)}; load average at start ${machine.loadAverageAtStart.join(' / ')}, at end ${machine.loadAverageAtEnd.join(' / ')}. ` +
+      `${result.date}${config.quick ? ' (BENCH_QUICK)' : ''}` +
+      (result.source === undefined ? '' : `, commit ${result.source.commit}${result.source.srcModified ? ' with uncommitted src/ changes' : ''}.`),
+    '',
+    `Throughput, ${config.events.toLocaleString('en-US')} pending events, DELIVERY_CONCURRENCY=${config.concurrency}, events/s:`,
+    '',
+    ...table(
+      ['router latency', 'relay (function over HTTP)', 'raw limit', 'relay / raw', 'seed-shaped relay', 'relay / seed-shaped', 'runs', 'function peak RSS'],
+      result.throughput.map((t) => [
+        `${t.latencyMs} ms`,
+        rate(t.relay.eventsPerSecond),
+        rate(t.raw.eventsPerSecond),
+        t.relayToRaw.toFixed(3),
+        t.seedShaped.eventsPerSecond.toFixed(1),
+        `${t.relayToSeedShaped.toFixed(1)} ×`,
+        String(t.relay.shards[0]?.runs ?? 0),
+        mib(t.relay.shards[0]?.peakRssBytes),
+      ]),
+    ),
+    '',
+    'Where the relay time went (router timestamps) and CPU per delivered event (function, emulator; raw sender for comparison):',
+    '',
+    ...table(
+      ['router latency', 'trigger → first POST', 'events/s first → last POST', 'last POST → answer', 'function CPU / event', 'emulator CPU / event', 'raw sender CPU / event'],
+      result.throughput.map((t) => {
+        const perEvent = (cpuSeconds: number, events: number): string => `${((cpuSeconds * 1000) / Math.max(1, events)).toFixed(2)} ms`;
+        const phases = t.relayPhases;
+        return [
+          `${t.latencyMs} ms`,
+          phases === undefined ? 'n/a' : `${(phases.startupMs / 1000).toFixed(2)} s`,
+          phases === undefined ? 'n/a' : rate(phases.deliveringEventsPerSecond),
+          phases === undefined ? 'n/a' : `${(phases.tailMs / 1000).toFixed(2)} s`,
+          perEvent(t.relay.cpu.functionsSeconds, t.relay.delivered),
+          perEvent(t.relay.cpu.emulatorSeconds, t.relay.delivered),
+          perEvent(t.raw.cpuSeconds, t.raw.ok),
+        ];
+      }),
+    ),
+  ];
+  if (result.storeCost !== undefined) {
+    const cost = result.storeCost;
+    lines.push(
+      '',
+      `Firestore per delivered event (${cost.delivered.toLocaleString('en-US')} events, ${cost.runs} run(s), counted at the store interface; billed = estimate incl. lease, strays scan, empty pages):`,
+      '',
+      ...table(
+        ['reads / event', 'writes / event', 'audit writes', 'checkpoint commits', 'billed reads / event', 'billed writes / event'],
+        [
+          [
+            cost.readsPerEvent.toFixed(4),
+            (cost.counts.documentsWritten / cost.delivered).toFixed(4),
+            String(cost.counts.auditWrites),
+            `${cost.counts.recordOutcomesCalls} (≤ ${cost.counts.largestRecord} each)`,
+            cost.billedReadsPerEvent.toFixed(4),
+            cost.billedWritesPerEvent.toFixed(4),
+          ],
+        ],
+      ),
+    );
+  }
+  if (result.shards.length > 0) {
+    lines.push(
+      '',
+      `Scale-out, ${config.events.toLocaleString('en-US')} pending events, router latency ${config.shardLatencyMs} ms, DELIVERY_CONCURRENCY=${config.concurrency} per function:`,
+      '',
+      ...table(
+        ['shards (functions)', 'aggregate events/s', 'speed-up vs 1', 'per shard: delivered / events/s', 'CPU busy: functions + emulator', 'peak RSS per function'],
+        result.shards.map((s) => [
+          String(s.shardCount),
+          rate(s.drain.eventsPerSecond),
+          `${s.speedup.toFixed(2)} ×`,
+          s.drain.shards.map((shard) => `${shard.delivered} / ${rate(shard.delivered / (shard.ms / 1000))}`).join(', '),
+          `${((s.drain.cpu.functionsSeconds + s.drain.cpu.emulatorSeconds) / s.drain.cpu.wallSeconds).toFixed(2)} of ${result.machine.cores} cores`,
+          s.drain.shards.map((shard) => mib(shard.peakRssBytes)).join(', '),
+        ]),
+      ),
+    );
+  }
+  if (result.peakMemory !== undefined) {
+    const peak = result.peakMemory;
+    lines.push(
+      '',
+      `Peak memory: ${peak.pending.toLocaleString('en-US')} pending (seeded in ${(peak.seed.ms / 1000).toFixed(1)} s, ${rate(peak.seed.eventsPerSecond)} events/s), ` +
+        `one run with RUN_BUDGET_MS=${peak.runBudgetMs}, router latency ${peak.latencyMs} ms:`,
+      '',
+      ...table(
+        ['function heap', 'pending at start', 'delivered in the run', 'events/s', 'VmHWM (peak RSS)'],
+        peak.runs.map((run) => [
+          run.nodeOptions === '' ? 'Node default for this machine' : `NODE_OPTIONS=${run.nodeOptions}`,
+          run.pendingAtStart.toLocaleString('en-US'),
+          run.drain.delivered.toLocaleString('en-US'),
+          rate(run.drain.eventsPerSecond),
+          mib(run.peakRssBytes),
+        ]),
+      ),
+    );
+  }
+  lines.push('', 'Targets:', '', ...table(['target', 'wanted', 'measured', 'verdict'], result.targets.map((t) => [t.name, t.target, t.measured, verdict(t.met)])));
+  return lines.join('\n');
+}
