@@ -63,7 +63,7 @@ const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGH
 /** Starts `gcloud emulators firestore start` on a loopback port in its own process group and waits until it serves HTTP. */
 export async function startFirestoreEmulator(options: StartFirestoreEmulatorOptions = {}): Promise<RunningEmulator> {
   const startTimeoutMs = options.startTimeoutMs ?? 60_000;
-  const port = options.port ?? (await pickFreePort());
+  const port = options.port ?? (await freeLoopbackPort());
   if (options.port !== undefined) await assertPortFree(options.port);
   const host = `127.0.0.1:${port}`;
 
@@ -165,8 +165,8 @@ export async function startFirestoreEmulator(options: StartFirestoreEmulatorOpti
   };
 }
 
-/** Binds port 0 on loopback to let the kernel choose a free port, then releases it. */
-async function pickFreePort(): Promise<number> {
+/** Binds port 0 on loopback to let the kernel choose a free port, then releases it; for servers told their port up front. */
+export async function freeLoopbackPort(): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
+import { freeLoopbackPort } from './firestore-emulator.js';
 
 /** A function served by the Functions Framework CLI in a child process, exactly as `npm start` serves it. */
 export interface ServedFunction {
@@ -9,18 +10,6 @@ export interface ServedFunction {
   readonly pid: number;
   /** Ends the process (SIGTERM by default; SIGKILL to simulate a crash) and waits until it has exited. */
   stop(signal?: NodeJS.Signals): Promise<void>;
-}
-
-/** A free loopback port, for servers that must be told their port up front. */
-export async function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** Starts `functions-framework --target=<target>` from the project root and waits until it accepts connections. */
