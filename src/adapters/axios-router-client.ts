@@ -36,13 +36,15 @@ export class AxiosRouterClient implements RouterClient {
     });
   }
 
-  async post(event: OutboxEvent, deliveryAttempt: number): Promise<RouterResponse> {
+  async post(event: OutboxEvent, deliveryAttempt: number, cancel: AbortSignal): Promise<RouterResponse> {
     const { headers, body } = encodeEvent(event, deliveryAttempt, this.options.defaultSource);
     const authHeaders = await this.options.auth.headersFor(event.id, body);
     // A timer cleared as soon as the answer is read: AbortSignal.timeout() would keep every request's objects
     // alive for the full POST_TIMEOUT_MS, which at hundreds of POSTs a second is hundreds of MiB.
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), this.options.postTimeoutMs);
+    const onCancel = (): void => deadline.abort();
+    cancel.addEventListener('abort', onCancel, { once: true });
     const { signal } = deadline;
     try {
       const response = await this.http.post<Readable>(this.options.routerUrl, body, {
@@ -58,6 +60,7 @@ export class AxiosRouterClient implements RouterClient {
         retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined,
       };
     } catch (error) {
+      if (cancel.aborted) return { kind: 'aborted' };
       if (signal.aborted || (axios.isAxiosError(error) && (error.code === 'ECONNABORTED' || error.code === 'ETIMEDOUT'))) {
         return { kind: 'timeout', timeoutMs: this.options.postTimeoutMs };
       }
@@ -65,6 +68,7 @@ export class AxiosRouterClient implements RouterClient {
       throw error;
     } finally {
       clearTimeout(timer);
+      cancel.removeEventListener('abort', onCancel);
     }
   }
 }

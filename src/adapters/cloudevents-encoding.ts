@@ -17,10 +17,9 @@ export function encodeEvent(event: OutboxEvent, deliveryAttempt: number, default
       id: event.id,
       type: event.type,
       source: event.source ?? defaultSource,
-      time: event.createdAt.toISOString(),
+      time: event.createdAt.toRfc3339(),
       datacontenttype: 'application/json',
       ...(event.subject === undefined ? {} : { subject: event.subject }),
-      data: event.data,
     });
     message = HTTP.binary(cloudEvent);
   } catch (error) {
@@ -33,8 +32,8 @@ export function encodeEvent(event: OutboxEvent, deliveryAttempt: number, default
   headers['content-type'] = 'application/json';
   headers['idempotency-key'] = percentEncode(event.id);
   headers['x-delivery-attempt'] = String(deliveryAttempt);
-  // Always JSON: the SDK would send a string `data` as raw text, which is not the JSON the content-type promises.
-  return { headers, body: JSON.stringify(event.data) };
+  // Always the JSON text made when the event was read: the SDK would send a string `data` as raw text.
+  return { headers, body: event.body };
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   type Firestore,
   type QueryDocumentSnapshot,
 } from '@google-cloud/firestore';
+import { Instant } from '../core/instant.js';
 import { EventStatus, type EventOutcome, type RunSummary, type StoredDocument } from '../core/event.js';
 import type { OutboxPage, OutboxStore, PageCursor } from '../core/ports.js';
 import { LeaseLostError } from '../errors.js';
@@ -169,9 +170,9 @@ function fromCursor(cursor: PageCursor): QueryDocumentSnapshot {
   return cursor as unknown as QueryDocumentSnapshot;
 }
 
-/** Firestore values as plain JSON-friendly values: Timestamps become Dates, references their paths. */
+/** Firestore values as the core reads them: Timestamps become Instants, references their paths. */
 export function toPlain(value: unknown): unknown {
-  if (value instanceof Timestamp) return value.toDate();
+  if (value instanceof Timestamp) return Instant.of(value.seconds, value.nanoseconds);
   if (value instanceof DocumentReference) return value.path;
   if (value instanceof GeoPoint) return { latitude: value.latitude, longitude: value.longitude };
   if (Buffer.isBuffer(value) || value instanceof Uint8Array) return Buffer.from(value).toString('base64');

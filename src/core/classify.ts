@@ -40,6 +40,9 @@ export function classify(response: RouterResponse, nowMs: number): Verdict {
     case 'network':
       // Connection refused, reset or DNS trouble: the request may not have arrived at all.
       return transient(`network error${response.code === undefined ? '' : ` ${response.code}`}: ${response.message}`, undefined, true);
+    case 'aborted':
+      // The relay itself cancelled it (shutting down): nothing is known, nothing is the event's fault.
+      return transient('cancelled by the relay while in flight', undefined, false);
     case 'response': {
       const { status } = response;
       if (status >= 200 && status < 300) return { kind: 'delivered' };

@@ -27,7 +27,7 @@ export async function deliver(
   event: OutboxEvent,
   deps: { readonly router: RouterClient; readonly clock: Clock },
   policy: RetryPolicy,
-  run: { readonly deadlineMs: number; readonly stopped: AbortSignal },
+  run: { readonly deadlineMs: number; readonly stopped: AbortSignal; readonly cancelPosts: AbortSignal },
 ): Promise<DeliveryResult> {
   const { router, clock } = deps;
   let posts = 0;
@@ -40,7 +40,7 @@ export async function deliver(
     const deliveryAttempt = event.postAttempts + posts + 1;
     let response: RouterResponse;
     try {
-      response = await router.post(event, deliveryAttempt);
+      response = await router.post(event, deliveryAttempt, run.cancelPosts);
     } catch (error) {
       // Nothing was sent: the event could not be encoded, or the relay could not authenticate.
       if (error instanceof MalformedEventError) {

@@ -1,3 +1,5 @@
+import type { Instant } from './instant.js';
+
 /** The lifecycle of an outbox document; producers write `pending`, only the relay writes the others. */
 export const EventStatus = {
   Pending: 'pending',
@@ -6,7 +8,10 @@ export const EventStatus = {
 } as const;
 export type EventStatus = (typeof EventStatus)[keyof typeof EventStatus];
 
-/** An outbox document as the store read it: Firestore Timestamps already turned into Dates, nothing else checked. */
+/**
+ * An outbox document as the store read it, nothing checked yet: Firestore Timestamps are Instants, integers
+ * beyond 2^53 bigints, bytes Uint8Arrays; everything else plain values.
+ */
 export interface StoredDocument {
   readonly id: string;
   readonly fields: Readonly<Record<string, unknown>>;
@@ -16,8 +21,9 @@ export interface StoredDocument {
 export interface OutboxEvent {
   readonly id: string;
   readonly type: string;
-  readonly data: unknown;
-  readonly createdAt: Date;
+  /** The data as the JSON text every POST of it sends, made once when the event is read. */
+  readonly body: string;
+  readonly createdAt: Instant;
   readonly source: string | undefined;
   readonly subject: string | undefined;
   readonly orderingKey: string | undefined;

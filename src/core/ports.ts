@@ -31,11 +31,14 @@ export interface OutboxStore {
 export type RouterResponse =
   | { readonly kind: 'response'; readonly status: number; readonly body: string; readonly retryAfter: string | undefined }
   | { readonly kind: 'timeout'; readonly timeoutMs: number }
-  | { readonly kind: 'network'; readonly code: string | undefined; readonly message: string };
+  | { readonly kind: 'network'; readonly code: string | undefined; readonly message: string }
+  /** The relay cancelled the POST (shutting down): whether the router took it is unknown. */
+  | { readonly kind: 'aborted' };
 
 /** Sends one event to the object router; never throws for an HTTP status, only describes what happened. */
 export interface RouterClient {
-  post(event: OutboxEvent, deliveryAttempt: number): Promise<RouterResponse>;
+  /** `cancel` aborts the POST in flight (on shutdown); the answer is then `aborted`. */
+  post(event: OutboxEvent, deliveryAttempt: number, cancel: AbortSignal): Promise<RouterResponse>;
 }
 
 /** Time, passed in so budgets and backoff are testable without waiting. */

@@ -48,6 +48,7 @@ export async function runRelay(runId: string, deps: RelayDeps, options: RelayOpt
   let stopReason: { outcome: RunOutcome; error: string } | undefined;
   // Aborted when the run decides to start no new POSTs: pending retries and Retry-After waits end at once.
   const stopping = new AbortController();
+  const cancelPosts = new AbortController();
   const stop = (outcome: RunOutcome, error: string): void => {
     stopReason ??= { outcome, error };
     stopping.abort();
@@ -79,7 +80,7 @@ export async function runRelay(runId: string, deps: RelayDeps, options: RelayOpt
       wrapUp();
       return;
     }
-    const result = await deliver(event, { router, clock }, options, { deadlineMs: deadline, stopped: stopping.signal });
+    const result = await deliver(event, { router, clock }, options, { deadlineMs: deadline, stopped: stopping.signal, cancelPosts: cancelPosts.signal });
     const postAttempts = event.postAttempts + result.posts;
     const charged = event.attempts + 1;
     switch (result.kind) {

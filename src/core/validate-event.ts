@@ -1,5 +1,7 @@
 import { MalformedEventError } from '../errors.js';
 import { EventStatus, type OutboxEvent, type StoredDocument } from './event.js';
+import { Instant } from './instant.js';
+import { JsonFormError, toJsonText } from './json-text.js';
 
 const OPTIONAL_STRINGS = ['source', 'subject', 'orderingKey'] as const;
 
@@ -20,7 +22,7 @@ export function validateEvent(document: StoredDocument, limits: EventLimits): Ou
   if (fields.status !== EventStatus.Pending) fail('status', `must be "${EventStatus.Pending}" (got ${describe(fields.status)})`);
   if (typeof fields.type !== 'string' || fields.type.trim() === '') fail('type', 'must be a non-empty string');
   if (!('data' in fields) || fields.data === undefined) fail('data', 'is missing');
-  if (!(fields.createdAt instanceof Date)) fail('createdAt', `must be a Firestore Timestamp (got ${describe(fields.createdAt)})`);
+  if (!(fields.createdAt instanceof Instant)) fail('createdAt', `must be a Firestore Timestamp (got ${describe(fields.createdAt)})`);
   for (const name of OPTIONAL_STRINGS) {
     const value = fields[name];
     if (value !== undefined && value !== null && (typeof value !== 'string' || value === '')) {
@@ -30,13 +32,20 @@ export function validateEvent(document: StoredDocument, limits: EventLimits): Ou
   if (shardCount > 1 && !(Number.isInteger(fields.shard) && (fields.shard as number) >= 0 && (fields.shard as number) < shardCount)) {
     fail('shard', `must be an integer from 0 to ${shardCount - 1} (SHARD_COUNT is ${shardCount}; got ${describe(fields.shard)}); fix it, then redrive`);
   }
-  const bytes = Buffer.byteLength(JSON.stringify(fields.data), 'utf8');
+  let body = '';
+  try {
+    body = toJsonText(fields.data);
+  } catch (error) {
+    if (!(error instanceof JsonFormError)) throw error;
+    fail(error.path, error.problem);
+  }
+  const bytes = Buffer.byteLength(body, 'utf8');
   if (bytes > maxPayloadBytes) fail('data', `is ${bytes} bytes of JSON, over the ${maxPayloadBytes}-byte limit`);
   return {
     id,
     type: fields.type as string,
-    data: fields.data,
-    createdAt: fields.createdAt as Date,
+    body,
+    createdAt: fields.createdAt as Instant,
     source: optionalString(fields.source),
     subject: optionalString(fields.subject),
     orderingKey: optionalString(fields.orderingKey),
@@ -57,7 +66,7 @@ function optionalString(value: unknown): string | undefined {
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';
-  if (value instanceof Date) return 'a timestamp';
+  if (value instanceof Instant || value instanceof Date) return 'a timestamp';
   if (Array.isArray(value)) return 'an array';
   return `a ${typeof value}`;
 }

@@ -1,12 +1,13 @@
 import { encodeEvent, percentEncode } from '../../src/adapters/cloudevents-encoding.js';
 import type { OutboxEvent } from '../../src/core/event.js';
+import { Instant } from '../../src/core/instant.js';
 import { MalformedEventError } from '../../src/errors.js';
 
 const event = (overrides: Partial<OutboxEvent> = {}): OutboxEvent => ({
   id: 'evt-1',
   type: 'com.example.order.created',
-  data: { orderId: 1 },
-  createdAt: new Date('2026-01-02T03:04:05.006Z'),
+  body: '{"orderId":1}',
+  createdAt: Instant.of(Date.UTC(2026, 0, 2, 3, 4, 5) / 1000, 6_000_000),
   source: undefined,
   subject: undefined,
   orderingKey: undefined,
@@ -16,19 +17,10 @@ const event = (overrides: Partial<OutboxEvent> = {}): OutboxEvent => ({
 });
 
 describe('Function: encodeEvent', () => {
-  it.each([
-    ['a string', 'hello', '"hello"'],
-    ['a string that looks like JSON', '{"x":1}', '"{\\"x\\":1}"'],
-    ['a number', 42, '42'],
-    ['a boolean', false, 'false'],
-    ['null', null, 'null'],
-    ['an array', [1, 'two'], '[1,"two"]'],
-    ['an object', { a: { b: [true] } }, '{"a":{"b":[true]}}'],
-  ])('sends %s data as its JSON, so the body always parses back to the same value', (_name, data, body) => {
-    const encoded = encodeEvent(event({ data }), 1, '/relay');
+  it('sends the body made when the event was read, as JSON', () => {
+    const encoded = encodeEvent(event(), 1, '/relay');
 
-    expect(encoded.body).toBe(body);
-    expect(JSON.parse(encoded.body)).toEqual(data);
+    expect(encoded.body).toBe('{"orderId":1}');
     expect(encoded.headers['content-type']).toBe('application/json');
   });
 

@@ -1,14 +1,15 @@
 import { systemClock } from '../../src/adapters/system-clock.js';
 import { deliver } from '../../src/core/delivery.js';
 import type { OutboxEvent } from '../../src/core/event.js';
+import { Instant } from '../../src/core/instant.js';
 import type { RouterClient, RouterResponse } from '../../src/core/ports.js';
 import { MalformedEventError } from '../../src/errors.js';
 
 const EVENT: OutboxEvent = {
   id: 'evt-1',
   type: 't',
-  data: {},
-  createdAt: new Date(0),
+  body: '{}',
+  createdAt: Instant.of(0, 0),
   source: undefined,
   subject: undefined,
   orderingKey: undefined,
@@ -17,7 +18,7 @@ const EVENT: OutboxEvent = {
 };
 const POLICY = { postRetries: 3, retryMinDelayMs: 1, retryMaxDelayMs: 2 };
 const status = (code: number, retryAfter?: string): RouterResponse => ({ kind: 'response', status: code, body: '', retryAfter });
-const farDeadline = () => ({ deadlineMs: Date.now() + 60_000, stopped: new AbortController().signal });
+const farDeadline = () => ({ deadlineMs: Date.now() + 60_000, stopped: new AbortController().signal, cancelPosts: new AbortController().signal });
 
 /** Answers POSTs from a list, and records the attempt number each carried. */
 function scripted(answers: (() => Promise<RouterResponse>)[]) {
@@ -68,7 +69,7 @@ describe('Function: deliver', () => {
         }),
     ]);
 
-    const result = await deliver(EVENT, { router, clock: systemClock }, POLICY, { deadlineMs: Date.now() + 60_000, stopped: stop.signal });
+    const result = await deliver(EVENT, { router, clock: systemClock }, POLICY, { deadlineMs: Date.now() + 60_000, stopped: stop.signal, cancelPosts: new AbortController().signal });
 
     expect(result).toEqual({ kind: 'delivered', posts: 1 });
   });
@@ -78,7 +79,7 @@ describe('Function: deliver', () => {
     const { router, attempts } = scripted([() => Promise.resolve(status(429, '30'))]);
     setTimeout(() => stop.abort(), 50);
 
-    const result = await deliver(EVENT, { router, clock: systemClock }, POLICY, { deadlineMs: Date.now() + 120_000, stopped: stop.signal });
+    const result = await deliver(EVENT, { router, clock: systemClock }, POLICY, { deadlineMs: Date.now() + 120_000, stopped: stop.signal, cancelPosts: new AbortController().signal });
 
     expect(result).toMatchObject({ kind: 'interrupted', throttled: false, posts: 1 });
     expect(attempts).toHaveLength(1);

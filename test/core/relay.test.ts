@@ -1,5 +1,6 @@
 import { systemClock } from '../../src/adapters/system-clock.js';
 import type { OutboxEvent } from '../../src/core/event.js';
+import { Instant } from '../../src/core/instant.js';
 import type { Logger, RouterClient, RouterResponse } from '../../src/core/ports.js';
 import { runRelay, type RelayOptions } from '../../src/core/relay.js';
 import { memoryLogger } from '../support/function-server.js';
@@ -48,7 +49,7 @@ describe('Function: runRelay', () => {
 
   it('pages by createdAt, then id, delivering each event once however the ids sort', async () => {
     const store = new MemoryOutboxStore();
-    store.seed(25, (i) => ({ createdAt: new Date(Date.UTC(2026, 0, 1) - i * 1000) }));
+    store.seed(25, (i) => ({ createdAt: Instant.fromMillis(Date.UTC(2026, 0, 1) - i * 1000) }));
     const { router, posted } = memoryRouter();
 
     await runRelay('run-ids', { store, router, clock: systemClock, logger: memoryLogger() }, { ...OPTIONS, deliveryConcurrency: 1 });

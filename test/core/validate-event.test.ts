@@ -1,9 +1,10 @@
 import type { StoredDocument } from '../../src/core/event.js';
+import { Instant } from '../../src/core/instant.js';
 import { validateEvent } from '../../src/core/validate-event.js';
 import { MalformedEventError } from '../../src/errors.js';
 
 const LIMITS = { maxPayloadBytes: 100, shardCount: 1 };
-const good = { type: 'order.created', data: { id: 1 }, createdAt: new Date('2026-01-01T00:00:00Z'), status: 'pending' };
+const good = { type: 'order.created', data: { id: 1 }, createdAt: Instant.fromMillis(Date.UTC(2026, 0, 1)), status: 'pending' };
 const doc = (fields: Record<string, unknown>): StoredDocument => ({ id: 'evt-1', fields });
 
 describe('Function: validateEvent', () => {
@@ -11,7 +12,7 @@ describe('Function: validateEvent', () => {
     expect(validateEvent(doc({ ...good, orderingKey: 'k', subject: 's' }), LIMITS)).toEqual({
       id: 'evt-1',
       type: 'order.created',
-      data: { id: 1 },
+      body: '{"id":1}',
       createdAt: good.createdAt,
       source: undefined,
       subject: 's',
@@ -22,7 +23,7 @@ describe('Function: validateEvent', () => {
   });
 
   it('accepts null data, which is a JSON value', () => {
-    expect(validateEvent(doc({ ...good, data: null }), LIMITS).data).toBeNull();
+    expect(validateEvent(doc({ ...good, data: null }), LIMITS).body).toBe('null');
   });
 
   it.each([
@@ -35,6 +36,7 @@ describe('Function: validateEvent', () => {
     ['orderingKey', { orderingKey: '' }],
     ['subject', { subject: 12 }],
     ['data', { data: { blob: 'x'.repeat(200) } }],
+    ['data.items[1].price', { data: { items: [{ price: 1 }, { price: Number.NaN }] } }],
   ])('names %s when it is wrong (%j)', (field, overrides) => {
     const fields = Object.fromEntries(Object.entries({ ...good, ...overrides }).filter(([, value]) => value !== undefined));
 

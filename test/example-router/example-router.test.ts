@@ -5,6 +5,8 @@ import { http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import request from 'supertest';
 import { encodeEvent } from '../../src/adapters/cloudevents-encoding.js';
+import { Instant } from '../../src/core/instant.js';
+import { toJsonText } from '../../src/core/json-text.js';
 import { createExampleRouter, readLedger, type ExampleRouterOptions } from '../../src/example-router/example-router.js';
 import { memoryLogger } from '../support/function-server.js';
 import { emulatorFirestore } from '../support/outbox-fixtures.js';
@@ -48,7 +50,7 @@ interface Delivery {
 
 /** The request exactly as the relay encodes it: binary-mode CloudEvent, idempotency-key, x-delivery-attempt. */
 function encoded({ id, type, data, attempt = 1 }: Delivery) {
-  const event = { id, type, data, createdAt: new Date('2026-01-01T00:00:00Z'), source: '/tests', subject: undefined, orderingKey: undefined, attempts: 0, postAttempts: 0 };
+  const event = { id, type, body: toJsonText(data), createdAt: Instant.fromMillis(Date.UTC(2026, 0, 1)), source: '/tests', subject: undefined, orderingKey: undefined, attempts: 0, postAttempts: 0 };
   return encodeEvent(event, attempt, '/tests');
 }
 

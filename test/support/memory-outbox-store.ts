@@ -1,4 +1,5 @@
 import type { EventOutcome, RunSummary, StoredDocument } from '../../src/core/event.js';
+import { Instant } from '../../src/core/instant.js';
 import type { OutboxPage, OutboxStore, PageCursor } from '../../src/core/ports.js';
 
 /** The project's own store interface over a Map: for core rules that need no Firestore. */
@@ -11,18 +12,18 @@ export class MemoryOutboxStore implements OutboxStore {
   seed(count: number, fields: (i: number) => Record<string, unknown> = () => ({})): void {
     for (let i = 0; i < count; i += 1) {
       const id = `evt-${String(i).padStart(4, '0')}`;
-      this.documents.set(id, { type: 'order.created', data: { i }, createdAt: new Date(Date.UTC(2026, 0, 1) + i), status: 'pending', ...fields(i) });
+      this.documents.set(id, { type: 'order.created', data: { i }, createdAt: Instant.fromMillis(Date.UTC(2026, 0, 1) + i), status: 'pending', ...fields(i) });
     }
   }
 
   fetchPending(limit: number, after: PageCursor | undefined): Promise<OutboxPage> {
     // Ordered by (createdAt, id), as Firestore orders the relay's query; the cursor is the last pair.
-    const key = (id: string, fields: Record<string, unknown>) => ({ at: Number(fields.createdAt), id });
+    const key = (id: string, fields: Record<string, unknown>) => ({ at: (fields.createdAt as Instant).toMillis(), id });
     const isAfter = (a: { at: number; id: string }, b: { at: number; id: string }) => a.at > b.at || (a.at === b.at && a.id > b.id);
     const cursor = after as unknown as { at: number; id: string } | undefined;
     const pending = [...this.documents.entries()]
       .filter(([, f]) => f.status === 'pending' && f.createdAt !== undefined)
-      .sort(([a, fa], [b, fb]) => Number(fa.createdAt) - Number(fb.createdAt) || a.localeCompare(b))
+      .sort(([a, fa], [b, fb]) => (fa.createdAt as Instant).compare(fb.createdAt as Instant) || a.localeCompare(b))
       .filter(([id, f]) => cursor === undefined || isAfter(key(id, f), cursor))
       .slice(0, limit);
     const documents: StoredDocument[] = pending.map(([id, fields]) => ({ id, fields: { ...fields } }));
