@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { OutboxEvent } from '../dist/core/event.js';
+import { Instant } from '../dist/core/instant.js';
+import { toJsonText } from '../dist/core/json-text.js';
 
 /** The CloudEvents type of every bench event. */
 export const BENCH_EVENT_TYPE = 'com.example.order.created';
@@ -35,12 +37,15 @@ export function benchEvent(index: number, baseMs: number): OutboxEvent {
   return {
     id: autoId(),
     type: BENCH_EVENT_TYPE,
-    data: benchEventData(index),
-    createdAt: new Date(baseMs + index),
+    body: toJsonText(benchEventData(index)),
+    bodyBytes: Buffer.byteLength(toJsonText(benchEventData(index))),
+    createdAt: Instant.fromMillis(baseMs + index),
     source: undefined,
     subject: undefined,
     orderingKey: undefined,
     attempts: 0,
     postAttempts: 0,
+    nextAttemptAt: undefined,
+    version: undefined as unknown as OutboxEvent['version'],
   };
 }

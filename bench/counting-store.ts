@@ -1,5 +1,5 @@
 import type { EventOutcome, RunSummary, StoredDocument } from '../dist/core/event.js';
-import type { OutboxPage, OutboxStore, PageCursor } from '../dist/core/ports.js';
+import type { HeldLease, OutboxPage, OutboxStore, PageCursor, RecordReport } from '../dist/core/ports.js';
 
 /** Calls and documents that crossed the store interface; the raw material of the reads/writes-per-event figure. */
 export interface StoreCounts {
@@ -63,8 +63,12 @@ export class CountingOutboxStore implements OutboxStore {
     return strays;
   }
 
-  async recordOutcomes(outcomes: readonly EventOutcome[]): Promise<void> {
-    await this.inner.recordOutcomes(outcomes);
+  fetchParkedKeys(): Promise<ReadonlySet<string>> {
+    return this.inner.fetchParkedKeys();
+  }
+
+  async recordOutcomes(outcomes: readonly EventOutcome[], lease: HeldLease): Promise<RecordReport> {
+    const report = await this.inner.recordOutcomes(outcomes, lease);
     const { counts } = this;
     this.counts = {
       ...counts,
@@ -73,6 +77,7 @@ export class CountingOutboxStore implements OutboxStore {
       largestRecord: Math.max(counts.largestRecord, outcomes.length),
       commits: counts.commits + Math.ceil(outcomes.length / this.writesPerCommit),
     };
+    return report;
   }
 
   async writeAudit(summary: RunSummary): Promise<void> {

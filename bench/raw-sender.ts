@@ -36,12 +36,13 @@ async function sendRaw(request: RawSenderRequest): Promise<RawSenderResult> {
     defaultSource: DEFAULT_EVENT_SOURCE,
     maxSockets: request.concurrency,
   });
+  const neverCancelled = new AbortController().signal;
   let next = 0;
   let ok = 0;
   const worker = async (): Promise<void> => {
     for (let event = events[next]; event !== undefined; event = events[next]) {
       next += 1;
-      const response = await client.post(event, 1);
+      const response = await client.post(event, 1, neverCancelled);
       if (response.kind === 'response' && response.status >= 200 && response.status < 300) ok += 1;
     }
   };

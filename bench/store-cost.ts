@@ -1,12 +1,8 @@
 import type { Firestore } from '@google-cloud/firestore';
-import { AxiosRouterClient } from '../dist/adapters/axios-router-client.js';
-import { FirestoreOutboxStore, MAX_WRITES_PER_COMMIT } from '../dist/adapters/firestore-outbox-store.js';
-import { FirestoreRunLease } from '../dist/adapters/firestore-run-lease.js';
-import { createRouterAuth } from '../dist/adapters/router-auth.js';
-import { systemClock } from '../dist/adapters/system-clock.js';
+import { MAX_WRITES_PER_COMMIT } from '../dist/adapters/firestore-outbox-store.js';
 import { parseConfig } from '../dist/config.js';
 import type { Logger } from '../dist/core/ports.js';
-import { runRelay } from '../dist/core/relay.js';
+import { createRelay } from '../dist/create-relay.js';
 import { CountingOutboxStore, type StoreCounts } from './counting-store.js';
 
 /** Firestore bills an aggregation query one read per batch of up to this many index entries. */
@@ -48,7 +44,7 @@ export async function measureStoreCost(options: {
   /** Relay settings as the function would read them (BENCH_RELAY_ENV); NODE_OPTIONS has no effect in-process. */
   readonly extraEnv: Readonly<Record<string, string>>;
 }): Promise<StoreCost> {
-  const { firestore, collections } = options;
+  const { collections } = options;
   const config = parseConfig({
     ROUTER_URL: options.routerUrl,
     OUTBOX_COLLECTION: collections.outbox,
@@ -57,37 +53,28 @@ export async function measureStoreCost(options: {
     DELIVERY_CONCURRENCY: String(options.deliveryConcurrency),
     ...options.extraEnv,
   });
-  const router = new AxiosRouterClient({
-    routerUrl: config.routerUrl,
-    auth: createRouterAuth(config.routerAuth, config.routerUrl),
-    postTimeoutMs: config.postTimeoutMs,
-    defaultSource: config.defaultSource,
-    maxSockets: config.deliveryConcurrency,
-  });
-  const runLease = new FirestoreRunLease(firestore, collections.leases, 'bench-store-cost');
-  const writesPerCommit = MAX_WRITES_PER_COMMIT - 1;
-  const counted: StoreCounts[] = [];
+  const writesPerCommit = MAX_WRITES_PER_COMMIT;
+  let counting: CountingOutboxStore | undefined;
+  // The relay wired as the function wires it (createRelay), with its store wrapped in a counter.
+  const relay = createRelay(
+    { ...config, runBudgetMs: options.timeoutMs },
+    { logger: silent, wrapStore: (store) => (counting = new CountingOutboxStore(store, writesPerCommit)) },
+  );
   const startedAt = performance.now();
   const deadline = Date.now() + options.timeoutMs;
   let delivered = 0;
   let runs = 0;
-  for (let hasMore = true; hasMore && runs < MAX_RUNS && Date.now() < deadline; runs += 1) {
-    const attempt = await runLease.acquire(`bench-run-${runs}`, config.leaseTtlMs);
-    if (!attempt.acquired) throw new Error(`the bench's own lease is held by ${attempt.owner}`);
-    const store = new CountingOutboxStore(
-      new FirestoreOutboxStore(firestore, { ...config, shard: { index: config.shardIndex, count: config.shardCount }, lease: attempt.lease }),
-      writesPerCommit,
-    );
-    try {
-      const result = await runRelay(`bench-run-${runs}`, { store, router, clock: systemClock, logger: silent }, { ...config, runBudgetMs: Math.max(1, deadline - Date.now()) });
-      if (result.outcome !== 'completed') throw new Error(`the relay run ended ${result.outcome}: ${result.error ?? ''}`);
+  try {
+    for (let hasMore = true; hasMore && runs < MAX_RUNS && Date.now() < deadline; runs += 1) {
+      const result = await relay.run(`bench-run-${runs}`);
+      if (result.kind !== 'ran' || result.retryWanted) throw new Error(`the relay run ended ${result.kind === 'ran' ? result.summary.stoppedBy : result.kind}`);
       delivered += result.summary.delivered;
       hasMore = result.summary.hasMore;
-    } finally {
-      counted.push(store.snapshot());
-      await runLease.release(attempt.lease);
     }
+  } finally {
+    await relay.close();
   }
+  const counted: StoreCounts[] = counting === undefined ? [] : [counting.snapshot()];
   const ms = performance.now() - startedAt;
   const counts = sumCounts(counted);
   // Per run: the lease is taken (1 read, 1 write) and released (1 read, 1 delete) in transactions; fetchStrays

@@ -13,14 +13,23 @@ export const DEFAULT_POST_TIMEOUT_MS = 10_000;
 export const DEFAULT_POST_RETRIES = 3;
 export const DEFAULT_RETRY_MIN_DELAY_MS = 250;
 export const DEFAULT_RETRY_MAX_DELAY_MS = 10_000;
-export const DEFAULT_MAX_ATTEMPTS = 8;
+/** With the redelivery defaults below, the attempts of one event span at least 24 hours (backoff.ts). */
+export const DEFAULT_MAX_ATTEMPTS = 24;
+export const DEFAULT_REDELIVERY_MIN_DELAY_MS = 30_000;
+export const DEFAULT_REDELIVERY_MAX_DELAY_MS = 2 * 60 * 60_000;
+export const DEFAULT_BREAKER_THRESHOLD = 5;
 export const DEFAULT_RUN_BUDGET_MS = 240_000;
-export const DEFAULT_AUDIT_TIMEOUT_MS = 10_000;
+export const DEFAULT_FIRESTORE_TIMEOUT_MS = 10_000;
 export const DEFAULT_CHECKPOINT_SIZE = 200;
 export const DEFAULT_MAX_PAYLOAD_BYTES = 512 * 1024;
+/** 32 MiB of event JSON in hand: with decoding and copies about 4 times that, inside a 256 MiB instance. */
+export const DEFAULT_MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024;
+/** Cloud Run sends SIGTERM, then SIGKILL 10 s later: the run answers well before. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 8_000;
 export const DEFAULT_LEASE_COLLECTION = 'outbound_event_leases';
-/** Longer than the function's timeout (300 s in cloudbuild.yaml), so a live run never loses its lease. */
-export const DEFAULT_LEASE_TTL_MS = 360_000;
+export const DEFAULT_PARKED_KEYS_COLLECTION = 'outbound_event_parked_keys';
+/** Renewed every third of it while the run lives, so a crashed run frees its shard before the next minute's run. */
+export const DEFAULT_LEASE_TTL_MS = 30_000;
 export const DEFAULT_MAX_REDRIVES = 3;
 export const DEFAULT_SHARD_COUNT = 1;
 export const DEFAULT_DELIVERED_RETENTION_DAYS = 7;
@@ -33,11 +42,13 @@ export interface StoreConfig {
   readonly auditCollection: string;
   /** LEASE_COLLECTION: one lease document per shard, so one run at a time delivers it. */
   readonly leaseCollection: string;
+  /** PARKED_KEYS_COLLECTION: one document per ordering key held back by a dead letter. */
+  readonly parkedKeysCollection: string;
   /** GOOGLE_CLOUD_PROJECT: the Firestore project; the client's own discovery is used when unset. */
   readonly projectId: string | undefined;
   /** FIRESTORE_EMULATOR_HOST: set to talk to the emulator instead of Firestore. */
   readonly firestoreEmulatorHost: string | undefined;
-  /** MAX_ATTEMPTS: failed runs recorded for an event before it is dead-lettered. */
+  /** MAX_ATTEMPTS: failed attempts charged to an event (each after its backoff) before it is dead-lettered. */
   readonly maxAttempts: number;
   /** MAX_REDRIVES: how often one event may be redriven from the dead letters, so redrive loops end. */
   readonly maxRedrives: number;
@@ -61,7 +72,7 @@ export interface Config extends StoreConfig {
   readonly routerAuth: RouterAuthConfig;
   /** SHARD_INDEX: the shard this deployment drains, from 0 to SHARD_COUNT - 1. */
   readonly shardIndex: number;
-  /** LEASE_TTL_MS: how long a run's lease lasts; longer than the function timeout. */
+  /** LEASE_TTL_MS: how long a run's lease lasts unless renewed (every third of it while the run lives). */
   readonly leaseTtlMs: number;
   /** DELIVERED_RETENTION_DAYS: delivered events get `expireAt` this far ahead, for a Firestore TTL policy; 0 sets none. */
   readonly deliveredRetentionDays: number;
@@ -75,14 +86,26 @@ export interface Config extends StoreConfig {
   readonly postTimeoutMs: number;
   /** POST_RETRIES: in-run retries of one event after a transient failure. */
   readonly postRetries: number;
-  /** RETRY_MIN_DELAY_MS: first backoff delay. */
+  /** RETRY_MIN_DELAY_MS: first in-run backoff delay. */
   readonly retryMinDelayMs: number;
-  /** RETRY_MAX_DELAY_MS: longest backoff delay. */
+  /** RETRY_MAX_DELAY_MS: longest in-run backoff delay; a longer Retry-After leaves the event to a later run. */
   readonly retryMaxDelayMs: number;
+  /** REDELIVERY_MIN_DELAY_MS: wait after an event's first failed attempt before the next (doubling, with jitter). */
+  readonly redeliveryMinDelayMs: number;
+  /** REDELIVERY_MAX_DELAY_MS: longest wait between two attempts of one event. */
+  readonly redeliveryMaxDelayMs: number;
+  /** BREAKER_THRESHOLD: distinct events failing in a row that mean the router, not the events, is failing. */
+  readonly breakerThreshold: number;
+  /** KEY_AFTER_DEAD_LETTER: park (later events of the key wait for a redrive or release) or continue. */
+  readonly parkKeyOnDeadLetter: boolean;
   /** RUN_BUDGET_MS: after this long a run starts no new POSTs, flushes and answers 200 with hasMore. */
   readonly runBudgetMs: number;
-  /** AUDIT_TIMEOUT_MS: bound on the final audit update. */
-  readonly auditTimeoutMs: number;
+  /** FIRESTORE_TIMEOUT_MS: bound on each Firestore call of a run (lease, pages, sweep, checkpoints, flush, audit). */
+  readonly firestoreTimeoutMs: number;
+  /** SHUTDOWN_TIMEOUT_MS: from SIGTERM to the run's answer, in all. */
+  readonly shutdownTimeoutMs: number;
+  /** MAX_IN_FLIGHT_BYTES: JSON bytes of the events a run holds at once (pages shrink to fit). */
+  readonly maxInFlightBytes: number;
   /** CHECKPOINT_SIZE: acknowledged events recorded per Firestore commit while the run goes on (≤ 500). */
   readonly checkpointSize: number;
   /** MAX_PAYLOAD_BYTES: events whose JSON data is larger are dead-lettered, never POSTed. */
@@ -105,6 +128,7 @@ export function parseStoreConfig(env: Env = process.env): Readonly<StoreConfig> 
     outboxCollection: read.text('OUTBOX_COLLECTION', collectionId, COLLECTION_ID, DEFAULT_OUTBOX_COLLECTION),
     auditCollection: read.text('AUDIT_COLLECTION', collectionId, COLLECTION_ID, DEFAULT_AUDIT_COLLECTION),
     leaseCollection: read.text('LEASE_COLLECTION', collectionId, COLLECTION_ID, DEFAULT_LEASE_COLLECTION),
+    parkedKeysCollection: read.text('PARKED_KEYS_COLLECTION', collectionId, COLLECTION_ID, DEFAULT_PARKED_KEYS_COLLECTION),
     projectId: read.optional('GOOGLE_CLOUD_PROJECT'),
     firestoreEmulatorHost: read.optional('FIRESTORE_EMULATOR_HOST'),
     maxAttempts: read.integer('MAX_ATTEMPTS', DEFAULT_MAX_ATTEMPTS, 1, 1000),
@@ -122,7 +146,7 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
     routerUrl: read.text('ROUTER_URL', httpUrl, 'an http:// or https:// URL'),
     routerAuth: parseRouterAuth(read),
     shardIndex: read.integer('SHARD_INDEX', 0, 0, store.shardCount - 1),
-    leaseTtlMs: read.integer('LEASE_TTL_MS', DEFAULT_LEASE_TTL_MS, 1000, 86_400_000),
+    leaseTtlMs: read.integer('LEASE_TTL_MS', DEFAULT_LEASE_TTL_MS, 300, 3_600_000),
     deliveredRetentionDays: read.integer('DELIVERED_RETENTION_DAYS', DEFAULT_DELIVERED_RETENTION_DAYS, 0, 3650),
     defaultSource: read.text('EVENT_SOURCE', z.string().refine(isUriReference), 'a URI reference, e.g. "/shop/orders"', DEFAULT_EVENT_SOURCE),
     batchSize: read.integer('BATCH_SIZE', DEFAULT_BATCH_SIZE, 1, 500),
@@ -131,23 +155,49 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
     postRetries: read.integer('POST_RETRIES', DEFAULT_POST_RETRIES, 0, 20),
     retryMinDelayMs: read.integer('RETRY_MIN_DELAY_MS', DEFAULT_RETRY_MIN_DELAY_MS, 0, 600_000),
     retryMaxDelayMs: read.integer('RETRY_MAX_DELAY_MS', DEFAULT_RETRY_MAX_DELAY_MS, 0, 600_000),
+    redeliveryMinDelayMs: read.integer('REDELIVERY_MIN_DELAY_MS', DEFAULT_REDELIVERY_MIN_DELAY_MS, 0, 86_400_000),
+    redeliveryMaxDelayMs: read.integer('REDELIVERY_MAX_DELAY_MS', DEFAULT_REDELIVERY_MAX_DELAY_MS, 0, 7 * 86_400_000),
+    breakerThreshold: read.integer('BREAKER_THRESHOLD', DEFAULT_BREAKER_THRESHOLD, 1, 1000),
+    parkKeyOnDeadLetter: read.text('KEY_AFTER_DEAD_LETTER', z.enum(['park', 'continue']), 'park or continue', 'park') === 'park',
     runBudgetMs: read.integer('RUN_BUDGET_MS', DEFAULT_RUN_BUDGET_MS, 1, 3_600_000),
-    auditTimeoutMs: read.integer('AUDIT_TIMEOUT_MS', DEFAULT_AUDIT_TIMEOUT_MS, 1, 600_000),
+    firestoreTimeoutMs: read.integer('FIRESTORE_TIMEOUT_MS', DEFAULT_FIRESTORE_TIMEOUT_MS, 100, 120_000),
+    shutdownTimeoutMs: read.integer('SHUTDOWN_TIMEOUT_MS', DEFAULT_SHUTDOWN_TIMEOUT_MS, 100, 60_000),
+    maxInFlightBytes: read.integer('MAX_IN_FLIGHT_BYTES', DEFAULT_MAX_IN_FLIGHT_BYTES, 1024, 1_073_741_824),
     checkpointSize: read.integer('CHECKPOINT_SIZE', DEFAULT_CHECKPOINT_SIZE, 1, 500),
     maxPayloadBytes: read.integer('MAX_PAYLOAD_BYTES', DEFAULT_MAX_PAYLOAD_BYTES, 1, 1_048_576),
     logLevel: read.text('LOG_LEVEL', severity, 'one of DEBUG, INFO, WARNING, ERROR', 'INFO'),
   };
-  const longestRunMs = config.runBudgetMs + config.postTimeoutMs + config.auditTimeoutMs;
-  if (config.leaseTtlMs <= longestRunMs) {
-    throw new ConfigError(
-      'LEASE_TTL_MS',
-      `must be longer than RUN_BUDGET_MS + POST_TIMEOUT_MS + AUDIT_TIMEOUT_MS (${longestRunMs} ms), so a live run never loses its lease`,
-    );
-  }
+  checkTogether(config);
+  return Object.freeze(config);
+}
+
+/**
+ * The longest a run can take, start to answer: the lease, the budget, a last POST (or page read) started just
+ * before the budget ran out, the final flush, then the audit and the lease release side by side. The function
+ * timeout and Scheduler's attempt deadline must exceed it (checked against cloudbuild.yaml by the deploy test).
+ */
+export function longestRunMs(config: Pick<Config, 'runBudgetMs' | 'postTimeoutMs' | 'firestoreTimeoutMs'>): number {
+  return config.firestoreTimeoutMs + config.runBudgetMs + Math.max(config.postTimeoutMs, config.firestoreTimeoutMs) + 2 * config.firestoreTimeoutMs;
+}
+
+/** Settings that only make sense together; each error names the variable to change. */
+function checkTogether(config: Config): void {
   if (config.retryMaxDelayMs < config.retryMinDelayMs) {
     throw new ConfigError('RETRY_MAX_DELAY_MS', `must be at least RETRY_MIN_DELAY_MS (${config.retryMinDelayMs})`);
   }
-  return Object.freeze(config);
+  if (config.redeliveryMaxDelayMs < config.redeliveryMinDelayMs) {
+    throw new ConfigError('REDELIVERY_MAX_DELAY_MS', `must be at least REDELIVERY_MIN_DELAY_MS (${config.redeliveryMinDelayMs})`);
+  }
+  // Renewed every third of its TTL, each renewal bounded by FIRESTORE_TIMEOUT_MS: two may fail before it lapses.
+  if (config.firestoreTimeoutMs * 3 > config.leaseTtlMs) {
+    throw new ConfigError('LEASE_TTL_MS', `must be at least 3 × FIRESTORE_TIMEOUT_MS (${config.firestoreTimeoutMs * 3} ms), so renewals that time out leave the lease time to be renewed`);
+  }
+  if (config.maxInFlightBytes < config.maxPayloadBytes) {
+    throw new ConfigError('MAX_IN_FLIGHT_BYTES', `must be at least MAX_PAYLOAD_BYTES (${config.maxPayloadBytes}), or no event of the largest accepted size would fit`);
+  }
+  if (config.shutdownTimeoutMs >= 10_000) {
+    throw new ConfigError('SHUTDOWN_TIMEOUT_MS', 'must be below 10000: Cloud Run kills the instance 10 s after SIGTERM');
+  }
 }
 
 /** The example object router's settings (its own deployment, its own entry point). */

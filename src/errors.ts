@@ -49,10 +49,13 @@ export class FlushError extends OutboxError {
   }
 }
 
-/** The final audit update did not complete in time; delivery itself succeeded. */
-export class AuditTimeoutError extends OutboxError {
-  constructor(readonly timeoutMs: number) {
-    super(`The audit update did not finish within ${timeoutMs} ms`);
+/** A call the run waits for did not finish in time (Firestore hanging or unreachable); the run goes on without it. */
+export class DeadlineError extends OutboxError {
+  constructor(
+    readonly what: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`${what} did not finish within ${timeoutMs} ms (FIRESTORE_TIMEOUT_MS); Firestore may be unreachable`);
   }
 }
 

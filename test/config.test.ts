@@ -30,7 +30,12 @@ describe('Function: parseConfig', () => {
     [{ ...VALID, LOG_LEVEL: 'LOUD' }, 'LOG_LEVEL', 'one of'],
     [{ ...VALID, SHARD_COUNT: '4', SHARD_INDEX: '4' }, 'SHARD_INDEX', 'from 0 to 3'],
     [{ ...VALID, EVENT_SOURCE: 'not a uri' }, 'EVENT_SOURCE', 'a URI reference'],
-    [{ ...VALID, RUN_BUDGET_MS: '3600000' }, 'LEASE_TTL_MS', 'longer than RUN_BUDGET_MS + POST_TIMEOUT_MS + AUDIT_TIMEOUT_MS (3620000 ms)'],
+    [{ ...VALID, FIRESTORE_TIMEOUT_MS: '20000' }, 'LEASE_TTL_MS', 'at least 3 × FIRESTORE_TIMEOUT_MS (60000 ms)'],
+    [{ ...VALID, REDELIVERY_MIN_DELAY_MS: '5000', REDELIVERY_MAX_DELAY_MS: '1000' }, 'REDELIVERY_MAX_DELAY_MS', 'at least REDELIVERY_MIN_DELAY_MS'],
+    [{ ...VALID, MAX_IN_FLIGHT_BYTES: '4096' }, 'MAX_IN_FLIGHT_BYTES', 'at least MAX_PAYLOAD_BYTES'],
+    [{ ...VALID, SHUTDOWN_TIMEOUT_MS: '10000' }, 'SHUTDOWN_TIMEOUT_MS', 'below 10000'],
+    [{ ...VALID, KEY_AFTER_DEAD_LETTER: 'skip' }, 'KEY_AFTER_DEAD_LETTER', 'park or continue'],
+    [{ ...VALID, BREAKER_THRESHOLD: '0' }, 'BREAKER_THRESHOLD', 'from 1 to 1000'],
     [{ ...VALID, ROUTER_AUTH: 'basic' }, 'ROUTER_AUTH', 'one of none, google-id-token, hmac'],
     [{ ...VALID, ROUTER_AUTH: 'hmac' }, 'ROUTER_HMAC_SECRET', 'is required when ROUTER_AUTH=hmac'],
     [{ ...VALID, ROUTER_AUTH: 'hmac', ROUTER_HMAC_SECRET: 'hunter2' }, 'ROUTER_HMAC_SECRET', 'Standard Webhooks secret'],
@@ -45,6 +50,20 @@ describe('Function: parseConfig', () => {
     expect(thrown).toBeInstanceOf(ConfigError);
     expect((thrown as ConfigError).variable).toBe(variable);
     expect((thrown as ConfigError).message).toContain(problem);
+  });
+
+  it('reads the outage settings: breaker, redelivery backoff, parking, deadlines', () => {
+    const config = parseConfig({
+      ...VALID,
+      BREAKER_THRESHOLD: '8',
+      REDELIVERY_MIN_DELAY_MS: '0',
+      REDELIVERY_MAX_DELAY_MS: '0',
+      KEY_AFTER_DEAD_LETTER: 'continue',
+      FIRESTORE_TIMEOUT_MS: '2000',
+      LEASE_TTL_MS: '6000',
+    });
+
+    expect(config).toMatchObject({ breakerThreshold: 8, redeliveryMinDelayMs: 0, redeliveryMaxDelayMs: 0, parkKeyOnDeadLetter: false, firestoreTimeoutMs: 2000, leaseTtlMs: 6000 });
   });
 
   it('uses ROUTER_URL as the ID-token audience unless ROUTER_AUDIENCE is set', () => {

@@ -6,6 +6,7 @@ import type { OutboxEvent } from '../core/event.js';
 import type { RouterClient, RouterResponse } from '../core/ports.js';
 import { encodeEvent } from './cloudevents-encoding.js';
 import type { RouterAuth } from './router-auth.js';
+import { describeError } from '../errors.js';
 
 /** Longest router answer read; the relay keeps only a short excerpt of it anyway. */
 export const MAX_RESPONSE_BYTES = 64 * 1024;
@@ -38,7 +39,12 @@ export class AxiosRouterClient implements RouterClient {
 
   async post(event: OutboxEvent, deliveryAttempt: number, cancel: AbortSignal): Promise<RouterResponse> {
     const { headers, body } = encodeEvent(event, deliveryAttempt, this.options.defaultSource);
-    const authHeaders = await this.options.auth.headersFor(event.id, body);
+    let authHeaders: Readonly<Record<string, string>>;
+    try {
+      authHeaders = await this.options.auth.headersFor(event.id, body);
+    } catch (error) {
+      return { kind: 'not_sent', reason: `could not authenticate to the router: ${describeError(error)}` };
+    }
     // A timer cleared as soon as the answer is read: AbortSignal.timeout() would keep every request's objects
     // alive for the full POST_TIMEOUT_MS, which at hundreds of POSTs a second is hundreds of MiB.
     const deadline = new AbortController();

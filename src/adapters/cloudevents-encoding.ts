@@ -29,6 +29,8 @@ export function encodeEvent(event: OutboxEvent, deliveryAttempt: number, default
   for (const [name, value] of Object.entries(message.headers)) {
     if (typeof value === 'string') headers[name.toLowerCase()] = name.toLowerCase().startsWith('ce-') ? percentEncode(value) : value;
   }
+  // The SDK cuts time to milliseconds; createdAt may have microseconds.
+  headers['ce-time'] = event.createdAt.toRfc3339();
   headers['content-type'] = 'application/json';
   headers['idempotency-key'] = percentEncode(event.id);
   headers['x-delivery-attempt'] = String(deliveryAttempt);

@@ -4,8 +4,12 @@ import type { Config } from '../config.js';
 /**
  * One Firestore client per instance, reused across runs. With FIRESTORE_EMULATOR_HOST set the client itself
  * switches to the emulator (no credentials), so the same code runs locally, in tests and in production.
+ * `exactIntegers` reads every integer as a bigint (the relay's client), so data beyond 2^53 is sent unchanged.
  */
-export function createFirestore(config: Pick<Config, 'projectId' | 'firestoreEmulatorHost'>): Firestore {
+export function createFirestore(
+  config: Pick<Config, 'projectId' | 'firestoreEmulatorHost'>,
+  options: { readonly exactIntegers?: boolean } = {},
+): Firestore {
   const projectId = config.projectId ?? (config.firestoreEmulatorHost === undefined ? undefined : 'demo-outbound');
   return new Firestore({
     ...(projectId === undefined ? {} : { projectId }),
@@ -14,5 +18,6 @@ export function createFirestore(config: Pick<Config, 'projectId' | 'firestoreEmu
       ? {}
       : { host: config.firestoreEmulatorHost, ssl: false, universeDomain: 'googleapis.com' }),
     ignoreUndefinedProperties: true,
+    ...(options.exactIntegers === true ? { useBigInt: true } : {}),
   });
 }

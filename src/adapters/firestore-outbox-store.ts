@@ -1,117 +1,259 @@
+import { createHash } from 'node:crypto';
 import {
-  DocumentReference,
   FieldPath,
   FieldValue,
-  GeoPoint,
   Timestamp,
+  type DocumentReference,
+  type DocumentSnapshot,
   type Firestore,
+  type Query,
   type QueryDocumentSnapshot,
+  type Transaction,
 } from '@google-cloud/firestore';
-import { Instant } from '../core/instant.js';
-import { EventStatus, type EventOutcome, type RunSummary, type StoredDocument } from '../core/event.js';
-import type { OutboxPage, OutboxStore, PageCursor } from '../core/ports.js';
+import { EventStatus, type DocumentVersion, type EventOutcome, type RunSummary, type StoredDocument } from '../core/event.js';
+import type { Instant } from '../core/instant.js';
+import type { HeldLease, OutboxPage, OutboxStore, PageCursor, RecordReport } from '../core/ports.js';
+import { shardOf } from '../core/shard.js';
 import { LeaseLostError } from '../errors.js';
-import type { HeldLease } from './firestore-run-lease.js';
+import { toPlain } from './firestore-values.js';
 
 /** Firestore's limit on writes in one commit. */
 export const MAX_WRITES_PER_COMMIT = 500;
 const MS_PER_DAY = 86_400_000;
-/** Bound on the scan for pending events without createdAt, so a large backlog cannot make it expensive. */
+/** Bound on each scan for strays, so a large outbox cannot make the sweep expensive. */
 const MAX_STRAY_SCAN_PAGES = 10;
+/** Finding documents without a status costs a count of the whole collection: at most this often per instance. */
+export const MISSING_STATUS_CHECK_INTERVAL_MS = 60 * 60_000;
+/** gRPC codes of a failed precondition: the document changed (FAILED_PRECONDITION) or was deleted (NOT_FOUND). */
+const FAILED_PRECONDITION = 9;
+const NOT_FOUND = 5;
 
 /** Where one relay deployment reads and writes. */
 export interface FirestoreOutboxStoreOptions {
   readonly outboxCollection: string;
   readonly auditCollection: string;
+  readonly parkedKeysCollection: string;
+  /** The run lease's document: every commit first checks that its token is still the run's. */
+  readonly leaseRef: DocumentReference;
   /** Only events of this shard are fetched, when the outbox is split into more than one. */
-  readonly shard?: { readonly index: number; readonly count: number };
-  /** Delivered events get `expireAt` this far ahead, for a Firestore TTL policy; 0 or unset sets none. */
-  readonly deliveredRetentionDays?: number;
-  /** Every commit first checks that this lease is still ours, so a run that lost it cannot overwrite newer progress. */
-  readonly lease?: HeldLease;
+  readonly shard: { readonly index: number; readonly count: number };
+  /** Delivered events get `expireAt` this far ahead, for a Firestore TTL policy; 0 sets none. */
+  readonly deliveredRetentionDays: number;
+  /** Milliseconds since the epoch, for expireAt and the missing-status schedule. */
+  readonly now?: () => number;
 }
 
-/** The outbox on Firestore: pending events oldest first, outcomes in batched commits, one audit document per run. */
+/**
+ * The outbox on Firestore: pending events oldest first, outcomes in transactions that check the run's lease and
+ * write each document only while it is the version the run read, parked keys, one audit document per run.
+ */
 export class FirestoreOutboxStore implements OutboxStore {
+  private readonly now: () => number;
+  private nextMissingStatusCheckMs = 0;
+  /** Where the last scan for status-less documents stopped, so a large collection is covered over several runs. */
+  private missingStatusScanAfter: QueryDocumentSnapshot | undefined;
+
   constructor(
     private readonly firestore: Firestore,
     private readonly options: FirestoreOutboxStoreOptions,
-  ) {}
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  private get outbox() {
+    return this.firestore.collection(this.options.outboxCollection);
+  }
+
+  private get sharded(): boolean {
+    return this.options.shard.count > 1;
+  }
 
   async fetchPending(limit: number, after: PageCursor | undefined): Promise<OutboxPage> {
-    let query = this.firestore.collection(this.options.outboxCollection).where('status', '==', EventStatus.Pending);
-    const { shard } = this.options;
-    if (shard !== undefined && shard.count > 1) query = query.where('shard', '==', shard.index);
+    let query: Query = this.outbox.where('status', '==', EventStatus.Pending);
+    if (this.sharded) query = query.where('shard', '==', this.options.shard.index);
     query = query.orderBy('createdAt').orderBy(FieldPath.documentId()).limit(limit);
-    if (after !== undefined) query = query.startAfter(fromCursor(after));
+    if (after !== undefined) query = query.startAfter(after as unknown as QueryDocumentSnapshot);
     const snapshot = await query.get();
-    const documents = snapshot.docs.map(toStoredDocument);
     const last = snapshot.docs.at(-1);
-    return { documents, next: snapshot.size === limit && last !== undefined ? toCursor(last) : undefined };
+    return {
+      documents: snapshot.docs.map(toStoredDocument),
+      next: snapshot.size === limit && last !== undefined ? (last as unknown as PageCursor) : undefined,
+    };
   }
 
   async fetchStrays(limit: number): Promise<readonly StoredDocument[]> {
     // Strays may have no shard field at all, so only shard 0 looks for them.
-    if ((this.options.shard?.index ?? 0) !== 0) return [];
-    const collection = this.firestore.collection(this.options.outboxCollection);
+    if (this.options.shard.index !== 0) return [];
     const known = Object.values(EventStatus);
-    const unknownStatus = await collection.where('status', 'not-in', known).limit(limit).get();
-    const strays = unknownStatus.docs.map(toStoredDocument);
-    // A filter or orderBy on a field skips documents without it: the counts differ only when some pending
-    // events lack createdAt, or (with shards) a shard this deployment's jobs drain.
-    const shardCount = this.options.shard?.count ?? 1;
-    const pending = collection.where('status', '==', EventStatus.Pending);
-    const [all, dated, sharded] = await Promise.all([
-      pending.count().get(),
-      pending.orderBy('createdAt').count().get(),
-      shardCount > 1 ? pending.where('shard', '>=', 0).where('shard', '<', shardCount).count().get() : undefined,
+    const [unknownStatus, nullStatus] = await Promise.all([
+      this.outbox.where('status', 'not-in', known).limit(limit).get(),
+      // not-in matches neither a null status nor a missing one.
+      this.outbox.where('status', '==', null).limit(limit).get(),
     ]);
-    const total = all.data().count;
-    let missing = total - dated.data().count + (sharded === undefined ? 0 : total - sharded.data().count);
-    const found: DocumentReference[] = [];
-    let after: QueryDocumentSnapshot | undefined;
-    for (let page = 0; missing > 0 && strays.length + found.length < limit && page < MAX_STRAY_SCAN_PAGES; page += 1) {
-      let scan = pending.orderBy(FieldPath.documentId()).select('createdAt', 'shard').limit(limit);
-      if (after !== undefined) scan = scan.startAfter(after);
-      const snapshot = await scan.get();
-      for (const doc of snapshot.docs) {
-        if (strays.length + found.length >= limit) break;
-        const shard: unknown = doc.get('shard');
-        const outOfShard = shardCount > 1 && !(Number.isInteger(shard) && (shard as number) >= 0 && (shard as number) < shardCount);
-        if (doc.get('createdAt') === undefined || outOfShard) {
-          found.push(doc.ref);
-          missing -= 1;
-        }
-      }
-      after = snapshot.docs.at(-1);
-      if (snapshot.size < limit) break;
-    }
+    const strays = [...unknownStatus.docs, ...nullStatus.docs].slice(0, limit).map(toStoredDocument);
+    const found = [...(await this.pendingOutsideTheQuery(limit - strays.length)), ...(await this.withoutStatus(limit - strays.length))];
     if (found.length > 0) {
-      const full = await this.firestore.getAll(...found);
-      for (const doc of full) if (doc.exists) strays.push({ id: doc.id, fields: toPlain(doc.data()) as StoredDocument['fields'] });
+      const full = await this.firestore.getAll(...found.slice(0, limit - strays.length));
+      for (const doc of full) if (doc.exists) strays.push(toStoredDocument(doc));
     }
     return strays;
   }
 
-  async recordOutcomes(outcomes: readonly EventOutcome[]): Promise<void> {
-    const collection = this.firestore.collection(this.options.outboxCollection);
-    const { lease } = this.options;
-    // A lease check is one read in the same transaction, so it leaves room for one write less.
-    const perCommit = lease === undefined ? MAX_WRITES_PER_COMMIT : MAX_WRITES_PER_COMMIT - 1;
-    for (let start = 0; start < outcomes.length; start += perCommit) {
-      const chunk = outcomes.slice(start, start + perCommit);
-      if (lease === undefined) {
-        const batch = this.firestore.batch();
-        for (const outcome of chunk) batch.set(collection.doc(outcome.eventId), this.fieldsFor(outcome), { merge: true });
-        await batch.commit();
-        continue;
+  /**
+   * Pending events the oldest-first query skips: a filter or orderBy on a field leaves out documents without
+   * it. Two counts tell whether any exist (some pending events lack createdAt, or with shards a valid shard),
+   * and only then is the pending set scanned by id.
+   */
+  private async pendingOutsideTheQuery(limit: number): Promise<DocumentReference[]> {
+    if (limit <= 0) return [];
+    const shardCount = this.options.shard.count;
+    const pending = this.outbox.where('status', '==', EventStatus.Pending);
+    const [all, dated, sharded] = await Promise.all([
+      pending.count().get(),
+      pending.orderBy('createdAt').count().get(),
+      this.sharded ? pending.where('shard', '>=', 0).where('shard', '<', shardCount).count().get() : undefined,
+    ]);
+    const total = countOf(all);
+    const missing = total - countOf(dated) + (sharded === undefined ? 0 : total - countOf(sharded));
+    if (missing <= 0) return [];
+    return this.scan(pending.select('createdAt', 'shard'), limit, missing, undefined, (doc) => {
+      const shard = toPlain(doc.get('shard'));
+      const outOfShard = this.sharded && !(Number.isInteger(shard) && (shard as number) >= 0 && (shard as number) < shardCount);
+      return doc.get('createdAt') === undefined || outOfShard;
+    }).then((scan) => scan.found);
+  }
+
+  /**
+   * Documents with no status field at all: no query can select them, so the count of all documents is compared
+   * with the count of those with a status (about one read per 1000 documents), at most once an hour per
+   * instance, and the collection is scanned by id, a few pages per run, only while some are missing.
+   */
+  private async withoutStatus(limit: number): Promise<DocumentReference[]> {
+    if (limit <= 0 || this.now() < this.nextMissingStatusCheckMs) return [];
+    const [all, withStatus] = await Promise.all([this.outbox.count().get(), this.outbox.orderBy('status').count().get()]);
+    const missing = countOf(all) - countOf(withStatus);
+    if (missing <= 0) {
+      this.nextMissingStatusCheckMs = this.now() + MISSING_STATUS_CHECK_INTERVAL_MS;
+      this.missingStatusScanAfter = undefined;
+      return [];
+    }
+    const scan = await this.scan(this.outbox.select('status'), limit, missing, this.missingStatusScanAfter, (doc) => doc.get('status') === undefined);
+    this.missingStatusScanAfter = scan.after;
+    return scan.found;
+  }
+
+  /** Pages through `query` by document id, keeping what `matches`, until `missing` are found or the page bound is hit. */
+  private async scan(
+    query: Query,
+    limit: number,
+    missing: number,
+    startAfter: QueryDocumentSnapshot | undefined,
+    matches: (doc: QueryDocumentSnapshot) => boolean,
+  ): Promise<{ found: DocumentReference[]; after: QueryDocumentSnapshot | undefined }> {
+    const found: DocumentReference[] = [];
+    let after = startAfter;
+    for (let page = 0; found.length < Math.min(limit, missing) && page < MAX_STRAY_SCAN_PAGES; page += 1) {
+      let pageQuery = query.orderBy(FieldPath.documentId()).limit(limit);
+      if (after !== undefined) pageQuery = pageQuery.startAfter(after);
+      const snapshot = await pageQuery.get();
+      for (const doc of snapshot.docs) if (found.length < limit && matches(doc)) found.push(doc.ref);
+      after = snapshot.docs.at(-1);
+      if (snapshot.size < limit) return { found, after: undefined };
+    }
+    return { found, after };
+  }
+
+  async fetchParkedKeys(): Promise<ReadonlySet<string>> {
+    let query: Query = this.firestore.collection(this.options.parkedKeysCollection);
+    if (this.sharded) query = query.where('shard', '==', this.options.shard.index);
+    const snapshot = await query.select('orderingKey').get();
+    const keys = new Set<string>();
+    for (const doc of snapshot.docs) {
+      const key: unknown = doc.get('orderingKey');
+      if (typeof key === 'string') keys.add(key);
+    }
+    return keys;
+  }
+
+  async recordOutcomes(outcomes: readonly EventOutcome[], lease: HeldLease): Promise<RecordReport> {
+    const stale: string[] = [];
+    // The lease check is one read in each transaction; a parked key is one more write.
+    for (let start = 0; start < outcomes.length; ) {
+      const chunk: EventOutcome[] = [];
+      let writes = 0;
+      for (; start < outcomes.length && writes + writesFor(outcomes[start] as EventOutcome) <= MAX_WRITES_PER_COMMIT; start += 1) {
+        const outcome = outcomes[start] as EventOutcome;
+        chunk.push(outcome);
+        writes += writesFor(outcome);
       }
+      stale.push(...(await this.commit(chunk, lease)));
+    }
+    return { stale };
+  }
+
+  /**
+   * One commit, preconditioned on the version each document had when the run read it. When any document changed
+   * meanwhile (deleted, or re-created under its id), the commit fails as a whole: the documents are then read in
+   * a transaction and only the unchanged ones written; the rest are stale, except those that already show the
+   * outcome (an earlier commit of this run that landed after its deadline).
+   */
+  private async commit(chunk: readonly EventOutcome[], lease: HeldLease): Promise<string[]> {
+    const refs = chunk.map((outcome) => this.outbox.doc(outcome.eventId));
+    try {
       await this.firestore.runTransaction(async (tx) => {
-        const current = await tx.get(lease.ref);
-        if (current.get('token') !== lease.token) throw new LeaseLostError(lease.ref.path, lease.token);
-        for (const outcome of chunk) tx.set(collection.doc(outcome.eventId), this.fieldsFor(outcome), { merge: true });
+        const parked = await this.readGuards(tx, chunk, lease);
+        chunk.forEach((outcome, i) => tx.update(refs[i] as DocumentReference, this.fieldsFor(outcome), { lastUpdateTime: fromVersion(outcome.version) }));
+        this.park(tx, chunk, parked);
+      });
+      return [];
+    } catch (error) {
+      if (!isPreconditionFailure(error)) throw error;
+    }
+    return this.firestore.runTransaction(async (tx) => {
+      const parked = await this.readGuards(tx, chunk, lease);
+      const current = await tx.getAll(...refs);
+      const stale: string[] = [];
+      const fresh: EventOutcome[] = [];
+      chunk.forEach((outcome, i) => {
+        const doc = current[i] as DocumentSnapshot;
+        if (doc.exists && doc.updateTime?.isEqual(fromVersion(outcome.version)) === true) fresh.push(outcome);
+        else if (!showsOutcome(doc, outcome)) stale.push(outcome.eventId);
+      });
+      for (const outcome of fresh) tx.update(this.outbox.doc(outcome.eventId), this.fieldsFor(outcome));
+      this.park(tx, fresh, parked);
+      return stale;
+    });
+  }
+
+  /** Reads first (Firestore's rule for transactions): the lease, and the parked-key documents this chunk may create. */
+  private async readGuards(tx: Transaction, chunk: readonly EventOutcome[], lease: HeldLease): Promise<ReadonlySet<string>> {
+    const keys = [...new Set(chunk.flatMap((outcome) => (outcome.kind === 'dead_letter' && outcome.parkKey !== undefined ? [outcome.parkKey] : [])))];
+    const [current, ...parks] = await tx.getAll(this.options.leaseRef, ...keys.map((key) => this.parkedKeyRef(key)));
+    if (current?.get('token') !== lease.token) throw new LeaseLostError(this.options.leaseRef.path, lease.token);
+    return new Set(keys.filter((_, i) => parks[i]?.exists === true));
+  }
+
+  /** A key stays parked by its first dead letter; a later one of the same key does not replace it. */
+  private park(tx: Transaction, outcomes: readonly EventOutcome[], alreadyParked: ReadonlySet<string>): void {
+    const parking = new Map<string, Extract<EventOutcome, { kind: 'dead_letter' }>>();
+    for (const outcome of outcomes) {
+      if (outcome.kind === 'dead_letter' && outcome.parkKey !== undefined && !alreadyParked.has(outcome.parkKey) && !parking.has(outcome.parkKey)) {
+        parking.set(outcome.parkKey, outcome);
+      }
+    }
+    for (const [key, outcome] of parking) {
+      tx.set(this.parkedKeyRef(key), {
+        orderingKey: key,
+        eventId: outcome.eventId,
+        reason: outcome.reason,
+        parkedAt: FieldValue.serverTimestamp(),
+        shard: shardOf(key, this.options.shard.count),
       });
     }
+  }
+
+  private parkedKeyRef(key: string): DocumentReference {
+    return this.firestore.collection(this.options.parkedKeysCollection).doc(parkedKeyDocumentId(key));
   }
 
   private fieldsFor(outcome: EventOutcome): Record<string, unknown> {
@@ -121,8 +263,8 @@ export class FirestoreOutboxStore implements OutboxStore {
 
   /** `expireAt` for a TTL policy on delivered events and run audits; dead letters and pending events get none. */
   private expiry(): { expireAt?: Timestamp } {
-    const days = this.options.deliveredRetentionDays ?? 0;
-    return days > 0 ? { expireAt: Timestamp.fromMillis(Date.now() + days * MS_PER_DAY) } : {};
+    const days = this.options.deliveredRetentionDays;
+    return days > 0 ? { expireAt: Timestamp.fromMillis(this.now() + days * MS_PER_DAY) } : {};
   }
 
   async writeAudit(summary: RunSummary): Promise<void> {
@@ -133,7 +275,12 @@ export class FirestoreOutboxStore implements OutboxStore {
   }
 }
 
-/** The fields one outcome writes; merged, so a document a producer deleted meanwhile cannot fail the whole commit. */
+/** The document id of a parked key: keys may hold "/" or be longer than an id may be. */
+export function parkedKeyDocumentId(orderingKey: string): string {
+  return createHash('sha256').update(orderingKey).digest('hex');
+}
+
+/** The fields one outcome writes. */
 function outcomeFields(outcome: EventOutcome): Record<string, unknown> {
   const now = FieldValue.serverTimestamp();
   switch (outcome.kind) {
@@ -145,6 +292,7 @@ function outcomeFields(outcome: EventOutcome): Record<string, unknown> {
         postAttempts: outcome.postAttempts,
         lastError: outcome.error,
         lastAttemptAt: now,
+        nextAttemptAt: outcome.nextAttemptAt === undefined ? FieldValue.delete() : toTimestamp(outcome.nextAttemptAt),
       };
     case 'dead_letter':
       return {
@@ -153,32 +301,48 @@ function outcomeFields(outcome: EventOutcome): Record<string, unknown> {
         deadLetterReason: outcome.reason,
         attempts: outcome.attempts,
         postAttempts: outcome.postAttempts,
+        nextAttemptAt: FieldValue.delete(),
         ...(outcome.postAttempts > 0 ? { lastError: outcome.reason, lastAttemptAt: now } : {}),
       };
   }
 }
 
-function toStoredDocument(doc: QueryDocumentSnapshot): StoredDocument {
-  return { id: doc.id, fields: toPlain(doc.data()) as StoredDocument['fields'] };
+/** A dead letter with a parked key is two writes. */
+function writesFor(outcome: EventOutcome): number {
+  return outcome.kind === 'dead_letter' && outcome.parkKey !== undefined ? 2 : 1;
 }
 
-function toCursor(snapshot: QueryDocumentSnapshot): PageCursor {
-  return snapshot as unknown as PageCursor;
+/** Whether a changed document already carries this outcome: a commit of this run that landed late, not a stale event. */
+function showsOutcome(doc: DocumentSnapshot, outcome: EventOutcome): boolean {
+  if (!doc.exists || toPlain(doc.get('postAttempts')) !== outcome.postAttempts) return false;
+  const status: unknown = doc.get('status');
+  if (outcome.kind === 'delivered') return status === EventStatus.Delivered;
+  if (outcome.kind === 'dead_letter') return status === EventStatus.DeadLetter;
+  return status === EventStatus.Pending && toPlain(doc.get('attempts')) === outcome.attempts;
 }
 
-function fromCursor(cursor: PageCursor): QueryDocumentSnapshot {
-  return cursor as unknown as QueryDocumentSnapshot;
+/** An aggregation's count; a bigint when the client reads exact integers. */
+function countOf(snapshot: { data(): { count: number | bigint } }): number {
+  return Number(snapshot.data().count);
 }
 
-/** Firestore values as the core reads them: Timestamps become Instants, references their paths. */
-export function toPlain(value: unknown): unknown {
-  if (value instanceof Timestamp) return Instant.of(value.seconds, value.nanoseconds);
-  if (value instanceof DocumentReference) return value.path;
-  if (value instanceof GeoPoint) return { latitude: value.latitude, longitude: value.longitude };
-  if (Buffer.isBuffer(value) || value instanceof Uint8Array) return Buffer.from(value).toString('base64');
-  if (Array.isArray(value)) return value.map(toPlain);
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, toPlain(inner)]));
-  }
-  return value;
+function isPreconditionFailure(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === FAILED_PRECONDITION || code === NOT_FOUND;
+}
+
+function toStoredDocument(doc: DocumentSnapshot): StoredDocument {
+  return { id: doc.id, fields: toPlain(doc.data() ?? {}) as StoredDocument['fields'], version: toVersion(doc.updateTime) };
+}
+
+function toVersion(updateTime: Timestamp | undefined): DocumentVersion {
+  return updateTime as unknown as DocumentVersion;
+}
+
+function fromVersion(version: DocumentVersion): Timestamp {
+  return version as unknown as Timestamp;
+}
+
+function toTimestamp(instant: Instant): Timestamp {
+  return new Timestamp(instant.seconds, instant.nanos);
 }

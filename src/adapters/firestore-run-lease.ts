@@ -1,60 +1,104 @@
 import { randomUUID } from 'node:crypto';
-import { Timestamp, type DocumentReference, type Firestore } from '@google-cloud/firestore';
+import { Timestamp, type DocumentReference, type DocumentSnapshot, type Firestore } from '@google-cloud/firestore';
+import type { HeldLease, LeaseAttempt, RunLease } from '../core/ports.js';
+import { LeaseLostError } from '../errors.js';
 
-/** A lease this run holds; its token guards every write the run makes. */
-export interface HeldLease {
-  readonly ref: DocumentReference;
-  readonly token: string;
-  readonly expiresAt: Date;
-}
-
-/** What acquiring found: the lease is ours now, or another run holds it until `expiresAt`. */
-export type LeaseAttempt =
-  | { readonly acquired: true; readonly lease: HeldLease }
-  | { readonly acquired: false; readonly owner: string; readonly expiresAt: Date };
+/** gRPC codes of the preconditions this lease relies on. */
+const ALREADY_EXISTS = 6;
+const FAILED_PRECONDITION = 9;
+const NOT_FOUND = 5;
 
 /**
- * At most one run delivers from an outbox (shard) at a time: the lease is one Firestore document taken in a
- * transaction, with an expiry longer than the function timeout so a crashed run's lease is taken over later.
+ * At most one run delivers from an outbox (shard) at a time: the lease is one Firestore document. Every change is
+ * a single write with a precondition (create when absent, otherwise only the version last seen), never a
+ * read-then-write transaction: two instances acquiring at once cannot deadlock, and the usual acquire is one RPC.
  */
-export class FirestoreRunLease {
-  private readonly ref: DocumentReference;
+export class FirestoreRunLease implements RunLease {
+  /** The document version each held lease last wrote, so the next write can be conditioned on it. */
+  private readonly versions = new WeakMap<HeldLease, Timestamp>();
 
   constructor(
     private readonly firestore: Firestore,
-    collection: string,
-    leaseId: string,
+    /** The lease's document, one per outbox shard. */
+    readonly ref: DocumentReference,
     private readonly now: () => number = Date.now,
-  ) {
-    this.ref = firestore.collection(collection).doc(leaseId);
+  ) {}
+
+  async acquire(owner: string, ttlMs: number, retried = false): Promise<LeaseAttempt> {
+    const nowMs = this.now();
+    const lease: HeldLease = { token: randomUUID(), expiresAtMs: nowMs + ttlMs };
+    const fields = { owner, token: lease.token, acquiredAt: Timestamp.fromMillis(nowMs), expiresAt: Timestamp.fromMillis(lease.expiresAtMs) };
+    try {
+      // Released leases are deleted, so this is the usual case: one write, refused if another run holds one.
+      return this.held(lease, (await this.ref.create(fields)).writeTime);
+    } catch (error) {
+      if (codeOf(error) !== ALREADY_EXISTS) throw error;
+    }
+    const current = await this.ref.get();
+    const expiresAt: unknown = current.get('expiresAt');
+    // Released between the two calls: try the create once more.
+    if (!current.exists && !retried) return this.acquire(owner, ttlMs, true);
+    if (expiresAt instanceof Timestamp && expiresAt.toMillis() > nowMs) {
+      return { acquired: false, owner: String(current.get('owner')), expiresAtMs: expiresAt.toMillis() };
+    }
+    // Expired (its run crashed): take it over, unless another run does so first.
+    try {
+      const result = await this.ref.update({ ...fields, takenOverFrom: String(current.get('owner')) }, { lastUpdateTime: versionOf(current) });
+      return this.held(lease, result.writeTime);
+    } catch (error) {
+      if (codeOf(error) !== FAILED_PRECONDITION && codeOf(error) !== NOT_FOUND) throw error;
+      const winner = await this.ref.get();
+      return { acquired: false, owner: String(winner.get('owner') ?? 'unknown'), expiresAtMs: millisOf(winner.get('expiresAt')) };
+    }
   }
 
-  /** Takes the lease unless an unexpired one is held by another run. */
-  async acquire(owner: string, ttlMs: number): Promise<LeaseAttempt> {
-    return this.firestore.runTransaction(async (tx) => {
-      const current = await tx.get(this.ref);
-      const expiresAt = current.get('expiresAt') as unknown;
-      const nowMs = this.now();
-      if (current.exists && expiresAt instanceof Timestamp && expiresAt.toMillis() > nowMs) {
-        return { acquired: false, owner: String(current.get('owner')), expiresAt: expiresAt.toDate() } as const;
-      }
-      const lease = { ref: this.ref, token: randomUUID(), expiresAt: new Date(nowMs + ttlMs) };
-      tx.set(this.ref, {
-        owner,
-        token: lease.token,
-        acquiredAt: Timestamp.fromMillis(nowMs),
-        expiresAt: Timestamp.fromDate(lease.expiresAt),
-        ...(current.exists ? { takenOverFrom: String(current.get('owner')) } : {}),
-      });
-      return { acquired: true, lease } as const;
-    });
+  async renew(lease: HeldLease, ttlMs: number): Promise<HeldLease> {
+    const renewed: HeldLease = { token: lease.token, expiresAtMs: this.now() + ttlMs };
+    const fields = { expiresAt: Timestamp.fromMillis(renewed.expiresAtMs), renewedAt: Timestamp.fromMillis(this.now()) };
+    const write = async (version: Timestamp) => (await this.ref.update(fields, { lastUpdateTime: version })).writeTime;
+    try {
+      this.versions.set(renewed, await write(this.versionFor(lease)));
+    } catch (error) {
+      if (codeOf(error) !== FAILED_PRECONDITION && codeOf(error) !== NOT_FOUND) throw error;
+      // Changed since our last write: by another run (lost), or by a renewal of ours that timed out yet landed.
+      const current = await this.ref.get();
+      if (!current.exists || current.get('token') !== lease.token) throw new LeaseLostError(this.ref.path, lease.token);
+      this.versions.set(renewed, await write(versionOf(current)));
+    }
+    return renewed;
   }
 
-  /** Frees the lease for the next run, only if it is still this run's. */
   async release(lease: HeldLease): Promise<void> {
-    await this.firestore.runTransaction(async (tx) => {
-      const current = await tx.get(this.ref);
-      if (current.get('token') === lease.token) tx.delete(this.ref);
-    });
+    try {
+      await this.ref.delete({ lastUpdateTime: this.versionFor(lease) });
+    } catch (error) {
+      if (codeOf(error) !== FAILED_PRECONDITION && codeOf(error) !== NOT_FOUND) throw error;
+      const current = await this.ref.get();
+      if (current.exists && current.get('token') === lease.token) await this.ref.delete({ lastUpdateTime: versionOf(current) });
+    }
   }
+
+  private held(lease: HeldLease, version: Timestamp): LeaseAttempt {
+    this.versions.set(lease, version);
+    return { acquired: true, lease };
+  }
+
+  private versionFor(lease: HeldLease): Timestamp {
+    const version = this.versions.get(lease);
+    if (version === undefined) throw new LeaseLostError(this.ref.path, lease.token);
+    return version;
+  }
+}
+
+function versionOf(snapshot: DocumentSnapshot): Timestamp {
+  if (snapshot.updateTime === undefined) throw new Error(`the lease ${snapshot.ref.path} has no update time`);
+  return snapshot.updateTime;
+}
+
+function millisOf(value: unknown): number {
+  return value instanceof Timestamp ? value.toMillis() : 0;
+}
+
+function codeOf(error: unknown): unknown {
+  return (error as { code?: unknown } | null)?.code;
 }

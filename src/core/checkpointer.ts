@@ -1,6 +1,9 @@
 import { FlushError } from '../errors.js';
 import type { EventOutcome } from './event.js';
-import type { OutboxStore } from './ports.js';
+import type { RecordReport } from './ports.js';
+
+/** Writes outcomes (the run passes the store call, bound to its lease and deadline). */
+export type WriteOutcomes = (outcomes: readonly EventOutcome[]) => Promise<RecordReport>;
 
 /**
  * Records outcomes in batched writes while the run goes on, so a crash loses at most one checkpoint of
@@ -8,46 +11,50 @@ import type { OutboxStore } from './ports.js';
  */
 export class Checkpointer {
   private buffer: EventOutcome[] = [];
+  private inFlight = 0;
   private writing: Promise<void> = Promise.resolve();
+  private readonly staleIds: string[] = [];
 
   constructor(
-    private readonly store: OutboxStore,
+    private readonly write: WriteOutcomes,
     private readonly checkpointSize: number,
     private readonly onCheckpointFailed: (error: FlushError) => void,
   ) {}
 
-  /** Outcomes waiting to be written. */
+  /** Outcomes decided and not (yet) recorded. */
   get unwritten(): number {
-    return this.buffer.length;
+    return this.buffer.length + this.inFlight;
+  }
+
+  /** Events whose outcome was dropped because their document changed or vanished while in flight. */
+  get stale(): readonly string[] {
+    return this.staleIds;
   }
 
   add(outcome: EventOutcome): void {
     this.buffer.push(outcome);
-    if (this.buffer.length >= this.checkpointSize) this.writing = this.writing.then(() => this.writeBuffered());
+    if (this.buffer.length >= this.checkpointSize) {
+      this.writing = this.writing.then(() => this.writeBatch(this.buffer.splice(0, this.checkpointSize)).catch(this.onCheckpointFailed));
+    }
   }
 
   /** Writes everything still buffered; rejects with FlushError if any outcome could not be recorded. */
   async flush(): Promise<void> {
     await this.writing;
-    const batch = this.buffer;
+    await this.writeBatch(this.buffer.splice(0));
+  }
+
+  private async writeBatch(batch: EventOutcome[]): Promise<void> {
     if (batch.length === 0) return;
-    this.buffer = [];
+    this.inFlight += batch.length;
     try {
-      await this.store.recordOutcomes(batch);
+      const report = await this.write(batch);
+      this.staleIds.push(...report.stale);
     } catch (error) {
       this.buffer = batch.concat(this.buffer);
       throw new FlushError(batch.length, error);
-    }
-  }
-
-  private async writeBuffered(): Promise<void> {
-    const batch = this.buffer.splice(0, this.checkpointSize);
-    if (batch.length === 0) return;
-    try {
-      await this.store.recordOutcomes(batch);
-    } catch (error) {
-      this.buffer = batch.concat(this.buffer);
-      this.onCheckpointFailed(new FlushError(batch.length, error));
+    } finally {
+      this.inFlight -= batch.length;
     }
   }
 }

@@ -1,9 +1,9 @@
 import type { RouterResponse } from './ports.js';
 
 /**
- * How the relay treats one router answer. A transient failure `countsAsAttempt` when it may be the event's
- * own doing; one that speaks of the relay's setup (credentials, a moved URL) does not, so fixing the setup
- * delivers everything instead of having dead-lettered the head of the outbox meanwhile.
+ * What one router answer means, before anyone decides whose fault it is (decide.ts does that, with the
+ * breaker's view of the router): delivered; `transient`, worth trying again later; `permanent`, an answer
+ * retrying will not change; `cancelled`, the relay itself stopped the POST, so nothing is known.
  */
 export type Verdict =
   | { readonly kind: 'delivered' }
@@ -11,23 +11,25 @@ export type Verdict =
       readonly kind: 'transient';
       readonly reason: string;
       readonly retryAfterMs: number | undefined;
-      readonly countsAsAttempt: boolean;
+      /** False when seconds will not heal it (credentials, a moved URL): the next try is a later run's. */
+      readonly retryInRun: boolean;
     }
-  | { readonly kind: 'permanent'; readonly reason: string };
+  | { readonly kind: 'permanent'; readonly reason: string }
+  | { readonly kind: 'cancelled'; readonly reason: string };
 
 /** Longest body excerpt kept in a dead-letter reason or lastError. */
 export const MAX_BODY_EXCERPT_CHARS = 200;
 
-/** Statuses that mean "not now" rather than "never": worth retrying, and charged to the event. */
+/** Statuses that mean "not now" rather than "never". */
 const TRANSIENT_STATUSES: ReadonlySet<number> = new Set([
   408, // Request Timeout: the router gave up waiting for us, nothing was decided.
   425, // Too Early: the router refuses to risk a replay yet.
   429, // Too Many Requests: back off, honouring Retry-After.
 ]);
 
-/** Statuses about the relay's setup, not the event: retried, a 500 that alerts, never charged to the event. */
+/** Statuses about the relay's setup, not the event: a later run may succeed once it is fixed, this one will not. */
 const SETUP_STATUSES: ReadonlySet<number> = new Set([
-  401, // Unauthorized: a rotated secret, an expired key.
+  401, // Unauthorized: a rotated secret, an expired key, or a signature that cannot match.
   403, // Forbidden: a missing IAM binding.
 ]);
 
@@ -40,9 +42,12 @@ export function classify(response: RouterResponse, nowMs: number): Verdict {
     case 'network':
       // Connection refused, reset or DNS trouble: the request may not have arrived at all.
       return transient(`network error${response.code === undefined ? '' : ` ${response.code}`}: ${response.message}`, undefined, true);
+    case 'not_sent':
+      // The relay's own setup (credentials): retrying in seconds will not fix it; a later run may.
+      return transient(`not sent: ${response.reason}`, undefined, false);
     case 'aborted':
-      // The relay itself cancelled it (shutting down): nothing is known, nothing is the event's fault.
-      return transient('cancelled by the relay while in flight', undefined, false);
+      // The relay cancelled it (shutting down): nothing is known, and nothing is the event's doing.
+      return { kind: 'cancelled', reason: 'cancelled by the relay while in flight (shutting down)' };
     case 'response': {
       const { status } = response;
       if (status >= 200 && status < 300) return { kind: 'delivered' };
@@ -56,8 +61,8 @@ export function classify(response: RouterResponse, nowMs: number): Verdict {
   }
 }
 
-function transient(reason: string, retryAfterMs: number | undefined, countsAsAttempt: boolean): Verdict {
-  return { kind: 'transient', reason, retryAfterMs, countsAsAttempt };
+function transient(reason: string, retryAfterMs: number | undefined, retryInRun: boolean): Verdict {
+  return { kind: 'transient', reason, retryAfterMs, retryInRun };
 }
 
 /** Retry-After as milliseconds from now: delta-seconds or an HTTP date (RFC 9110 §10.2.3). */

@@ -1,99 +1,101 @@
 import pRetry, { AbortError } from 'p-retry';
-import { MalformedEventError, PermanentDeliveryError, TransientDeliveryError, describeError } from '../errors.js';
-import { classify } from './classify.js';
+import { backoffDelayMs } from './backoff.js';
+import { classify, type Verdict } from './classify.js';
+import type { DeliveryResult } from './decide.js';
 import type { OutboxEvent } from './event.js';
-import type { Clock, RouterClient, RouterResponse } from './ports.js';
+import type { Clock, RouterClient } from './ports.js';
+import { describeError } from '../errors.js';
 
-/** How hard one run tries one event. */
+/** How hard one run tries one event before leaving it to a later run. */
 export interface RetryPolicy {
   readonly postRetries: number;
   readonly retryMinDelayMs: number;
   readonly retryMaxDelayMs: number;
 }
 
-/**
- * What came of delivering one event in this run; `posts` is how many POSTs were sent. `interrupted` means the
- * run, not the router, ended the retries (the run stopped, its budget or a long Retry-After left no room):
- * the event stays pending and the failure is not charged to it.
- */
-export type DeliveryResult =
-  | { readonly kind: 'delivered'; readonly posts: number }
-  | { readonly kind: 'permanent'; readonly reason: string; readonly posts: number }
-  | { readonly kind: 'transient'; readonly reason: string; readonly posts: number; readonly countsAsAttempt: boolean }
-  | { readonly kind: 'interrupted'; readonly reason: string; readonly posts: number; readonly throttled: boolean };
+/** What one delivery needs from its run. */
+export interface DeliveryContext {
+  readonly router: RouterClient;
+  readonly clock: Clock;
+  /** No POST starts at or after this. */
+  readonly deadlineMs: number;
+  /** Aborted when the run starts no new POSTs: a retry wait ends at once and no further POST is sent. */
+  readonly stopped: AbortSignal;
+  /** Aborted to cancel POSTs in flight (shutting down). */
+  readonly cancelPosts: AbortSignal;
+  /** Told every verdict as it arrives, so the run can judge the router while this event still retries. */
+  readonly onVerdict: (verdict: Verdict) => void;
+  readonly random: () => number;
+}
 
-/** Delivers one event with in-run retries, so a blip at the router does not cost a whole Scheduler retry. */
-export async function deliver(
-  event: OutboxEvent,
-  deps: { readonly router: RouterClient; readonly clock: Clock },
-  policy: RetryPolicy,
-  run: { readonly deadlineMs: number; readonly stopped: AbortSignal; readonly cancelPosts: AbortSignal },
-): Promise<DeliveryResult> {
-  const { router, clock } = deps;
+/**
+ * Delivers one event with in-run retries, so a blip at the router does not cost the event a whole backoff.
+ * p-retry runs the attempts and honours the stop signal; the waits between them go through the injected
+ * clock, and every decision about the event's fate is left to decide().
+ */
+export async function deliver(event: OutboxEvent, policy: RetryPolicy, run: DeliveryContext): Promise<DeliveryResult> {
+  const { router, clock } = run;
   let posts = 0;
-  // p-retry rejects with the abort reason once the run stops, even when the attempt in flight succeeded.
-  let acknowledged = false;
-  let rejection: PermanentDeliveryError | undefined;
-  let cutShort: { reason: string; throttled: boolean } | undefined;
+  let last: Verdict | undefined;
+  let waitMs = 0;
+  /** Set when this event's own retries are over (no retries left, or the next wait is not this run's). */
+  let gaveUp = false;
+  /** The router client broke its promise never to throw: a bug, reported as such rather than as a failed POST. */
+  let unexpected: { readonly error: unknown } | undefined;
 
   const attempt = async (): Promise<void> => {
-    const deliveryAttempt = event.postAttempts + posts + 1;
-    let response: RouterResponse;
+    if (clock.now() >= run.deadlineMs) throw new AbortError('run budget spent');
+    let response;
     try {
-      response = await router.post(event, deliveryAttempt, run.cancelPosts);
+      response = await router.post(event, event.postAttempts + posts + 1, run.cancelPosts);
     } catch (error) {
-      // Nothing was sent: the event could not be encoded, or the relay could not authenticate.
-      if (error instanceof MalformedEventError) {
-        rejection = new PermanentDeliveryError(event.id, deliveryAttempt, `malformed: ${error.message}`);
-        throw new AbortError(rejection);
-      }
-      throw new TransientDeliveryError(event.id, deliveryAttempt, `not sent: ${describeError(error)}`, undefined, false);
+      unexpected = { error };
+      throw new AbortError(describeError(error));
     }
-    posts += 1;
-    const verdict = classify(response, clock.now());
-    if (verdict.kind === 'delivered') {
-      acknowledged = true;
-      return;
+    if (response.kind !== 'not_sent') posts += 1;
+    last = classify(response, clock.now());
+    run.onVerdict(last);
+    if (last.kind === 'delivered') return;
+    gaveUp = posts > policy.postRetries;
+    if (last.kind !== 'transient' || !last.retryInRun) {
+      gaveUp = true;
+      throw new AbortError(last.reason);
     }
-    if (verdict.kind === 'permanent') {
-      rejection = new PermanentDeliveryError(event.id, deliveryAttempt, `rejected by the router: ${verdict.reason}`);
-      throw new AbortError(rejection);
+    // A wait longer than an in-run backoff (a long Retry-After) or past the budget is a later run's to make.
+    waitMs = Math.max(backoffDelayMs(posts, { minDelayMs: policy.retryMinDelayMs, maxDelayMs: policy.retryMaxDelayMs }, run.random()), last.retryAfterMs ?? 0);
+    if (waitMs > policy.retryMaxDelayMs || clock.now() + waitMs >= run.deadlineMs) {
+      gaveUp = true;
+      throw new AbortError(last.reason);
     }
-    throw new TransientDeliveryError(event.id, deliveryAttempt, verdict.reason, verdict.retryAfterMs, verdict.countsAsAttempt);
+    throw new Error(last.reason);
   };
 
   try {
     await pRetry(attempt, {
       retries: policy.postRetries,
-      minTimeout: policy.retryMinDelayMs,
-      maxTimeout: policy.retryMaxDelayMs,
-      factor: 2,
-      randomize: true,
+      minTimeout: 0,
+      maxTimeout: 0,
+      randomize: false,
       signal: run.stopped,
-      shouldRetry: ({ error, retryDelay }) => {
-        if (clock.now() + retryDelay < run.deadlineMs) return true;
-        cutShort = { reason: `run budget spent while retrying: ${describeError(error)}`, throttled: false };
-        return false;
-      },
-      onFailedAttempt: async ({ error, retriesLeft, retryDelay }) => {
-        // Retry-After asks for at least that long: wait the difference, unless that outlasts the run's budget,
-        // in which case stop now and leave the event to a later run rather than idle until the deadline.
-        if (!(error instanceof TransientDeliveryError) || error.retryAfterMs === undefined || retriesLeft === 0) return;
-        if (clock.now() + error.retryAfterMs >= run.deadlineMs) {
-          cutShort = { reason: `the router asked to wait ${error.retryAfterMs} ms (Retry-After): ${error.reason}`, throttled: true };
-          throw error;
-        }
-        const extraMs = error.retryAfterMs - retryDelay;
-        if (extraMs > 0) await clock.sleep(extraMs, run.stopped);
+      onFailedAttempt: async ({ retriesLeft }) => {
+        if (retriesLeft > 0) await clock.sleep(waitMs, run.stopped);
       },
     });
-    return { kind: 'delivered', posts };
-  } catch (error) {
-    if (acknowledged) return { kind: 'delivered', posts };
-    if (rejection !== undefined) return { kind: 'permanent', reason: rejection.reason, posts };
-    if (run.stopped.aborted) return { kind: 'interrupted', reason: `run stopped while retrying: ${describeError(error)}`, posts, throttled: false };
-    if (cutShort !== undefined) return { kind: 'interrupted', ...cutShort, posts };
-    if (error instanceof TransientDeliveryError) return { kind: 'transient', reason: error.reason, posts, countsAsAttempt: error.countsAsAttempt };
-    return { kind: 'transient', reason: describeError(error), posts, countsAsAttempt: true };
+  } catch {
+    // The verdict, not p-retry's error, says what happened; p-retry also rejects when the run stops.
+  }
+  if (unexpected !== undefined) throw unexpected.error;
+  const verdict: Verdict | undefined = last;
+  if (verdict === undefined) return { kind: 'interrupted', reason: 'the run stopped before the first POST', posts };
+  switch (verdict.kind) {
+    case 'delivered':
+      return { kind: 'delivered', posts };
+    case 'permanent':
+      return { kind: 'rejected', reason: verdict.reason, posts };
+    case 'cancelled':
+      return { kind: 'interrupted', reason: verdict.reason, posts };
+    case 'transient':
+      if (run.stopped.aborted && !gaveUp) return { kind: 'interrupted', reason: `the run stopped while retrying: ${verdict.reason}`, posts };
+      return { kind: 'failed', reason: verdict.reason, posts, retryAfterMs: verdict.retryAfterMs };
   }
 }

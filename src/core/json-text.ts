@@ -7,6 +7,11 @@ declare global {
   }
 }
 
+/** A stored value that has no JSON form (e.g. a BSON type of Firestore's MongoDB compatibility): refused, never guessed at. */
+export class UnsupportedValue {
+  constructor(readonly typeName: string) {}
+}
+
 /** Where a value cannot become JSON without changing it; the event is dead-lettered naming `path`. */
 export class JsonFormError extends Error {
   constructor(
@@ -31,6 +36,7 @@ export function toJsonText(value: unknown, path = 'data'): string {
     if (typeof inner === 'bigint') return JSON.rawJSON(inner.toString());
     if (typeof inner === 'number' && !Number.isFinite(inner)) throw new JsonFormError(at, `is ${inner}, which JSON cannot carry`);
     if (inner instanceof Instant) return inner.toRfc3339();
+    if (inner instanceof UnsupportedValue) throw new JsonFormError(at, `is a Firestore ${inner.typeName} value, which has no JSON form`);
     if (inner instanceof Uint8Array) return Buffer.from(inner.buffer, inner.byteOffset, inner.byteLength).toString('base64');
     if (inner !== null && typeof inner === 'object') pathOf.set(inner, at);
     return inner;

@@ -15,6 +15,11 @@ export class KeyedScheduler {
     this.limit = pLimit(concurrency);
   }
 
+  /** Changes how many tasks may run at once; queued tasks start as slots free up. */
+  setConcurrency(concurrency: number): void {
+    if (this.limit.concurrency !== concurrency) this.limit.concurrency = concurrency;
+  }
+
   /** Tasks submitted and not yet finished, queued or running. */
   get size(): number {
     return this.outstanding.size;

@@ -5,26 +5,58 @@ export interface PageCursor {
   readonly __pageCursor: unique symbol;
 }
 
-/** One page of pending events, oldest first. */
+/** One page of pending events, oldest first (createdAt, then id). */
 export interface OutboxPage {
   readonly documents: readonly StoredDocument[];
   /** Set when the page was full, so more pending events may follow. */
   readonly next: PageCursor | undefined;
 }
 
-/** The outbox as the relay needs it; Firestore is one adapter, tests may bring their own. */
+/** What recording outcomes came to; the rest were written. */
+export interface RecordReport {
+  /** Events whose document was deleted or replaced since it was read: their outcome was not written. */
+  readonly stale: readonly string[];
+}
+
+/** The outbox as the relay needs it; Firestore is one adapter, tests bring an in-memory one. */
 export interface OutboxStore {
   /** Pending events, oldest first, after the cursor of the previous page. */
   fetchPending(limit: number, after: PageCursor | undefined): Promise<OutboxPage>;
   /**
-   * Documents the oldest-first query can never return, so they would wait forever: a status other than the
-   * known ones, or a pending event without a createdAt. At most `limit`; the relay dead-letters them.
+   * Documents the oldest-first query can never return, so they would wait forever: no usable status, a
+   * pending event without a createdAt, or one outside every shard. At most `limit`; the relay dead-letters them.
    */
   fetchStrays(limit: number): Promise<readonly StoredDocument[]>;
-  /** Records outcomes atomically per commit (at most 500 writes each); rejects if any commit failed. */
-  recordOutcomes(outcomes: readonly EventOutcome[]): Promise<void>;
+  /** Ordering keys whose later events wait for a dead letter to be redriven or the key released. */
+  fetchParkedKeys(): Promise<ReadonlySet<string>>;
+  /**
+   * Records outcomes in commits of at most 500 writes, each only while `lease` is still the run's and each
+   * document is still the version the run read; rejects if a commit failed (LeaseLostError when taken over).
+   */
+  recordOutcomes(outcomes: readonly EventOutcome[], lease: HeldLease): Promise<RecordReport>;
   /** The run's last write; failing here must not fail the run. */
   writeAudit(summary: RunSummary): Promise<void>;
+}
+
+/** A lease the run holds; its token guards every write the run makes. */
+export interface HeldLease {
+  readonly token: string;
+  readonly expiresAtMs: number;
+}
+
+/** What acquiring found: the lease is ours now, or another run holds it until `expiresAtMs`. */
+export type LeaseAttempt =
+  | { readonly acquired: true; readonly lease: HeldLease }
+  | { readonly acquired: false; readonly owner: string; readonly expiresAtMs: number };
+
+/** One run at a time per outbox shard; short and renewed while the run lives, so a crash costs seconds. */
+export interface RunLease {
+  /** Takes the lease unless an unexpired one is held by another run. */
+  acquire(owner: string, ttlMs: number): Promise<LeaseAttempt>;
+  /** Extends the lease by `ttlMs` from now; rejects with LeaseLostError when another run holds it. */
+  renew(lease: HeldLease, ttlMs: number): Promise<HeldLease>;
+  /** Frees the lease for the next run, only if it is still this run's. */
+  release(lease: HeldLease): Promise<void>;
 }
 
 /** What the router answered to one POST, before anyone judged it. */
@@ -33,7 +65,9 @@ export type RouterResponse =
   | { readonly kind: 'timeout'; readonly timeoutMs: number }
   | { readonly kind: 'network'; readonly code: string | undefined; readonly message: string }
   /** The relay cancelled the POST (shutting down): whether the router took it is unknown. */
-  | { readonly kind: 'aborted' };
+  | { readonly kind: 'aborted' }
+  /** Nothing was sent: the relay could not authenticate (no ID token, a signing failure). */
+  | { readonly kind: 'not_sent'; readonly reason: string };
 
 /** Sends one event to the object router; never throws for an HTTP status, only describes what happened. */
 export interface RouterClient {
@@ -41,9 +75,10 @@ export interface RouterClient {
   post(event: OutboxEvent, deliveryAttempt: number, cancel: AbortSignal): Promise<RouterResponse>;
 }
 
-/** Time, passed in so budgets and backoff are testable without waiting. */
+/** Time, passed in so budgets, deadlines and backoff are tested without waiting. */
 export interface Clock {
   now(): number;
+  /** Resolves after `ms`, or as soon as `signal` aborts (never rejects for that). */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 

@@ -1,10 +1,19 @@
-import { AuditTimeoutError, FetchError, FlushError, MalformedEventError, describeError } from '../errors.js';
+import { FetchError, FlushError, MalformedEventError, describeError } from '../errors.js';
+import type { BackoffRange } from './backoff.js';
+import { ByteBudget } from './byte-budget.js';
 import { Checkpointer } from './checkpointer.js';
+import { withDeadline } from './deadline.js';
+import { decide, admit, type DeliveryResult, type EventRecord, type Fault } from './decide.js';
 import { deliver, type RetryPolicy } from './delivery.js';
-import type { EventOutcome, OutboxEvent, RunSummary, StoredDocument } from './event.js';
+import type { OutboxEvent, RunSummary, StoredDocument } from './event.js';
 import { KeyedScheduler } from './keyed-scheduler.js';
-import type { Clock, Logger, OutboxStore, PageCursor, RouterClient } from './ports.js';
-import { count, validateEvent } from './validate-event.js';
+import { LeaseKeeper } from './lease-keeper.js';
+import { PendingPages } from './pending-pages.js';
+import type { Clock, HeldLease, Logger, OutboxStore, RouterClient, RunLease } from './ports.js';
+import { RouterHealth } from './router-health.js';
+import { RunState, StopReason } from './run-state.js';
+import type { Verdict } from './classify.js';
+import { recordOf, validateEvent } from './validate-event.js';
 
 /** The settings one run needs; a subset of Config, so the core never reads the environment. */
 export interface RelayOptions extends RetryPolicy {
@@ -12,189 +21,401 @@ export interface RelayOptions extends RetryPolicy {
   readonly deliveryConcurrency: number;
   readonly maxAttempts: number;
   readonly runBudgetMs: number;
-  readonly auditTimeoutMs: number;
   readonly checkpointSize: number;
   readonly maxPayloadBytes: number;
   readonly shardCount: number;
+  /** Bound on every Firestore call of the run: lease, pages, sweep, checkpoints, flush, audit. */
+  readonly firestoreTimeoutMs: number;
+  readonly leaseTtlMs: number;
+  /** From SIGTERM to the answer, in all (Cloud Run kills the instance 10 s after SIGTERM). */
+  readonly shutdownTimeoutMs: number;
+  /** JSON bytes of the events a run may hold at once. */
+  readonly maxInFlightBytes: number;
+  readonly breakerThreshold: number;
+  readonly redeliveryMinDelayMs: number;
+  readonly redeliveryMaxDelayMs: number;
+  readonly parkKeyOnDeadLetter: boolean;
 }
 
+/** The ports a run works through; the function, the local runner and the benchmark wire them the same way. */
 export interface RelayDeps {
   readonly store: OutboxStore;
+  readonly lease: RunLease;
   readonly router: RouterClient;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Jitter; injectable so backoff is exact in tests. */
+  readonly random?: () => number;
 }
+
+/** What the caller may tell a run while it goes. */
+export interface RunControl {
+  /** Aborted on SIGTERM: finish within SHUTDOWN_TIMEOUT_MS, recording every acknowledged outcome. */
+  readonly shutdown?: AbortSignal;
+}
+
+/** How a run ended, which decides the answer to Cloud Scheduler. */
+export type RunResult =
+  /** Another run holds the lease: nothing to do, answered 200. */
+  | { readonly kind: 'skipped'; readonly runId: string; readonly heldBy: string; readonly untilMs: number }
+  /** The lease could not be read or written: nothing was POSTed, answered 500 so Scheduler retries. */
+  | { readonly kind: 'not_started'; readonly runId: string; readonly error: string }
+  /** `retryWanted` (a delivery failed, or a bug) → 500; otherwise 200, whatever failed after the POSTs. */
+  | {
+      readonly kind: 'ran';
+      readonly summary: RunSummary;
+      readonly retryWanted: boolean;
+      /** What the answer names: the stop reason, `delivery_failed`, or `drained`. */
+      readonly cause: string;
+      readonly error: string | undefined;
+    };
+
+/** Events kept in hand beyond the page being read: enough to keep every slot busy. */
+const QUEUED_PER_SLOT = 2;
+/** Stray documents dead-lettered per run at most. */
+const STRAY_LIMIT = 200;
 
 /**
- * How a run ended, which decides the answer to Cloud Scheduler: `completed` → 200 (even when the audit
- * failed); anything else → 500, after every acknowledged event was recorded (or that failed too).
+ * One scheduled run, as named steps over one RunState: acquire the lease, read parked keys, sweep strays,
+ * page and deliver, flush, then audit and release. Every Firestore call is bounded in time; nothing after the
+ * POSTs can turn the answer into a 500.
  */
-export type RunOutcome = 'completed' | 'delivery_failed' | 'fetch_failed' | 'flush_failed' | 'internal_error';
-
-export interface RunResult {
-  readonly outcome: RunOutcome;
-  readonly summary: RunSummary;
-  /** One line for the 500 body and the log when the outcome is not `completed`. */
-  readonly error: string | undefined;
+export async function runRelay(runId: string, deps: RelayDeps, options: RelayOptions, control: RunControl = {}): Promise<RunResult> {
+  return new RelayRun(runId, deps, options, control).execute();
 }
 
-/** One scheduled run: drain pending events within the budget, record progress as it goes, audit last. */
-export async function runRelay(runId: string, deps: RelayDeps, options: RelayOptions): Promise<RunResult> {
-  const { store, router, clock, logger } = deps;
-  const startedAt = clock.now();
-  const deadline = startedAt + options.runBudgetMs;
-  const counts = { fetched: 0, delivered: 0, deadLettered: 0, failed: 0 };
-  let hasMore = false;
-  let stopReason: { outcome: RunOutcome; error: string } | undefined;
-  // Aborted when the run decides to start no new POSTs: pending retries and Retry-After waits end at once.
-  const stopping = new AbortController();
-  const cancelPosts = new AbortController();
-  const stop = (outcome: RunOutcome, error: string): void => {
-    stopReason ??= { outcome, error };
-    stopping.abort();
-  };
-  /** The router asked us to slow down (or the budget is spent): start nothing new, answer 200 with hasMore. */
-  const wrapUp = (): void => {
-    hasMore = true;
-    stopping.abort();
-  };
+/** A delivery that ended in failure while the breaker could not yet say whose fault it was. */
+interface Undecided {
+  readonly event: OutboxEvent;
+  readonly result: DeliveryResult;
+}
 
-  const checkpointer = new Checkpointer(store, options.checkpointSize, (error) => {
-    logger.log('ERROR', 'checkpoint failed; starting no new POSTs', { runId, error: error.message });
-    stop('flush_failed', error.message);
-  });
-  const record = (outcome: EventOutcome): void => {
-    if (outcome.kind === 'delivered') counts.delivered += 1;
-    else if (outcome.kind === 'dead_letter') counts.deadLettered += 1;
-    else counts.failed += 1;
-    checkpointer.add(outcome);
-  };
-  const deadLetter = (eventId: string, reason: string, attempts: number, postAttempts: number): void => {
-    record({ kind: 'dead_letter', eventId, reason, attempts, postAttempts });
-    logger.log('WARNING', 'event dead-lettered', { runId, eventId, reason });
-  };
+class RelayRun {
+  private readonly run: RunState;
+  private readonly health: RouterHealth;
+  private readonly scheduler: KeyedScheduler;
+  private readonly budget: ByteBudget;
+  private readonly checkpointer: Checkpointer;
+  private readonly cancelPosts = new AbortController();
+  private readonly redelivery: BackoffRange;
+  private readonly random: () => number;
+  private undecided: Undecided[] = [];
+  /** Holds the run's lease from acquireLease on; every write is guarded by its token. */
+  private keeper: LeaseKeeper | undefined;
+  /** Set on SIGTERM: every wait of the run's tail ends by then. */
+  private hardDeadlineMs = Number.POSITIVE_INFINITY;
 
-  const deliverOne = async (event: OutboxEvent): Promise<void> => {
-    if (stopping.signal.aborted) return;
-    if (clock.now() >= deadline) {
-      wrapUp();
+  constructor(
+    runId: string,
+    private readonly deps: RelayDeps,
+    private readonly options: RelayOptions,
+    private readonly control: RunControl,
+  ) {
+    const now = deps.clock.now();
+    this.run = new RunState(runId, now, now + options.runBudgetMs);
+    this.health = new RouterHealth(options.breakerThreshold, options.deliveryConcurrency);
+    this.scheduler = new KeyedScheduler(this.health.window);
+    this.budget = new ByteBudget(options.maxInFlightBytes, options.maxPayloadBytes);
+    this.redelivery = { minDelayMs: options.redeliveryMinDelayMs, maxDelayMs: options.redeliveryMaxDelayMs };
+    this.random = deps.random ?? Math.random;
+    this.checkpointer = new Checkpointer(
+      (outcomes) => this.bounded(this.deps.store.recordOutcomes(outcomes, this.lease), 'recording outcomes'),
+      options.checkpointSize,
+      (error) => {
+        this.log('ERROR', 'checkpoint failed; starting no new POSTs', { error: error.message });
+        this.run.stopWith(StopReason.CheckpointFailed, error.message);
+      },
+    );
+  }
+
+  async execute(): Promise<RunResult> {
+    const acquired = await this.acquireLease();
+    if (acquired.kind !== 'ran') return acquired;
+    const stopListening = this.listenForShutdown();
+    try {
+      await this.readParkedKeys();
+      await this.sweepStrays();
+      await this.deliverPending();
+    } catch (error) {
+      this.run.stopWith(StopReason.InternalError, describeError(error));
+    }
+    await this.scheduler.drain();
+    this.judgeUndecided('event');
+    const unrecorded = await this.flush();
+    await this.keeper?.stop();
+    const summary = this.run.summary({ unrecorded, stale: this.checkpointer.stale.length, auditFailed: false, durationMs: this.elapsedMs() });
+    const [auditOk] = await Promise.all([this.writeAudit(summary), this.releaseLease()]);
+    stopListening();
+    const final: RunSummary = { ...summary, auditFailed: !auditOk, durationMs: this.elapsedMs() };
+    const { retryWanted, cause } = this.run;
+    this.log(retryWanted ? 'ERROR' : 'INFO', 'run finished', { ...final, retryWanted, cause: cause.error, error: cause.message });
+    return { kind: 'ran', summary: final, retryWanted, cause: cause.error, error: cause.message };
+  }
+
+  // ── Steps ────────────────────────────────────────────────────────────────────────────────────────────
+
+  /** The lease first: with another run delivering, this one has nothing to do. */
+  private async acquireLease(): Promise<RunResult | { kind: 'ran' }> {
+    const { runId } = this.run;
+    let attempt;
+    try {
+      attempt = await this.bounded(this.deps.lease.acquire(runId, this.options.leaseTtlMs), 'acquiring the run lease');
+    } catch (error) {
+      const message = `the run lease could not be acquired: ${describeError(error)}. Nothing was POSTed.`;
+      this.log('ERROR', 'run not started', { error: message });
+      return { kind: 'not_started', runId, error: message };
+    }
+    if (!attempt.acquired) {
+      this.log('INFO', 'another run holds the lease; skipping this one', { heldBy: attempt.owner, until: new Date(attempt.expiresAtMs).toISOString() });
+      return { kind: 'skipped', runId, heldBy: attempt.owner, untilMs: attempt.expiresAtMs };
+    }
+    this.keeper = new LeaseKeeper(
+      attempt.lease,
+      this.deps.lease,
+      this.deps.clock,
+      { ttlMs: this.options.leaseTtlMs, callTimeoutMs: this.options.firestoreTimeoutMs, bounded: (work, what) => this.bounded(work, what) },
+      (trouble) => {
+        this.log('ERROR', 'run lease in trouble; starting no new POSTs', { ...trouble });
+        this.run.stopWith(trouble.kind === 'lost' ? StopReason.LeaseLost : StopReason.LeaseExpiring, trouble.error);
+      },
+    );
+    this.log('INFO', 'run started', { batchSize: this.options.batchSize, concurrency: this.options.deliveryConcurrency });
+    return { kind: 'ran' };
+  }
+
+  /** Keys parked by a dead letter; unreadable, the run cannot keep their order, so it delivers nothing. */
+  private async readParkedKeys(): Promise<void> {
+    try {
+      this.run.parkedKeys = await this.bounded(this.deps.store.fetchParkedKeys(), 'reading parked keys');
+    } catch (error) {
+      this.run.stopWith(StopReason.FetchFailed, new FetchError(error).message);
+    }
+  }
+
+  /** Housekeeping before delivery: documents no page would ever return are dead-lettered with a reason. */
+  private async sweepStrays(): Promise<void> {
+    if (this.run.stopping.signal.aborted) return;
+    let strays: readonly StoredDocument[];
+    try {
+      strays = await this.bounded(this.deps.store.fetchStrays(STRAY_LIMIT), 'looking for stray documents');
+    } catch (error) {
+      // Failing it must not hold up delivery of the well-formed events.
+      this.log('WARNING', 'looking for stray documents failed; delivering the rest', { error: describeError(error) });
       return;
     }
-    const result = await deliver(event, { router, clock }, options, { deadlineMs: deadline, stopped: stopping.signal, cancelPosts: cancelPosts.signal });
-    const postAttempts = event.postAttempts + result.posts;
-    const charged = event.attempts + 1;
-    switch (result.kind) {
-      case 'delivered':
-        record({ kind: 'delivered', eventId: event.id, postAttempts });
-        logger.log('DEBUG', 'event delivered', { runId, eventId: event.id, posts: result.posts });
-        return;
-      case 'permanent':
-        deadLetter(event.id, result.reason, result.posts > 0 ? charged : event.attempts, postAttempts);
-        return;
-      case 'interrupted':
-        // Not the event's fault: recorded for the operator, not counted towards MAX_ATTEMPTS.
-        record({ kind: 'failed', eventId: event.id, error: result.reason, attempts: event.attempts, postAttempts });
-        logger.log('INFO', 'event left for a later run', { runId, eventId: event.id, reason: result.reason });
-        if (result.throttled) wrapUp();
-        return;
-      case 'transient':
-        if (result.countsAsAttempt && charged >= options.maxAttempts) {
-          deadLetter(event.id, `max attempts exceeded (${options.maxAttempts}): ${result.reason}`, charged, postAttempts);
-          return;
-        }
-        record({ kind: 'failed', eventId: event.id, error: result.reason, attempts: result.countsAsAttempt ? charged : event.attempts, postAttempts });
-        logger.log('WARNING', 'event delivery failed; stopping the run', { runId, eventId: event.id, attempt: charged, reason: result.reason });
-        stop('delivery_failed', `event ${event.id} could not be delivered: ${result.reason}`);
-        return;
-    }
-  };
+    this.run.counts.fetched += strays.length;
+    for (const document of strays) this.submit(document);
+  }
 
-  logger.log('INFO', 'run started', { runId, batchSize: options.batchSize, concurrency: options.deliveryConcurrency });
-  const scheduler = new KeyedScheduler(options.deliveryConcurrency);
-  const validateOrDeadLetter = (document: StoredDocument): OutboxEvent | undefined => {
+  /** Pages of pending events, oldest first, as long as the budget lasts and memory has room. */
+  private async deliverPending(): Promise<void> {
+    const pages = new PendingPages(this.deps.store);
+    const maxQueued = Math.max(this.options.batchSize, this.options.deliveryConcurrency * QUEUED_PER_SLOT);
+    while (!this.run.stopping.signal.aborted) {
+      if (this.deps.clock.now() >= this.run.deadlineMs) {
+        this.run.stopWith(StopReason.BudgetSpent, `RUN_BUDGET_MS (${this.options.runBudgetMs} ms) spent`);
+        break;
+      }
+      await this.budget.waitForRoom();
+      if (this.run.stopping.signal.aborted) break;
+      let batch;
+      try {
+        batch = await pages.next(this.budget.pageLimit(this.options.batchSize), (fetch) => this.bounded(fetch, 'fetching pending events'));
+      } catch (error) {
+        // Cut short by a shutdown, a read is not what stopped the run.
+        if (!this.run.stopping.signal.aborted) this.run.stopWith(StopReason.FetchFailed, new FetchError(error).message);
+        break;
+      }
+      this.run.counts.fetched += batch.documents.length;
+      for (const document of batch.documents) this.submit(document);
+      if (batch.done) break;
+      await this.scheduler.waitBelow(maxQueued);
+    }
+    this.run.hasMore = !pages.done;
+  }
+
+  /** Validates a document and queues its delivery behind the earlier events of its key. */
+  private submit(document: StoredDocument): void {
+    let event: OutboxEvent;
     try {
-      return validateEvent(document, options);
+      event = validateEvent(document, this.options);
     } catch (error) {
       if (!(error instanceof MalformedEventError)) throw error;
-      deadLetter(document.id, `malformed: ${error.message}`, count(document.fields.attempts), count(document.fields.postAttempts));
-      return undefined;
+      this.settle(recordOf(document), { kind: 'malformed', reason: error.message }, 'event');
+      return;
     }
-  };
-  try {
-    const strays = await store.fetchStrays(options.batchSize);
-    counts.fetched += strays.length;
-    strays.forEach(validateOrDeadLetter);
-  } catch (error) {
-    // The sweep is housekeeping: failing it must not hold up delivery of the well-formed events.
-    logger.log('WARNING', 'looking for stray documents failed; delivering the rest', { runId, error: describeError(error) });
-  }
-
-  // A bug must not skip the flush: whatever was acknowledged is still recorded before the 500.
-  const deliverSafely = (event: OutboxEvent): Promise<void> =>
-    deliverOne(event).catch((error: unknown) => stop('internal_error', `event ${event.id}: ${describeError(error)}`));
-  let cursor: PageCursor | undefined;
-  try {
-    for (;;) {
-      if (stopping.signal.aborted) break;
-      if (clock.now() >= deadline) {
-        wrapUp();
-        break;
-      }
-      let page;
+    this.budget.hold(event.bodyBytes);
+    this.scheduler.submit(event.orderingKey, async () => {
       try {
-        page = await store.fetchPending(options.batchSize, cursor);
+        await this.deliverOne(event);
       } catch (error) {
-        stop('fetch_failed', new FetchError(error).message);
-        break;
+        // A bug must not skip the flush: whatever was acknowledged is still recorded before the 500.
+        this.run.stopWith(StopReason.InternalError, `event ${event.id}: ${describeError(error)}`);
+      } finally {
+        this.budget.release(event.bodyBytes);
       }
-      counts.fetched += page.documents.length;
-      for (const document of page.documents) {
-        const event = validateOrDeadLetter(document);
-        if (event !== undefined) scheduler.submit(event.orderingKey, () => deliverSafely(event));
-      }
-      if (page.next === undefined) break;
-      cursor = page.next;
-      // Keep about two pages in hand: enough to keep every slot busy, never the whole outbox in memory.
-      await scheduler.waitBelow(Math.max(options.batchSize, options.deliveryConcurrency * 2));
-    }
-  } catch (error) {
-    stop('internal_error', describeError(error));
-  }
-  await scheduler.drain();
-
-  try {
-    await checkpointer.flush();
-  } catch (error) {
-    const message = error instanceof FlushError ? error.message : describeError(error);
-    logger.log('ERROR', 'recording delivery progress failed', { runId, error: message, unrecorded: checkpointer.unwritten });
-    stopReason = { outcome: 'flush_failed', error: message };
-  }
-
-  const summaryWithoutAudit = { runId, ...counts, hasMore, durationMs: clock.now() - startedAt };
-  const auditFailed = !(await writeAudit(deps, { ...summaryWithoutAudit, auditFailed: false }, options.auditTimeoutMs));
-  const summary: RunSummary = { ...summaryWithoutAudit, auditFailed, durationMs: clock.now() - startedAt };
-  const outcome = stopReason?.outcome ?? 'completed';
-  logger.log(outcome === 'completed' ? 'INFO' : 'ERROR', `run ${outcome}`, { ...summary, outcome, error: stopReason?.error });
-  return { outcome, summary, error: stopReason?.error };
-}
-
-/** The audit is a record, not a delivery: a failure or a hang here is logged and never fails the run. */
-async function writeAudit(deps: RelayDeps, summary: RunSummary, timeoutMs: number): Promise<boolean> {
-  const cancelTimer = new AbortController();
-  const timeout = deps.clock.sleep(timeoutMs, cancelTimer.signal).then(() => {
-    throw new AuditTimeoutError(timeoutMs);
-  });
-  try {
-    await Promise.race([deps.store.writeAudit(summary), timeout]);
-    return true;
-  } catch (error) {
-    deps.logger.log('ERROR', 'audit update failed after delivery; answering 200 so nothing is POSTed again', {
-      runId: summary.runId,
-      error: describeError(error),
     });
-    return false;
-  } finally {
-    cancelTimer.abort();
-    timeout.catch(() => undefined);
+  }
+
+  private async deliverOne(event: OutboxEvent): Promise<void> {
+    const { clock } = this.deps;
+    const admission = admit(event, this.run, clock.now());
+    if (admission.kind === 'wait') {
+      this.run.counts.waiting += 1;
+      this.run.holdKey(event.orderingKey);
+      this.log('DEBUG', 'event waits', { eventId: event.id, reason: admission.reason });
+      return;
+    }
+    if (this.run.stopping.signal.aborted) {
+      this.run.counts.waiting += 1;
+      return;
+    }
+    const result = await deliver(event, this.options, {
+      router: this.deps.router,
+      clock,
+      deadlineMs: this.run.deadlineMs,
+      stopped: this.run.stopping.signal,
+      cancelPosts: this.cancelPosts.signal,
+      onVerdict: (verdict) => this.observe(event.id, verdict),
+      random: this.random,
+    });
+    this.conclude(event, result);
+  }
+
+  /** Every POST's verdict feeds the breaker; it may settle the failures that were waiting for it. */
+  private observe(eventId: string, verdict: Verdict): void {
+    if (verdict.kind === 'cancelled') return;
+    const change = this.health.observe(eventId, verdict.kind === 'delivered');
+    this.scheduler.setConcurrency(this.health.window);
+    if (change === 'recovered') this.judgeUndecided('event');
+    if (change === 'opened') {
+      const reason = `${this.options.breakerThreshold} distinct events failed in a row (last: ${verdict.kind === 'delivered' ? '' : verdict.reason}); the router is failing, not the events`;
+      this.log('ERROR', 'circuit open: starting no new POSTs', { error: reason });
+      this.judgeUndecided('router');
+      this.run.stopWith(StopReason.RouterFailing, reason);
+    }
+  }
+
+  /** A failure waits for the breaker's verdict while failures since the last success are undecided. */
+  private conclude(event: OutboxEvent, result: DeliveryResult): void {
+    if (result.kind === 'delivered' || result.kind === 'interrupted') this.settle(event, result, 'event');
+    else if (this.health.open) this.settle(event, result, 'router');
+    else if (this.health.undecided) {
+      this.undecided.push({ event, result });
+      // Later events of the key cannot be un-skipped: hold them now if the event's own verdict will. (Should the
+      // verdict be the router's, the circuit opens and the run starts no new POSTs at all.)
+      if (decide(event, result, 'event', this.fatePolicy(), this.deps.clock.now(), 0.5).holdsKey) this.run.holdKey(event.orderingKey);
+    } else this.settle(event, result, 'event');
+  }
+
+  private judgeUndecided(fault: Fault): void {
+    const waiting = this.undecided;
+    this.undecided = [];
+    for (const { event, result } of waiting) this.settle(event, result, fault);
+  }
+
+  /** Applies decide(): records the outcome first, then counts and logs it. */
+  private settle(event: EventRecord, result: DeliveryResult, fault: Fault): void {
+    const nowMs = this.deps.clock.now();
+    const decision = decide(event, result, fault, this.fatePolicy(), nowMs, this.random());
+    const { outcome } = decision;
+    if (outcome !== undefined) this.checkpointer.add(outcome);
+    if (decision.holdsKey) this.run.holdKey(event.orderingKey);
+    if (decision.failedDelivery && outcome?.kind === 'failed') this.run.failDelivery(`event ${event.id}: ${outcome.error}`);
+    const { counts } = this.run;
+    const eventId = event.id;
+    if (outcome === undefined) {
+      counts.waiting += 1;
+    } else if (outcome.kind === 'delivered') {
+      counts.delivered += 1;
+      this.log('DEBUG', 'event delivered', { eventId, posts: 'posts' in result ? result.posts : 0 });
+    } else if (outcome.kind === 'dead_letter') {
+      counts.deadLettered += 1;
+      this.log('WARNING', 'event dead-lettered', { eventId, reason: outcome.reason, parkedKey: outcome.parkKey !== undefined });
+    } else {
+      counts.failed += 1;
+      const next = outcome.nextAttemptAt?.toRfc3339();
+      this.log(result.kind === 'interrupted' ? 'INFO' : 'WARNING', 'event left for a later run', { eventId, attempts: outcome.attempts, reason: outcome.error, nextAttemptAt: next, fault });
+    }
+  }
+
+  /** Every acknowledged outcome still buffered, within one bounded wait; returns how many stay unrecorded. */
+  private async flush(): Promise<number> {
+    try {
+      await this.bounded(this.checkpointer.flush(), 'recording outcomes', 0.5);
+    } catch (error) {
+      const message = error instanceof FlushError ? error.message : describeError(error);
+      // Logged, never a 500: a retry would POST every acknowledged event again.
+      this.log('ERROR', 'recording delivery progress failed; those events stay pending and are sent again', {
+        error: message,
+        unrecorded: this.checkpointer.unwritten,
+      });
+    }
+    const { stale } = this.checkpointer;
+    if (stale.length > 0) this.log('WARNING', 'outcomes not recorded: the documents changed or vanished while in flight', { stale: stale.slice(0, 20), count: stale.length });
+    return this.checkpointer.unwritten;
+  }
+
+  /** The audit is a record, not a delivery: a failure or a hang here is logged and never fails the run. */
+  private async writeAudit(summary: RunSummary): Promise<boolean> {
+    try {
+      await this.bounded(this.deps.store.writeAudit(summary), 'writing the run audit');
+      return true;
+    } catch (error) {
+      this.log('ERROR', 'audit update failed after delivery; answering without it', { error: describeError(error) });
+      return false;
+    }
+  }
+
+  /** A lease that cannot be released simply expires (LEASE_TTL_MS); the answer does not change. */
+  private async releaseLease(): Promise<void> {
+    try {
+      await this.bounded(this.deps.lease.release(this.lease), 'releasing the run lease');
+    } catch (error) {
+      this.log('WARNING', 'releasing the run lease failed; it will expire', { error: describeError(error), ttlMs: this.options.leaseTtlMs });
+    }
+  }
+
+  // ── Helpers ──────────────────────────────────────────────────────────────────────────────────────────
+
+  /** SIGTERM: no new POSTs; POSTs in flight get part of the shutdown time, the tail the rest. */
+  private listenForShutdown(): () => void {
+    const { shutdown } = this.control;
+    if (shutdown === undefined) return () => undefined;
+    const begin = (): void => {
+      const now = this.deps.clock.now();
+      this.hardDeadlineMs = now + this.options.shutdownTimeoutMs;
+      this.run.stopWith(StopReason.Shutdown, 'the instance is shutting down (SIGTERM)');
+      void this.deps.clock.sleep(this.options.shutdownTimeoutMs * POST_SHARE_OF_SHUTDOWN).then(() => this.cancelPosts.abort());
+    };
+    if (shutdown.aborted) begin();
+    else shutdown.addEventListener('abort', begin, { once: true });
+    return () => shutdown.removeEventListener('abort', begin);
+  }
+
+  private get lease(): HeldLease {
+    if (this.keeper === undefined) throw new Error('the run writes only after acquiring its lease');
+    return this.keeper.current;
+  }
+
+  /** A Firestore call bounded by FIRESTORE_TIMEOUT_MS, and by `share` of what is left before a shutdown deadline. */
+  private bounded<T>(work: Promise<T>, what: string, share = 1): Promise<T> {
+    const left = (this.hardDeadlineMs - this.deps.clock.now()) * share;
+    return withDeadline(work, Math.min(this.options.firestoreTimeoutMs, Math.max(0, left)), this.deps.clock, what);
+  }
+
+  private fatePolicy() {
+    return { maxAttempts: this.options.maxAttempts, redelivery: this.redelivery, parkKeyOnDeadLetter: this.options.parkKeyOnDeadLetter };
+  }
+
+  private elapsedMs(): number {
+    return this.deps.clock.now() - this.run.startedAtMs;
+  }
+
+  private log(severity: Parameters<Logger['log']>[0], message: string, fields: Readonly<Record<string, unknown>> = {}): void {
+    this.deps.logger.log(severity, message, { runId: this.run.runId, ...fields });
   }
 }
+
+/** Of the shutdown time, what POSTs in flight may take before they are cancelled; the flush, audit and release share the rest. */
+const POST_SHARE_OF_SHUTDOWN = 0.4;

@@ -1,9 +1,14 @@
 import { MalformedEventError } from '../errors.js';
+import type { EventRecord } from './decide.js';
 import { EventStatus, type OutboxEvent, type StoredDocument } from './event.js';
 import { Instant } from './instant.js';
+import { hasControlCharacters, isHeaderSafeId } from './header-text.js';
 import { JsonFormError, toJsonText } from './json-text.js';
+import { isUriReference } from './uri-reference.js';
 
 const OPTIONAL_STRINGS = ['source', 'subject', 'orderingKey'] as const;
+/** Fields sent in `ce-*` headers, where a control character would reach the router as something else. */
+const HEADER_TEXT_FIELDS = ['type', 'subject'] as const;
 
 /** The limits an event is checked against. */
 export interface EventLimits {
@@ -15,10 +20,13 @@ export interface EventLimits {
 /** Turns a stored document into an event, or says which field makes it undeliverable. */
 export function validateEvent(document: StoredDocument, limits: EventLimits): OutboxEvent {
   const { maxPayloadBytes, shardCount } = limits;
-  const { id, fields } = document;
+  const { id, fields, version } = document;
   const fail = (field: string, problem: string): never => {
     throw new MalformedEventError(id, field, problem);
   };
+  if (!isHeaderSafeId(id)) {
+    fail('id', 'cannot be sent unchanged in ce-id, idempotency-key and webhook-id: use letters, digits and - _ . ~ : @ + = only');
+  }
   if (fields.status !== EventStatus.Pending) fail('status', `must be "${EventStatus.Pending}" (got ${describe(fields.status)})`);
   if (typeof fields.type !== 'string' || fields.type.trim() === '') fail('type', 'must be a non-empty string');
   if (!('data' in fields) || fields.data === undefined) fail('data', 'is missing');
@@ -29,6 +37,11 @@ export function validateEvent(document: StoredDocument, limits: EventLimits): Ou
       fail(name, 'must be a non-empty string when set');
     }
   }
+  for (const name of HEADER_TEXT_FIELDS) {
+    const value = fields[name];
+    if (typeof value === 'string' && hasControlCharacters(value)) fail(name, 'must not contain control characters such as line breaks');
+  }
+  if (typeof fields.source === 'string' && !isUriReference(fields.source)) fail('source', 'must be a URI reference, e.g. "/shop/orders"');
   if (shardCount > 1 && !(Number.isInteger(fields.shard) && (fields.shard as number) >= 0 && (fields.shard as number) < shardCount)) {
     fail('shard', `must be an integer from 0 to ${shardCount - 1} (SHARD_COUNT is ${shardCount}; got ${describe(fields.shard)}); fix it, then redrive`);
   }
@@ -45,12 +58,29 @@ export function validateEvent(document: StoredDocument, limits: EventLimits): Ou
     id,
     type: fields.type as string,
     body,
+    bodyBytes: bytes,
     createdAt: fields.createdAt as Instant,
     source: optionalString(fields.source),
     subject: optionalString(fields.subject),
     orderingKey: optionalString(fields.orderingKey),
     attempts: count(fields.attempts),
     postAttempts: count(fields.postAttempts),
+    // A backoff the relay wrote; anything else there is not a reason to hold the event back.
+    nextAttemptAt: fields.nextAttemptAt instanceof Instant ? fields.nextAttemptAt : undefined,
+    version,
+  };
+}
+
+/** What a document that failed validation still tells about itself, so it can be dead-lettered (and its key parked). */
+export function recordOf(document: StoredDocument): EventRecord {
+  const { orderingKey } = document.fields;
+  return {
+    id: document.id,
+    version: document.version,
+    orderingKey: typeof orderingKey === 'string' && orderingKey !== '' ? orderingKey : undefined,
+    attempts: count(document.fields.attempts),
+    postAttempts: count(document.fields.postAttempts),
+    nextAttemptAt: undefined,
   };
 }
 

@@ -1,37 +1,33 @@
 import { randomBytes } from 'node:crypto';
-import type { HttpFunction } from '@google-cloud/functions-framework';
+import type { HttpFunction, Response } from '@google-cloud/functions-framework';
 import { createCloudLogger } from '../adapters/cloud-logger.js';
-import { AxiosRouterClient } from '../adapters/axios-router-client.js';
-import { createFirestore } from '../adapters/firestore-client.js';
-import { FirestoreOutboxStore } from '../adapters/firestore-outbox-store.js';
-import { createRouterAuth } from '../adapters/router-auth.js';
-import { FirestoreRunLease, type HeldLease } from '../adapters/firestore-run-lease.js';
 import { systemClock } from '../adapters/system-clock.js';
 import { parseConfig, type Config } from '../config.js';
-import type { Clock, Logger, OutboxStore } from '../core/ports.js';
-import { runRelay, type RunOutcome } from '../core/relay.js';
+import type { Logger } from '../core/ports.js';
+import type { RunResult } from '../core/relay.js';
+import { createRelay, type RelaySeams } from '../create-relay.js';
 import { ConfigError, describeError } from '../errors.js';
+import { GracefulShutdown } from './graceful-shutdown.js';
 
 /** Seams for tests and embedders; production passes nothing. */
-export interface HandlerOptions {
+export interface HandlerOptions extends RelaySeams {
   readonly env?: Readonly<Record<string, string | undefined>>;
-  readonly logger?: Logger;
-  readonly clock?: Clock;
-  /** Wraps the Firestore store, e.g. to inject a fault at one call of the store interface. */
-  readonly wrapStore?: (store: OutboxStore) => OutboxStore;
+  /**
+   * Tells runs in flight to wind down (SIGTERM). By default the handler takes SIGTERM and SIGINT over from the
+   * Functions Framework (graceful-shutdown.ts); pass a signal of your own to drive it yourself.
+   */
+  readonly shutdown?: AbortSignal;
 }
 
-const HTTP_STATUS: Readonly<Record<RunOutcome, number>> = {
-  completed: 200,
-  delivery_failed: 500,
-  fetch_failed: 500,
-  flush_failed: 500,
-  internal_error: 500,
-};
+/** The answer to Cloud Scheduler: a status and a JSON body. */
+export interface Answer {
+  readonly status: number;
+  readonly body: object;
+}
 
 /**
  * Builds the Cloud Scheduler target: configuration is read once (cold start), clients are reused across
- * runs, and each POST runs the relay once and maps its outcome to 200 or 500.
+ * runs, and each POST runs the relay once and answers 200 or 500 by the answer rule (RunState.retryWanted).
  */
 export function createOutboundEventHandler(options: HandlerOptions = {}): HttpFunction {
   const clock = options.clock ?? systemClock;
@@ -43,67 +39,63 @@ export function createOutboundEventHandler(options: HandlerOptions = {}): HttpFu
     return configErrorHandler(error, options.logger ?? createCloudLogger());
   }
   const logger = options.logger ?? createCloudLogger({ minSeverity: config.logLevel });
-  const firestore = createFirestore(config);
-  const shard = { index: config.shardIndex, count: config.shardCount };
-  const runLease = new FirestoreRunLease(firestore, config.leaseCollection, leaseId(config), () => clock.now());
-  const router = new AxiosRouterClient({
-    routerUrl: config.routerUrl,
-    auth: createRouterAuth(config.routerAuth, config.routerUrl, () => clock.now()),
-    postTimeoutMs: config.postTimeoutMs,
-    defaultSource: config.defaultSource,
-    maxSockets: config.deliveryConcurrency,
-  });
+  const relay = createRelay(config, { ...options, logger, clock });
+  // The shutdown signal is the process's: a second handler in one process shares it.
+  const graceful = options.shutdown === undefined ? processShutdown(logger, config.shutdownTimeoutMs) : undefined;
+  const shutdown = options.shutdown ?? (graceful as GracefulShutdown).signal;
 
   return async (req, res) => {
     if (req.method !== 'POST') {
       res.set('Allow', 'POST').status(405).json({ error: 'method_not_allowed', message: 'Use POST to start a run.' });
       return;
     }
+    graceful?.install();
     const runId = newRunId(clock.now());
-    const { status, body } = await runOnce(runId);
-    res.status(status).json(body);
-  };
-
-  /** Everything, the lease release included, finishes before the answer: Cloud Functions may throttle the CPU after it. */
-  async function runOnce(runId: string): Promise<{ status: number; body: object }> {
-    let lease: HeldLease | undefined;
-    try {
-      const attempt = await runLease.acquire(runId, config.leaseTtlMs);
-      if (!attempt.acquired) {
-        logger.log('INFO', 'another run holds the lease; skipping this one', {
-          runId,
-          heldBy: attempt.owner,
-          until: attempt.expiresAt.toISOString(),
-        });
-        return { status: 200, body: { skipped: 'lease-held', runId, heldBy: attempt.owner } };
+    const work = (async () => {
+      let answer: Answer;
+      try {
+        answer = answerFor(await relay.run(runId, { shutdown }));
+      } catch (error) {
+        // The core catches its own errors; this is the last line, for a bug outside it.
+        logger.log('ERROR', 'run crashed', { runId, error: describeError(error) });
+        answer = { status: 500, body: { error: 'internal', message: describeError(error), runId } };
       }
-      lease = attempt.lease;
-      const firestoreStore = new FirestoreOutboxStore(firestore, { ...config, shard, lease });
-      const store = options.wrapStore?.(firestoreStore) ?? firestoreStore;
-      const result = await runRelay(runId, { store, router, clock, logger }, config);
-      const status = HTTP_STATUS[result.outcome];
-      return { status, body: status === 200 ? result.summary : { error: result.outcome, message: result.error, ...result.summary } };
-    } catch (error) {
-      logger.log('ERROR', 'run crashed', { runId, error: describeError(error) });
-      return { status: 500, body: { error: 'internal', message: describeError(error), runId } };
-    } finally {
-      if (lease !== undefined) await releaseQuietly(runLease, lease, logger, runId);
-    }
+      await send(res, answer);
+    })();
+    await (graceful?.track(work) ?? work);
+  };
+}
+
+/** The answer rule in HTTP: 500 only where Cloud Scheduler's retry is wanted (RunState.retryWanted). */
+export function answerFor(result: RunResult): Answer {
+  switch (result.kind) {
+    case 'skipped':
+      return { status: 200, body: { skipped: 'lease-held', runId: result.runId, heldBy: result.heldBy } };
+    case 'not_started':
+      return { status: 500, body: { error: 'lease_unavailable', message: result.error, runId: result.runId } };
+    case 'ran':
+      return result.retryWanted
+        ? { status: 500, body: { error: result.cause, message: result.error, ...result.summary } }
+        : { status: 200, body: result.summary };
   }
 }
 
-/** One lease per outbox shard, so shards drain in parallel while each runs one at a time. */
-function leaseId(config: Readonly<Config>): string {
-  return `${config.outboxCollection}.shard-${config.shardIndex}-of-${config.shardCount}`;
+/** Resolves once the answer has been handed to the socket, so a shutdown waiting on it does not cut it off. */
+function send(res: Response, answer: Answer): Promise<void> {
+  return new Promise((resolve) => {
+    res.once('finish', resolve);
+    res.once('close', resolve);
+    res.status(answer.status).json(answer.body);
+  });
 }
 
-/** A lease that cannot be released simply expires; the answer to Scheduler does not change. */
-async function releaseQuietly(runLease: FirestoreRunLease, lease: HeldLease, logger: Logger, runId: string): Promise<void> {
-  try {
-    await runLease.release(lease);
-  } catch (error) {
-    logger.log('WARNING', 'releasing the run lease failed; it will expire', { runId, error: describeError(error) });
-  }
+let sharedShutdown: GracefulShutdown | undefined;
+
+/** One SIGTERM handler per process, however many handlers it serves. */
+function processShutdown(logger: Logger, shutdownTimeoutMs: number): GracefulShutdown {
+  // A little longer than a run needs to wind down, so a bug cannot keep the instance past Cloud Run's SIGKILL.
+  sharedShutdown ??= new GracefulShutdown(logger, shutdownTimeoutMs + 1000);
+  return sharedShutdown;
 }
 
 /** A misconfigured deployment answers every run with the same one-line reason instead of crashing. */

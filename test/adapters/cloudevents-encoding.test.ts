@@ -7,12 +7,15 @@ const event = (overrides: Partial<OutboxEvent> = {}): OutboxEvent => ({
   id: 'evt-1',
   type: 'com.example.order.created',
   body: '{"orderId":1}',
+  bodyBytes: 13,
   createdAt: Instant.of(Date.UTC(2026, 0, 2, 3, 4, 5) / 1000, 6_000_000),
   source: undefined,
   subject: undefined,
   orderingKey: undefined,
   attempts: 0,
   postAttempts: 0,
+  nextAttemptAt: undefined,
+  version: undefined as unknown as OutboxEvent['version'],
   ...overrides,
 });
 

@@ -9,12 +9,20 @@ describe('Function: classify', () => {
     expect(classify(answer(status), NOW).kind).toBe('delivered');
   });
 
-  it.each([408, 425, 429, 500, 502, 503, 504, 599])('treats HTTP %i as transient and charges it to the event', (status) => {
-    expect(classify(answer(status), NOW)).toMatchObject({ kind: 'transient', countsAsAttempt: true });
+  it.each([408, 425, 429, 500, 502, 503, 504, 599])('treats HTTP %i as transient, worth retrying within the run', (status) => {
+    expect(classify(answer(status), NOW)).toMatchObject({ kind: 'transient', retryInRun: true });
   });
 
-  it.each([301, 302, 307, 308, 401, 403])('treats HTTP %i as a fault of the relay’s setup: transient, never charged to the event', (status) => {
-    expect(classify(answer(status), NOW)).toMatchObject({ kind: 'transient', countsAsAttempt: false });
+  it.each([301, 302, 307, 308, 401, 403])('treats HTTP %i as a fault of the relay’s setup: transient, left to a later run', (status) => {
+    expect(classify(answer(status), NOW)).toMatchObject({ kind: 'transient', retryInRun: false });
+  });
+
+  it('treats a POST the relay cancelled as telling nothing about the router or the event', () => {
+    expect(classify({ kind: 'aborted' }, NOW)).toMatchObject({ kind: 'cancelled' });
+  });
+
+  it('treats a POST the relay could not authenticate as a setup fault, left to a later run', () => {
+    expect(classify({ kind: 'not_sent', reason: 'no credentials' }, NOW)).toEqual({ kind: 'transient', reason: 'not sent: no credentials', retryAfterMs: undefined, retryInRun: false });
   });
 
   it.each([400, 404, 405, 409, 410, 413, 415, 422])('treats HTTP %i as permanent (dead-letter)', (status) => {
@@ -22,12 +30,12 @@ describe('Function: classify', () => {
   });
 
   it('treats a timeout as transient', () => {
-    expect(classify({ kind: 'timeout', timeoutMs: 500 }, NOW)).toEqual({ kind: 'transient', reason: 'timed out after 500 ms', retryAfterMs: undefined, countsAsAttempt: true });
+    expect(classify({ kind: 'timeout', timeoutMs: 500 }, NOW)).toEqual({ kind: 'transient', reason: 'timed out after 500 ms', retryAfterMs: undefined, retryInRun: true });
   });
 
   it('treats a connection error as transient and names its code', () => {
     const verdict = classify({ kind: 'network', code: 'ECONNRESET', message: 'socket hang up' }, NOW);
-    expect(verdict).toEqual({ kind: 'transient', reason: 'network error ECONNRESET: socket hang up', retryAfterMs: undefined, countsAsAttempt: true });
+    expect(verdict).toEqual({ kind: 'transient', reason: 'network error ECONNRESET: socket hang up', retryAfterMs: undefined, retryInRun: true });
   });
 
   it('keeps a short, single-line excerpt of the body in the reason', () => {

@@ -1,11 +1,12 @@
-import type { StoredDocument } from '../../src/core/event.js';
+import type { DocumentVersion, StoredDocument } from '../../src/core/event.js';
 import { Instant } from '../../src/core/instant.js';
 import { validateEvent } from '../../src/core/validate-event.js';
 import { MalformedEventError } from '../../src/errors.js';
 
 const LIMITS = { maxPayloadBytes: 100, shardCount: 1 };
 const good = { type: 'order.created', data: { id: 1 }, createdAt: Instant.fromMillis(Date.UTC(2026, 0, 1)), status: 'pending' };
-const doc = (fields: Record<string, unknown>): StoredDocument => ({ id: 'evt-1', fields });
+const version = 3 as unknown as DocumentVersion;
+const doc = (fields: Record<string, unknown>, id = 'evt-1'): StoredDocument => ({ id, fields, version });
 
 describe('Function: validateEvent', () => {
   it('turns a well-formed document into an event, counting missing counters as zero', () => {
@@ -13,12 +14,15 @@ describe('Function: validateEvent', () => {
       id: 'evt-1',
       type: 'order.created',
       body: '{"id":1}',
+      bodyBytes: 8,
       createdAt: good.createdAt,
       source: undefined,
       subject: 's',
       orderingKey: 'k',
       attempts: 0,
       postAttempts: 0,
+      nextAttemptAt: undefined,
+      version,
     });
   });
 
@@ -37,6 +41,12 @@ describe('Function: validateEvent', () => {
     ['subject', { subject: 12 }],
     ['data', { data: { blob: 'x'.repeat(200) } }],
     ['data.items[1].price', { data: { items: [{ price: 1 }, { price: Number.NaN }] } }],
+    ['subject', { subject: 'orders/42\r\nX-Injected: 1' }],
+    ['type', { type: 'order.created\n' }],
+    ['source', { source: 'not a uri' }],
+    ['status', { status: undefined }],
+    ['status', { status: null }],
+    ['status', { status: 7 }],
   ])('names %s when it is wrong (%j)', (field, overrides) => {
     const fields = Object.fromEntries(Object.entries({ ...good, ...overrides }).filter(([, value]) => value !== undefined));
 
@@ -49,6 +59,16 @@ describe('Function: validateEvent', () => {
 
     expect(thrown).toBeInstanceOf(MalformedEventError);
     expect((thrown as MalformedEventError).field).toBe(field);
+  });
+
+  it.each(['evt 1', 'évt-1', 'evt"1', 'evt%201', 'a,b'])('refuses id %j, which a delivery header could not carry unchanged', (id) => {
+    expect(() => validateEvent(doc(good, id), LIMITS)).toThrow(/id cannot be sent unchanged in ce-id, idempotency-key and webhook-id/);
+  });
+
+  it('reads the backoff the relay wrote, and ignores anything else in its place', () => {
+    const next = Instant.fromMillis(Date.UTC(2026, 0, 2));
+    expect(validateEvent(doc({ ...good, nextAttemptAt: next }), LIMITS).nextAttemptAt).toBe(next);
+    expect(validateEvent(doc({ ...good, nextAttemptAt: 'tomorrow' }), LIMITS).nextAttemptAt).toBeUndefined();
   });
 
   it.each([undefined, -1, 3, 1.5, '1'])('refuses shard %j when there are 3 shards', (shard) => {

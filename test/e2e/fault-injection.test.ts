@@ -14,8 +14,9 @@ const POISON_EVERY = 53;
 const CHARGES = 12;
 const MAX_TICKS = 150;
 const MAX_DRAIN_MS = 150_000;
-/** Short enough that a killed run's lease expires within the test; longer than RUN_BUDGET_MS + AUDIT_TIMEOUT_MS. */
-const LEASE_TTL_MS = 3000;
+/** Short enough that a killed run's lease expires within the test; renewed every third of it while a run lives. */
+const LEASE_TTL_MS = 3_000;
+const FIRESTORE_TIMEOUT_MS = 1_000;
 
 /** A small deterministic PRNG, so every run injects the same faults. */
 function mulberry32(seed: number): () => number {
@@ -179,17 +180,21 @@ describe('Fault injection: at-least-once delivery into an idempotent consumer', 
       MAX_ATTEMPTS: '1000',
       RUN_BUDGET_MS: '1500',
       LEASE_TTL_MS: String(LEASE_TTL_MS),
+      FIRESTORE_TIMEOUT_MS: String(FIRESTORE_TIMEOUT_MS),
+      REDELIVERY_MIN_DELAY_MS: '0',
+      REDELIVERY_MAX_DELAY_MS: '0',
+      // The poison here is invalid data, not an ordering hazard: the account's later movements go on.
+      KEY_AFTER_DEAD_LETTER: 'continue',
       LOG_LEVEL: 'ERROR',
       ...overrides,
     });
-    const startRelay = (name: string) =>
+    const startRelay = () =>
       serveFunction({
         projectRoot: PROJECT_ROOT,
         target: 'outboundEventHandler',
-        // Instance B cuts every audit off after 1 ms: its runs answer 200 with auditFailed.
-        env: relayEnv(name === 'B' ? { AUDIT_TIMEOUT_MS: '1' } : { AUDIT_TIMEOUT_MS: '500' }),
+        env: relayEnv({}),
       });
-    const instances = { A: await startRelay('A'), B: await startRelay('B') };
+    const instances = { A: await startRelay(), B: await startRelay() };
     served.push(instances.A, instances.B);
 
     const planned = planEvents();
@@ -243,7 +248,7 @@ describe('Fault injection: at-least-once delivery into an idempotent consumer', 
           }
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
-        instances.A = await startRelay('A');
+        instances.A = await startRelay();
         served.push(instances.A);
         continue;
       }
@@ -266,7 +271,6 @@ describe('Fault injection: at-least-once delivery into an idempotent consumer', 
     expect(await pendingCount()).toBe(0);
     expect(deadLetters).toEqual(expectedDeadLetters);
     expect(answers.killed).toBe(2);
-    expect(answers.auditFailed).toBeGreaterThan(0);
     expect(proxy.stats.duplicatesAbsorbed).toBeGreaterThan(0);
     for (const accountId of new Set(planned.map((e) => e.accountId))) {
       const applies = planned.filter((e) => e.accountId === accountId && e.delta !== undefined);

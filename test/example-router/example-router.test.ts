@@ -5,6 +5,7 @@ import { http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import request from 'supertest';
 import { encodeEvent } from '../../src/adapters/cloudevents-encoding.js';
+import type { OutboxEvent } from '../../src/core/event.js';
 import { Instant } from '../../src/core/instant.js';
 import { toJsonText } from '../../src/core/json-text.js';
 import { createExampleRouter, readLedger, type ExampleRouterOptions } from '../../src/example-router/example-router.js';
@@ -50,7 +51,7 @@ interface Delivery {
 
 /** The request exactly as the relay encodes it: binary-mode CloudEvent, idempotency-key, x-delivery-attempt. */
 function encoded({ id, type, data, attempt = 1 }: Delivery) {
-  const event = { id, type, body: toJsonText(data), createdAt: Instant.fromMillis(Date.UTC(2026, 0, 1)), source: '/tests', subject: undefined, orderingKey: undefined, attempts: 0, postAttempts: 0 };
+  const event = { id, type, body: toJsonText(data), bodyBytes: 0, nextAttemptAt: undefined, version: undefined as unknown as OutboxEvent['version'], createdAt: Instant.fromMillis(Date.UTC(2026, 0, 1)), source: '/tests', subject: undefined, orderingKey: undefined, attempts: 0, postAttempts: 0 };
   return encodeEvent(event, attempt, '/tests');
 }
 

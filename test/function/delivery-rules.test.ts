@@ -88,27 +88,31 @@ describe('Delivery: classifying router answers', () => {
     await seedEvents(fx.db, fx.collections.outbox, 1);
     fx.router.script = (_req, nth) => (nth === 1 ? { respond: 429, headers: { 'retry-after': '1' } } : { respond: 200 });
 
-    const response = await run({ POST_RETRIES: '2', RETRY_MIN_DELAY_MS: '1', RETRY_MAX_DELAY_MS: '5' });
+    const response = await run({ POST_RETRIES: '2', RETRY_MIN_DELAY_MS: '1', RETRY_MAX_DELAY_MS: '2000' });
 
     expect(response.status).toBe(200);
     const [first, second] = postsFor('evt-0000');
     expect((second?.startedAt ?? 0) - (first?.startedAt ?? 0)).toBeGreaterThanOrEqual(950);
   });
 
-  it('stops starting POSTs and answers 200 with hasMore when Retry-After reaches past the run budget, without charging the event', async () => {
-    await seedEvents(fx.db, fx.collections.outbox, 3);
-    fx.router.script = () => ({ respond: 429, headers: { 'retry-after': '3600' } });
+  it('defers one event the router asks to wait an hour (429 Retry-After: 3600), not the run: the others go through', async () => {
+    await seedEvents(fx.db, fx.collections.outbox, 2000);
+    fx.router.script = (req) => (req.eventId === 'evt-0007' ? { respond: 429, headers: { 'retry-after': '3600' } } : { respond: 200 });
+    const started = Date.now();
 
-    const response = await run({ POST_RETRIES: '5', RUN_BUDGET_MS: '20000', DELIVERY_CONCURRENCY: '1' });
+    const response = await run({ POST_RETRIES: '5', DELIVERY_CONCURRENCY: '32' });
 
-    expect(response.status).toBe(200);
-    expect(response.body).toMatchObject({ delivered: 0, hasMore: true });
-    expect(fx.router.received).toHaveLength(1);
-    const stored = (await readAll(fx.db, fx.collections.outbox)).get('evt-0000');
-    expect(stored).toMatchObject({ status: 'pending', postAttempts: 1 });
-    expect(stored?.attempts ?? 0).toBe(0);
-    expect(String(stored?.lastError)).toContain('Retry-After');
-  });
+    expect(response.status).toBe(500);
+    expect(response.body).toMatchObject({ delivered: 1999, failed: 1, hasMore: false });
+    expect(postsFor('evt-0007')).toHaveLength(1);
+    const stored = (await readAll(fx.db, fx.collections.outbox)).get('evt-0007');
+    expect(stored).toMatchObject({ status: 'pending', attempts: 1, postAttempts: 1 });
+    expect((stored?.nextAttemptAt as Timestamp).toMillis()).toBeGreaterThanOrEqual(started + 3_600_000);
+    // The next run leaves it alone until then, and has nothing left to POST.
+    const next = await run();
+    expect(next.status).toBe(200);
+    expect(next.body).toMatchObject({ delivered: 0, waiting: 1 });
+  }, 120_000);
 
   it('sends no retry once the run has decided to stop, even while another event waits on Retry-After', async () => {
     await seedEvents(fx.db, fx.collections.outbox, 2);
@@ -128,16 +132,36 @@ describe('Delivery: classifying router answers', () => {
     [401, {}],
     [403, {}],
     [308, { location: 'https://router.example/v2' }],
-  ])('answers 500 on HTTP %i and never dead-letters for it, whatever the attempts so far', async (status, headers) => {
-    await seedEvents(fx.db, fx.collections.outbox, 1);
+    [404, {}],
+    [503, {}],
+    [429, {}],
+  ])('opens the circuit when HTTP %i answers everything: 500, nothing charged, nothing dead-lettered', async (status, headers) => {
+    await seedEvents(fx.db, fx.collections.outbox, 30);
     await fx.db.collection(fx.collections.outbox).doc('evt-0000').update({ attempts: 4 });
     fx.router.script = () => ({ respond: status, headers });
 
-    const response = await run({ MAX_ATTEMPTS: '5', POST_RETRIES: '1' });
+    const response = await run({ MAX_ATTEMPTS: '5', POST_RETRIES: '1', BREAKER_THRESHOLD: '5', DELIVERY_CONCURRENCY: '16' });
 
     expect(response.status).toBe(500);
-    expect(response.body).toMatchObject({ deadLettered: 0, failed: 1 });
-    expect((await readAll(fx.db, fx.collections.outbox)).get('evt-0000')).toMatchObject({ status: 'pending', attempts: 4 });
+    expect(response.body).toMatchObject({ error: 'router_failing', deadLettered: 0, delivered: 0 });
+    expect(new Set(fx.router.received.map((r) => r.eventId)).size).toBeLessThanOrEqual(5);
+    const stored = await readAll(fx.db, fx.collections.outbox);
+    expect(stored.get('evt-0000')).toMatchObject({ status: 'pending', attempts: 4 });
+    expect([...stored.values()].filter((doc) => Number(doc.attempts ?? 0) > 0)).toHaveLength(1);
+  });
+
+  it('charges one event’s 401 to that event while the rest are delivered, and dead-letters it after MAX_ATTEMPTS', async () => {
+    await seedEvents(fx.db, fx.collections.outbox, 20);
+    fx.router.script = (req) => (req.eventId === 'evt-0003' ? { respond: 401 } : { respond: 200 });
+
+    const first = await run({ MAX_ATTEMPTS: '2', POST_RETRIES: '1' });
+    const second = await run({ MAX_ATTEMPTS: '2', POST_RETRIES: '1' });
+
+    expect(first.status).toBe(500);
+    expect(first.body).toMatchObject({ delivered: 19, failed: 1 });
+    expect(second.body).toMatchObject({ delivered: 0, deadLettered: 1 });
+    const stored = (await readAll(fx.db, fx.collections.outbox)).get('evt-0003');
+    expect(stored).toMatchObject({ status: 'dead_letter', attempts: 2, deadLetterReason: 'max attempts exceeded (2): HTTP 401' });
   });
 
   it('cuts off a router that hangs after POST_TIMEOUT_MS and records the timeout', async () => {
@@ -176,6 +200,7 @@ describe('Delivery: poison events', () => {
     expect(response.body).toMatchObject({ delivered: 1, deadLettered: 1, failed: 0 });
     const stored = (await readAll(fx.db, fx.collections.outbox)).get('evt-0000');
     expect(stored).toMatchObject({ status: 'dead_letter', attempts: 3, postAttempts: 8 });
+    expect(stored).not.toHaveProperty('nextAttemptAt');
     expect(stored?.deadLetterReason).toBe('max attempts exceeded (3): HTTP 500: still broken');
     expect(postsFor('evt-0000').map((r) => r.headers['x-delivery-attempt'])).toEqual(['7', '8']);
   });
@@ -201,7 +226,10 @@ describe('Delivery: malformed documents', () => {
     ['bad-no-time', { ...good(4), createdAt: undefined }, /createdAt must be a Firestore Timestamp \(got nothing\)/],
     ['bad-status', { ...good(5), status: 'Pending' }, /status must be "pending" \(got a string\)/],
     ['bad-too-big', { ...good(6), data: { blob: 'x'.repeat(3000) } }, /data is \d+ bytes of JSON, over the 2048-byte limit/],
-    ['bad-source', { ...good(7), source: 'not a uri' }, /CloudEvents attributes are invalid: source/],
+    ['bad-source', { ...good(7), source: 'not a uri' }, /source must be a URI reference/],
+    ['bad-subject', { ...good(9), subject: 'orders/1\r\nx-evil: 1' }, /subject must not contain control characters/],
+    ['bad id', { ...good(10) }, /id cannot be sent unchanged in ce-id, idempotency-key and webhook-id/],
+    ['bad-nan', { ...good(11), data: { price: Number.NaN } }, /data\.price is NaN, which JSON cannot carry/],
   ];
 
   it('dead-letters each malformed document with a reason naming the field, never POSTs it, and delivers the good ones', async () => {
@@ -267,18 +295,18 @@ describe('Delivery: parallelism and order per key', () => {
     expect(fx.router.received.map((r) => r.headers['ce-type'])).toEqual(steps.map((step) => `com.example.order.${step}`));
   });
 
-  it('sends no later event of a key whose event failed, and starts no new POSTs after the failure', async () => {
-    await seedEvents(fx.db, fx.collections.outbox, 12, { orderingKey: (i) => (i % 2 === 0 ? 'even' : 'odd') });
+  it('holds back only the later events of a failed event’s key; other keys and keyless events keep flowing', async () => {
+    await seedEvents(fx.db, fx.collections.outbox, 12, { orderingKey: (i) => (i < 9 ? (i % 2 === 0 ? 'even' : 'odd') : undefined) });
     fx.router.script = (req) => (req.eventId === 'evt-0004' ? { respond: 503 } : { respond: 200, delayMs: 20 });
 
     const response = await run({ DELIVERY_CONCURRENCY: '2', POST_RETRIES: '0' });
 
     expect(response.status).toBe(500);
+    expect(response.body).toMatchObject({ failed: 1, waiting: 2, delivered: 9 });
     const sent = fx.router.received.map((r) => r.eventId);
     expect(sent).not.toContain('evt-0006');
-    const failedAt = postsFor('evt-0004')[0]?.startedAt ?? 0;
-    const startedAfterFailure = fx.router.received.filter((r) => r.startedAt > failedAt + 5 && r.eventId !== 'evt-0004');
-    expect(startedAfterFailure.length).toBeLessThanOrEqual(1);
+    expect(sent).not.toContain('evt-0008');
+    expect(sent).toEqual(expect.arrayContaining(['evt-0005', 'evt-0007', 'evt-0009', 'evt-0010', 'evt-0011']));
     const delivered = await idsWithStatus(fx.db, fx.collections.outbox, 'delivered');
     expect(delivered).toEqual(fx.router.acceptedIds().sort());
   });
@@ -289,13 +317,13 @@ describe('Delivery: checkpoints, drain and budget', () => {
     await seedEvents(fx.db, fx.collections.outbox, 35);
     const commits: { size: number; at: number }[] = [];
     const spy = (store: OutboxStore): OutboxStore => ({
-      ...store,
       fetchPending: (limit, after) => store.fetchPending(limit, after),
       fetchStrays: (limit) => store.fetchStrays(limit),
+      fetchParkedKeys: () => store.fetchParkedKeys(),
       writeAudit: (summary) => store.writeAudit(summary),
-      recordOutcomes: async (outcomes: readonly EventOutcome[]) => {
+      recordOutcomes: (outcomes: readonly EventOutcome[], lease) => {
         commits.push({ size: outcomes.length, at: Date.now() });
-        await store.recordOutcomes(outcomes);
+        return store.recordOutcomes(outcomes, lease);
       },
     });
     fx.router.script = () => ({ respond: 200, delayMs: 5 });
@@ -333,11 +361,13 @@ describe('Delivery: checkpoints, drain and budget', () => {
     expect(await idsWithStatus(fx.db, fx.collections.outbox, 'pending')).toHaveLength(150 - delivered.length);
   });
 
-  it('answers with runId, fetched, delivered, deadLettered, failed, hasMore, auditFailed and durationMs', async () => {
+  it('answers with runId, stoppedBy, the counts, unrecorded, stale, hasMore, auditFailed and durationMs', async () => {
     await seedEvents(fx.db, fx.collections.outbox, 2);
 
     const response = await run();
 
-    expect(Object.keys(response.body).sort()).toEqual(['auditFailed', 'deadLettered', 'delivered', 'durationMs', 'failed', 'fetched', 'hasMore', 'runId']);
+    expect(Object.keys(response.body).sort()).toEqual([
+      'auditFailed', 'deadLettered', 'delivered', 'durationMs', 'failed', 'fetched', 'hasMore', 'runId', 'stale', 'stoppedBy', 'unrecorded', 'waiting',
+    ]);
   });
 });

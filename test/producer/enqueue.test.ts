@@ -1,5 +1,5 @@
 import { FieldValue, Timestamp, type Firestore } from '@google-cloud/firestore';
-import { toPlain } from '../../src/adapters/firestore-outbox-store.js';
+import { toPlain } from '../../src/adapters/firestore-values.js';
 import type { StoredDocument } from '../../src/core/event.js';
 import { shardOf } from '../../src/core/shard.js';
 import { validateEvent } from '../../src/core/validate-event.js';
@@ -104,7 +104,7 @@ describe('Producer API: createOutbox', () => {
       await batch.commit();
 
       const snapshot = await db.collection(outboxCollection).doc(id).get();
-      const event = validateEvent({ id, fields: toPlain(snapshot.data()) as StoredDocument['fields'] }, { maxPayloadBytes: 512 * 1024, shardCount: 8 });
+      const event = validateEvent({ id, fields: toPlain(snapshot.data()) as StoredDocument['fields'], version: snapshot.updateTime as unknown as StoredDocument['version'] }, { maxPayloadBytes: 512 * 1024, shardCount: 8 });
 
       expect(event).toMatchObject({ id, type: 'com.example.order.created', source: '/shop/orders', subject: 'orders/42', orderingKey: 'order-42', attempts: 0 });
     });

@@ -1,34 +1,57 @@
-import type { EventOutcome, RunSummary, StoredDocument } from '../../src/core/event.js';
+import type { DocumentVersion, EventOutcome, RunSummary, StoredDocument } from '../../src/core/event.js';
 import { Instant } from '../../src/core/instant.js';
-import type { OutboxPage, OutboxStore, PageCursor } from '../../src/core/ports.js';
+import type { HeldLease, LeaseAttempt, OutboxPage, OutboxStore, PageCursor, RecordReport, RunLease } from '../../src/core/ports.js';
+import { LeaseLostError } from '../../src/errors.js';
+
+interface Stored {
+  fields: Record<string, unknown>;
+  version: number;
+}
 
 /** The project's own store interface over a Map: for core rules that need no Firestore. */
 export class MemoryOutboxStore implements OutboxStore {
-  readonly documents = new Map<string, Record<string, unknown>>();
+  readonly documents = new Map<string, Stored>();
   readonly commits: EventOutcome[][] = [];
   readonly audits: RunSummary[] = [];
+  readonly parked = new Map<string, string>();
+  private versions = 0;
+
+  constructor(readonly lease: MemoryRunLease = new MemoryRunLease()) {}
 
   /** Adds `count` pending events `evt-0000`…, one millisecond apart. */
-  seed(count: number, fields: (i: number) => Record<string, unknown> = () => ({})): void {
+  seed(count: number, fields: (i: number) => Record<string, unknown> = () => ({})): string[] {
+    const ids: string[] = [];
     for (let i = 0; i < count; i += 1) {
       const id = `evt-${String(i).padStart(4, '0')}`;
-      this.documents.set(id, { type: 'order.created', data: { i }, createdAt: Instant.fromMillis(Date.UTC(2026, 0, 1) + i), status: 'pending', ...fields(i) });
+      ids.push(id);
+      this.put(id, { type: 'order.created', data: { i }, createdAt: Instant.fromMillis(Date.UTC(2026, 0, 1) + i), status: 'pending', ...fields(i) });
     }
+    return ids;
+  }
+
+  /** Writes a document as a producer would, giving it a new version. */
+  put(id: string, fields: Record<string, unknown>): void {
+    this.versions += 1;
+    this.documents.set(id, { fields, version: this.versions });
+  }
+
+  fields(id: string): Record<string, unknown> | undefined {
+    return this.documents.get(id)?.fields;
   }
 
   fetchPending(limit: number, after: PageCursor | undefined): Promise<OutboxPage> {
     // Ordered by (createdAt, id), as Firestore orders the relay's query; the cursor is the last pair.
-    const key = (id: string, fields: Record<string, unknown>) => ({ at: (fields.createdAt as Instant).toMillis(), id });
-    const isAfter = (a: { at: number; id: string }, b: { at: number; id: string }) => a.at > b.at || (a.at === b.at && a.id > b.id);
-    const cursor = after as unknown as { at: number; id: string } | undefined;
+    const cursor = after as unknown as { at: Instant; id: string } | undefined;
+    const order = (a: { at: Instant; id: string }, b: { at: Instant; id: string }) => a.at.compare(b.at) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
     const pending = [...this.documents.entries()]
-      .filter(([, f]) => f.status === 'pending' && f.createdAt !== undefined)
-      .sort(([a, fa], [b, fb]) => (fa.createdAt as Instant).compare(fb.createdAt as Instant) || a.localeCompare(b))
-      .filter(([id, f]) => cursor === undefined || isAfter(key(id, f), cursor))
+      .filter(([, d]) => d.fields.status === 'pending' && d.fields.createdAt instanceof Instant)
+      .map(([id, d]) => ({ id, at: d.fields.createdAt as Instant, d }))
+      .sort(order)
+      .filter((entry) => cursor === undefined || order(entry, cursor) > 0)
       .slice(0, limit);
-    const documents: StoredDocument[] = pending.map(([id, fields]) => ({ id, fields: { ...fields } }));
+    const documents: StoredDocument[] = pending.map(({ id, d }) => ({ id, fields: { ...d.fields }, version: d.version as unknown as DocumentVersion }));
     const last = pending.at(-1);
-    const next = documents.length === limit && last !== undefined ? (key(last[0], last[1]) as unknown as PageCursor) : undefined;
+    const next = documents.length === limit && last !== undefined ? ({ at: last.at, id: last.id } as unknown as PageCursor) : undefined;
     return Promise.resolve({ documents, next });
   }
 
@@ -36,14 +59,30 @@ export class MemoryOutboxStore implements OutboxStore {
     return Promise.resolve([]);
   }
 
-  recordOutcomes(outcomes: readonly EventOutcome[]): Promise<void> {
+  fetchParkedKeys(): Promise<ReadonlySet<string>> {
+    return Promise.resolve(new Set(this.parked.keys()));
+  }
+
+  recordOutcomes(outcomes: readonly EventOutcome[], lease: HeldLease): Promise<RecordReport> {
+    if (!this.lease.holds(lease)) return Promise.reject(new LeaseLostError('memory-lease', lease.token));
     this.commits.push([...outcomes]);
+    const stale: string[] = [];
     for (const outcome of outcomes) {
-      const current = this.documents.get(outcome.eventId) ?? {};
-      const status = outcome.kind === 'delivered' ? 'delivered' : outcome.kind === 'dead_letter' ? 'dead_letter' : current.status;
-      this.documents.set(outcome.eventId, { ...current, status, postAttempts: outcome.postAttempts });
+      const current = this.documents.get(outcome.eventId);
+      if (current === undefined || current.version !== (outcome.version as unknown as number)) {
+        stale.push(outcome.eventId);
+        continue;
+      }
+      const fields: Record<string, unknown> = { ...current.fields, postAttempts: outcome.postAttempts };
+      if (outcome.kind === 'delivered') fields.status = 'delivered';
+      if (outcome.kind === 'dead_letter') {
+        Object.assign(fields, { status: 'dead_letter', deadLetterReason: outcome.reason, attempts: outcome.attempts });
+        if (outcome.parkKey !== undefined && !this.parked.has(outcome.parkKey)) this.parked.set(outcome.parkKey, outcome.eventId);
+      }
+      if (outcome.kind === 'failed') Object.assign(fields, { attempts: outcome.attempts, lastError: outcome.error, nextAttemptAt: outcome.nextAttemptAt });
+      this.put(outcome.eventId, fields);
     }
-    return Promise.resolve();
+    return Promise.resolve({ stale });
   }
 
   writeAudit(summary: RunSummary): Promise<void> {
@@ -52,6 +91,43 @@ export class MemoryOutboxStore implements OutboxStore {
   }
 
   idsWithStatus(status: string): string[] {
-    return [...this.documents.entries()].filter(([, f]) => f.status === status).map(([id]) => id).sort();
+    return [...this.documents.entries()].filter(([, d]) => d.fields.status === status).map(([id]) => id).sort();
+  }
+}
+
+/** The run lease in memory, with its clock passed in. */
+export class MemoryRunLease implements RunLease {
+  private held: { owner: string; token: string; expiresAtMs: number } | undefined;
+  private tokens = 0;
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  holds(lease: HeldLease): boolean {
+    return this.held?.token === lease.token;
+  }
+
+  acquire(owner: string, ttlMs: number): Promise<LeaseAttempt> {
+    const nowMs = this.now();
+    if (this.held !== undefined && this.held.expiresAtMs > nowMs) return Promise.resolve({ acquired: false, owner: this.held.owner, expiresAtMs: this.held.expiresAtMs });
+    this.tokens += 1;
+    this.held = { owner, token: `token-${this.tokens}`, expiresAtMs: nowMs + ttlMs };
+    return Promise.resolve({ acquired: true, lease: { token: this.held.token, expiresAtMs: this.held.expiresAtMs } });
+  }
+
+  renew(lease: HeldLease, ttlMs: number): Promise<HeldLease> {
+    if (this.held?.token !== lease.token) return Promise.reject(new LeaseLostError('memory-lease', lease.token));
+    this.held.expiresAtMs = this.now() + ttlMs;
+    return Promise.resolve({ token: lease.token, expiresAtMs: this.held.expiresAtMs });
+  }
+
+  release(lease: HeldLease): Promise<void> {
+    if (this.held?.token === lease.token) this.held = undefined;
+    return Promise.resolve();
+  }
+
+  /** Another run takes the lease (as after this run's lease expired). */
+  takeOver(owner: string, ttlMs: number): void {
+    this.tokens += 1;
+    this.held = { owner, token: `token-${this.tokens}`, expiresAtMs: this.now() + ttlMs };
   }
 }

@@ -1,0 +1,66 @@
+import { LeaseLostError, describeError } from '../errors.js';
+import type { Clock, HeldLease, RunLease } from './ports.js';
+
+/** How the keeper tells the run that it must start no new POSTs. */
+export type LeaseTrouble = { readonly kind: 'lost'; readonly error: string } | { readonly kind: 'expiring'; readonly error: string };
+
+/** What the keeper needs. */
+export interface LeaseKeeperOptions {
+  readonly ttlMs: number;
+  /** Each renewal is bounded by this (FIRESTORE_TIMEOUT_MS). */
+  readonly callTimeoutMs: number;
+  /** Wraps each renewal in the run's deadline. */
+  readonly bounded: <T>(work: Promise<T>, what: string) => Promise<T>;
+}
+
+/**
+ * The heartbeat: renews the run's lease every third of its TTL while the run lives, so a short lease never
+ * expires under a live run and a crashed run's lease frees the shard within seconds. When another run took
+ * the lease, or renewals keep failing until it is about to lapse, the run is told to stop starting POSTs.
+ */
+export class LeaseKeeper {
+  private readonly stopped = new AbortController();
+  private readonly loop: Promise<void>;
+
+  constructor(
+    private lease: HeldLease,
+    private readonly port: RunLease,
+    private readonly clock: Clock,
+    private readonly options: LeaseKeeperOptions,
+    private readonly onTrouble: (trouble: LeaseTrouble) => void,
+  ) {
+    this.loop = this.keep();
+  }
+
+  /** The lease as last renewed (same token, later expiry). */
+  get current(): HeldLease {
+    return this.lease;
+  }
+
+  /** Ends the heartbeat; resolves once no renewal is in flight any more (each is bounded). */
+  async stop(): Promise<void> {
+    this.stopped.abort();
+    await this.loop;
+  }
+
+  private async keep(): Promise<void> {
+    const { signal } = this.stopped;
+    const intervalMs = Math.floor(this.options.ttlMs / 3);
+    while (!signal.aborted) {
+      await this.clock.sleep(intervalMs, signal);
+      if (signal.aborted) return;
+      try {
+        this.lease = await this.options.bounded(this.port.renew(this.lease, this.options.ttlMs), 'renewing the run lease');
+      } catch (error) {
+        if (error instanceof LeaseLostError) {
+          this.onTrouble({ kind: 'lost', error: error.message });
+          return;
+        }
+        // Renewals failed for so long that the next may not land before the lease lapses: another run could take it.
+        if (this.clock.now() + intervalMs + this.options.callTimeoutMs >= this.lease.expiresAtMs) {
+          this.onTrouble({ kind: 'expiring', error: `the run lease could not be renewed: ${describeError(error)}` });
+        }
+      }
+    }
+  }
+}

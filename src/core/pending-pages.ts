@@ -1,0 +1,76 @@
+import type { StoredDocument } from './event.js';
+import { Instant } from './instant.js';
+import type { OutboxPage, OutboxStore, PageCursor } from './ports.js';
+
+/** One step of the read: documents to handle now, in commit order, and whether the outbox may hold more. */
+export interface PendingBatch {
+  readonly documents: readonly StoredDocument[];
+  readonly done: boolean;
+}
+
+/**
+ * Reads pending events oldest first and hands them out in the order they were enqueued. The store orders by
+ * (createdAt, id); events of one commit share createdAt, and the producer API numbers them (`sequence`) so
+ * natural ids that sort differently still go in enqueue order. A full page may end inside such a commit, so
+ * the events sharing its last createdAt are held back and ordered together with the rest of their commit.
+ */
+export class PendingPages {
+  private cursor: PageCursor | undefined;
+  private carried: StoredDocument[] = [];
+  private finished = false;
+
+  constructor(private readonly store: OutboxStore) {}
+
+  get done(): boolean {
+    return this.finished;
+  }
+
+  /** The next page; `read` wraps the store call (the run bounds it in time). */
+  async next(limit: number, read: (fetch: Promise<OutboxPage>) => Promise<OutboxPage>): Promise<PendingBatch> {
+    const page = await read(this.store.fetchPending(limit, this.cursor));
+    const documents = this.carried.concat(page.documents);
+    if (page.next === undefined) {
+      this.finished = true;
+      this.carried = [];
+      return { documents: inCommitOrder(documents), done: true };
+    }
+    this.cursor = page.next;
+    const split = startOfLastCommit(documents);
+    this.carried = documents.slice(split);
+    return { documents: inCommitOrder(documents.slice(0, split)), done: false };
+  }
+}
+
+/** Index of the first document sharing the last one's createdAt (all of them, when createdAt is unusable). */
+function startOfLastCommit(documents: readonly StoredDocument[]): number {
+  const last = createdAtOf(documents.at(-1));
+  if (last === undefined) return documents.length;
+  let start = documents.length - 1;
+  while (start > 0 && createdAtOf(documents[start - 1])?.compare(last) === 0) start -= 1;
+  return start;
+}
+
+/** The store's order, with each run of one createdAt (one commit) put in enqueue order: sequence, then id. */
+function inCommitOrder(documents: readonly StoredDocument[]): StoredDocument[] {
+  const ordered: StoredDocument[] = [];
+  for (let start = 0; start < documents.length; ) {
+    const at = createdAtOf(documents[start]);
+    let end = start + 1;
+    while (at !== undefined && end < documents.length && createdAtOf(documents[end])?.compare(at) === 0) end += 1;
+    const commit = documents.slice(start, end);
+    if (commit.length > 1) commit.sort((a, b) => sequenceOf(a) - sequenceOf(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    ordered.push(...commit);
+    start = end;
+  }
+  return ordered;
+}
+
+function createdAtOf(document: StoredDocument | undefined): Instant | undefined {
+  const value = document?.fields.createdAt;
+  return value instanceof Instant ? value : undefined;
+}
+
+function sequenceOf(document: StoredDocument): number {
+  const value = document.fields.sequence;
+  return typeof value === 'number' && Number.isSafeInteger(value) ? value : 0;
+}

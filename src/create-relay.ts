@@ -1,0 +1,76 @@
+import type { Firestore } from '@google-cloud/firestore';
+import { AxiosRouterClient } from './adapters/axios-router-client.js';
+import { createCloudLogger } from './adapters/cloud-logger.js';
+import { createFirestore } from './adapters/firestore-client.js';
+import { FirestoreOutboxStore } from './adapters/firestore-outbox-store.js';
+import { FirestoreRunLease } from './adapters/firestore-run-lease.js';
+import { createRouterAuth } from './adapters/router-auth.js';
+import { systemClock } from './adapters/system-clock.js';
+import type { Config } from './config.js';
+import type { Clock, Logger, OutboxStore, RouterClient, RunLease } from './core/ports.js';
+import { runRelay, type RunControl, type RunResult } from './core/relay.js';
+
+/** Seams for tests, the local runner and the benchmark; production passes none. */
+export interface RelaySeams {
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  readonly random?: () => number;
+  /** Wraps the Firestore store, e.g. to count its calls or inject a fault at one of them. */
+  readonly wrapStore?: (store: OutboxStore) => OutboxStore;
+  /** Wraps the Firestore lease, e.g. to inject a fault at one of its calls. */
+  readonly wrapLease?: (lease: RunLease) => RunLease;
+  /** Replaces the axios client (the benchmark's raw sender, a test's in-memory router). */
+  readonly router?: RouterClient;
+}
+
+/** The relay of one deployment, wired once per instance: clients are reused across runs. */
+export interface Relay {
+  readonly config: Readonly<Config>;
+  /** One scheduled run. */
+  run(runId: string, control?: RunControl): Promise<RunResult>;
+  /** Closes the Firestore client (tools and tests; the function never needs to). */
+  close(): Promise<void>;
+}
+
+/** The one place the relay is put together, for the function, the local runner and the benchmark alike. */
+export function createRelay(config: Readonly<Config>, seams: RelaySeams = {}): Relay {
+  const clock = seams.clock ?? systemClock;
+  const logger = seams.logger ?? createCloudLogger({ minSeverity: config.logLevel });
+  const now = (): number => clock.now();
+  const firestore: Firestore = createFirestore(config, { exactIntegers: true });
+  const leaseRef = firestore.collection(config.leaseCollection).doc(leaseId(config));
+  const lease: RunLease = new FirestoreRunLease(firestore, leaseRef, now);
+  const store: OutboxStore = new FirestoreOutboxStore(firestore, {
+    ...config,
+    leaseRef,
+    shard: { index: config.shardIndex, count: config.shardCount },
+    now,
+  });
+  const router =
+    seams.router ??
+    new AxiosRouterClient({
+      routerUrl: config.routerUrl,
+      auth: createRouterAuth(config.routerAuth, config.routerUrl, now),
+      postTimeoutMs: config.postTimeoutMs,
+      defaultSource: config.defaultSource,
+      maxSockets: config.deliveryConcurrency,
+    });
+  const deps = {
+    store: seams.wrapStore?.(store) ?? store,
+    lease: seams.wrapLease?.(lease) ?? lease,
+    router,
+    clock,
+    logger,
+    ...(seams.random === undefined ? {} : { random: seams.random }),
+  };
+  return {
+    config,
+    run: (runId, control) => runRelay(runId, deps, config, control),
+    close: () => firestore.terminate(),
+  };
+}
+
+/** One lease per outbox shard, so shards drain in parallel while each runs one at a time. */
+export function leaseId(config: Pick<Config, 'outboxCollection' | 'shardIndex' | 'shardCount'>): string {
+  return `${config.outboxCollection}.shard-${config.shardIndex}-of-${config.shardCount}`;
+}
