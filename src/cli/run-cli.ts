@@ -6,6 +6,7 @@ import { ExitCode, type Command, type Invocation } from './command.js';
 import { deadLettersCommand } from './commands/dead-letters.js';
 import { purgeCommand } from './commands/purge.js';
 import { redriveCommand } from './commands/redrive.js';
+import { releaseKeyCommand } from './commands/release-key.js';
 import { statusCommand } from './commands/status.js';
 
 /** Where the CLI writes; the bin passes stdout and stderr, tests collect the lines. */
@@ -25,7 +26,7 @@ export interface CliOptions {
 }
 
 /** Every command, in the order the help lists them. */
-export const COMMANDS: readonly Command[] = [statusCommand, deadLettersCommand, redriveCommand, purgeCommand];
+export const COMMANDS: readonly Command[] = [statusCommand, deadLettersCommand, redriveCommand, releaseKeyCommand, purgeCommand];
 
 const HELP = `Usage: outbox-ops <command> [options]
 

@@ -44,16 +44,17 @@ const MAX_SHARD_COUNT = 64;
 /** Firestore's document limit is 1 MiB; the event's other fields need a little of it. */
 const MAX_PAYLOAD_BYTES_LIMIT = 1_048_576;
 
-/** Per writer: a random prefix and a counter, so the ids of one commit sort in enqueue order. */
+/** Per writer: a random prefix and a counter; the counter is also the event's `sequence` within its commit. */
 const writerIds = new WeakMap<OutboxWriter, { readonly prefix: string; next: number }>();
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 /**
- * Every event of one commit gets the same server createdAt, and the relay breaks that tie by document id; so
- * ids within one transaction or batch must sort in enqueue order ("order created" before "order paid"). A
- * random prefix per writer keeps ids of different commits spread out, as Firestore wants for write throughput.
+ * Every event of one commit gets the same server createdAt; the relay orders them by `sequence`, the enqueue
+ * order within the writer, so natural ids keep their order too ("order created" before "order paid"). Generated
+ * ids also sort in that order, and a random prefix per writer keeps ids of different commits spread out, as
+ * Firestore wants for write throughput.
  */
-function nextId(writer: OutboxWriter): string {
+function nextInWriter(writer: OutboxWriter): { readonly id: string; readonly sequence: number } {
   let ids = writerIds.get(writer);
   if (ids === undefined) {
     const bytes = randomBytes(14);
@@ -61,7 +62,7 @@ function nextId(writer: OutboxWriter): string {
     writerIds.set(writer, ids);
   }
   ids.next += 1;
-  return `${ids.prefix}${String(ids.next).padStart(6, '0')}`;
+  return { id: `${ids.prefix}${String(ids.next).padStart(6, '0')}`, sequence: ids.next };
 }
 
 /** Checks the options once, so a misconfigured producer fails at start rather than on its first event. */
@@ -85,13 +86,15 @@ export function createOutbox(firestore: Firestore, options: OutboxOptions): Outb
     collection,
     enqueue(writer, event) {
       const checked = checkNewEvent(event, maxPayloadBytes);
-      const ref = outbox.doc(checked.id ?? nextId(writer));
+      const next = nextInWriter(writer);
+      const ref = outbox.doc(checked.id ?? next.id);
       const source = checked.source ?? defaultSource;
       // create, never set: an id that already exists fails the commit instead of overwriting a sent event.
       writer.create(ref, {
         type: checked.type,
         data: checked.data,
         createdAt: FieldValue.serverTimestamp(),
+        sequence: next.sequence,
         status: EventStatus.Pending,
         shard: shardOf(checked.orderingKey ?? ref.id, shardCount),
         ...(source === undefined ? {} : { source }),

@@ -1,11 +1,13 @@
 import { InvalidEventError } from '../errors.js';
+import { hasControlCharacters, isHeaderSafeId } from '../core/header-text.js';
+import { toJsonText } from '../core/json-text.js';
 import { isUriReference } from '../core/uri-reference.js';
 
 /** What a producer hands to `enqueue`; the outbox adds status, createdAt and shard. */
 export interface NewEvent {
   /** CloudEvents `type`, e.g. `com.example.order.created`; the router routes on it. */
   readonly type: string;
-  /** The payload: any JSON value (use null for an event without data). It is stored as its JSON form. */
+  /** The payload: any JSON value (use null for an event without data), bigints within 64 bits; Dates are stored as ISO strings. */
   readonly data: unknown;
   /** Events with the same key are delivered one at a time, oldest first, and share a shard. */
   readonly orderingKey?: string;
@@ -34,9 +36,6 @@ export interface CheckedEvent {
 export const EVENT_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,255}$/;
 
 
-/** Control characters cannot travel in the CloudEvents headers (`ce-subject`, `ce-source`). */
-// eslint-disable-next-line no-control-regex
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
 /** Firestore refuses a value nested deeper than this below a top-level field. */
 const MAX_FIRESTORE_DEPTH = 20;
@@ -67,49 +66,69 @@ export function checkNewEvent(event: NewEvent, maxPayloadBytes: number): Checked
 
 type Fail = (field: string, problem: string) => never;
 
-/** The data in the JSON form the router will receive; what JSON cannot carry (cycles, BigInt, functions, NaN) or Firestore would refuse is an error. */
+/** Firestore's integers are 64-bit: a bigint outside this range cannot be stored. */
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * The data as it will be stored and sent: plain JSON values only (null, booleans, finite numbers, strings, arrays,
+ * plain objects), bigints within 64 bits (sent with every digit), and Dates, stored as their JSON form (an ISO
+ * string). Anything JSON would drop or change silently (functions, bytes, Maps, class instances, NaN) is an
+ * error naming its path; so is what Firestore would refuse (an array inside an array, nesting past 20 levels).
+ */
 function jsonForm(data: unknown, maxPayloadBytes: number, fail: Fail): unknown {
   if (data === undefined) fail('data', 'is missing (use null for an event without data)');
-  let json: string | undefined;
-  try {
-    json = JSON.stringify(data, (_key, value: unknown) => {
-      if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError(`${value} is not a JSON number`);
-      return value;
-    });
-  } catch (error) {
-    fail('data', `is not JSON-serialisable (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`);
-  }
-  if (json === undefined) fail('data', `is not JSON-serialisable (a ${typeof data})`);
-  const bytes = Buffer.byteLength(json, 'utf8');
+  const form = plain(data, 'data', 0, false, new Set(), fail);
+  const bytes = Buffer.byteLength(toJsonText(form), 'utf8');
   if (bytes > maxPayloadBytes) fail('data', `is ${bytes} bytes of JSON, over the ${maxPayloadBytes}-byte limit`);
-  const parsed: unknown = JSON.parse(json);
-  const problem = firestoreProblem(parsed, 'data', 0, false);
-  if (problem !== undefined) fail('data', problem);
-  return parsed;
+  return form;
 }
 
-/** What Firestore would reject at commit (an array directly inside an array, too deep a nesting), found here with its path. */
-function firestoreProblem(value: unknown, path: string, depth: number, inArray: boolean): string | undefined {
-  if (depth > MAX_FIRESTORE_DEPTH) return `is nested deeper than ${MAX_FIRESTORE_DEPTH} levels at ${path}, which Firestore cannot store`;
-  if (Array.isArray(value)) {
-    if (inArray) return `holds an array directly inside an array at ${path}, which Firestore cannot store; wrap the inner array in an object`;
-    for (const [index, item] of value.entries()) {
-      const problem = firestoreProblem(item, `${path}[${index}]`, depth + 1, true);
-      if (problem !== undefined) return problem;
-    }
-  } else if (value !== null && typeof value === 'object') {
-    for (const [key, item] of Object.entries(value)) {
-      const problem = firestoreProblem(item, `${path}.${key}`, depth + 1, false);
-      if (problem !== undefined) return problem;
-    }
+function plain(value: unknown, path: string, depth: number, inArray: boolean, seen: Set<object>, fail: Fail): unknown {
+  if (depth > MAX_FIRESTORE_DEPTH) fail('data', `is nested deeper than ${MAX_FIRESTORE_DEPTH} levels at ${path}, which Firestore cannot store`);
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      if (!Number.isFinite(value)) fail('data', `holds ${value} at ${path}, which JSON cannot carry`);
+      return value;
+    case 'bigint':
+      if (value < INT64_MIN || value > INT64_MAX) fail('data', `holds an integer beyond 64 bits at ${path}, which Firestore cannot store`);
+      return value;
+    case 'object':
+      break;
+    default:
+      return fail('data', `holds a ${typeof value} at ${path}, which JSON cannot carry`);
   }
-  return undefined;
+  if (value === null) return null;
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) fail('data', `holds an invalid Date at ${path}`);
+    return value.toISOString();
+  }
+  if (seen.has(value)) fail('data', `refers to itself at ${path}, which JSON cannot carry`);
+  seen.add(value);
+  try {
+    if (Array.isArray(value)) {
+      if (inArray) fail('data', `holds an array directly inside an array at ${path}, which Firestore cannot store; wrap the inner array in an object`);
+      return value.map((item, index) => plain(item, `${path}[${index}]`, depth + 1, true, seen, fail));
+    }
+    const prototype: unknown = Object.getPrototypeOf(value);
+    if (prototype !== Object.prototype && prototype !== null) {
+      fail('data', `holds a ${value.constructor.name} at ${path}, which has no faithful JSON form; use plain objects, arrays, strings and numbers`);
+    }
+    const copy: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) if (item !== undefined) copy[key] = plain(item, `${path}.${key}`, depth + 1, false, seen, fail);
+    return copy;
+  } finally {
+    seen.delete(value);
+  }
 }
 
 function headerSafeText(value: unknown, field: string, fail: Fail): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || value === '') return fail(field, 'must be a non-empty string when set');
-  if (CONTROL_CHARACTERS.test(value)) return fail(field, 'must not contain control characters such as line breaks');
+  if (hasControlCharacters(value)) return fail(field, 'must not contain control characters such as line breaks');
   return value;
 }
 
@@ -120,11 +139,14 @@ function uriReference(value: unknown, field: string, fail: Fail): string | undef
   return value;
 }
 
-/** A caller's id must name one document directly in the outbox collection. */
+/** A caller's id must name one document directly in the outbox collection, and travel unchanged in every delivery header. */
 function documentId(value: unknown, fail: Fail): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || value === '') return fail('id', 'must be a non-empty string when set');
   if (value.includes('/')) return fail('id', 'must not contain "/" (it would name a document in another collection)');
+  if (!isHeaderSafeId(value)) {
+    return fail('id', 'must hold only letters, digits and - _ . ~ : @ + =, so ce-id, idempotency-key and webhook-id carry it unchanged');
+  }
   if (value === '.' || value === '..' || /^__.*__$/.test(value)) return fail('id', 'must not be "." or ".." or look like __reserved__');
   if (Buffer.byteLength(value, 'utf8') > MAX_DOCUMENT_ID_BYTES) return fail('id', `must be at most ${MAX_DOCUMENT_ID_BYTES} bytes`);
   return value;

@@ -85,7 +85,7 @@ describe('Bin: outbox-ops', () => {
 
   it.each([
     ['no command', [], 'Usage: outbox-ops <command>'],
-    ['an unknown command', ['drain'], 'unknown command "drain"; the commands are status, dead-letters, redrive, purge'],
+    ['an unknown command', ['drain'], 'unknown command "drain"; the commands are status, dead-letters, redrive, release-key, purge'],
     ['purge without a date', ['purge'], '--delivered-before <ISO date> is required'],
   ])('exits 2 for %s', async (_case, args, message) => {
     const run = await runBin(cli.bin, args, cliEnv(outbox));

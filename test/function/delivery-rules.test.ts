@@ -371,3 +371,41 @@ describe('Delivery: checkpoints, drain and budget', () => {
     ]);
   });
 });
+
+describe('Delivery: outcomes only to the version that was read', () => {
+  it('leaves an event deleted while its POST is in flight deleted, with no stub document', async () => {
+    await seedEvents(fx.db, fx.collections.outbox, 3);
+    fx.router.script = (req) => {
+      if (req.eventId === 'evt-0001') void fx.db.collection(fx.collections.outbox).doc('evt-0001').delete();
+      return { respond: 200, delayMs: 100 };
+    };
+
+    const response = await run();
+
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ delivered: 3, stale: 1 });
+    const stored = await readAll(fx.db, fx.collections.outbox);
+    expect(stored.has('evt-0001')).toBe(false);
+    expect([...stored.keys()]).toEqual(['evt-0000', 'evt-0002']);
+  });
+
+  it('POSTs an event re-created under the same id while in flight again, with its new content, and never marks it delivered with the old one', async () => {
+    await seedEvents(fx.db, fx.collections.outbox, 2);
+    const ref = fx.db.collection(fx.collections.outbox).doc('evt-0000');
+    fx.router.script = (req) => {
+      if (req.eventId === 'evt-0000' && JSON.parse(req.body).revision === undefined) {
+        void ref.delete().then(() => ref.set({ type: 'order.created', data: { orderId: 0, revision: 2 }, createdAt: Timestamp.fromMillis(Date.UTC(2026, 0, 3)), status: 'pending' }));
+      }
+      return { respond: 200, delayMs: 100 };
+    };
+
+    const first = await run();
+    expect((await ref.get()).data()).toMatchObject({ status: 'pending', data: { orderId: 0, revision: 2 } });
+    const second = await run();
+
+    expect(first.body).toMatchObject({ delivered: 2, stale: 1 });
+    expect(second.body).toMatchObject({ delivered: 1, stale: 0 });
+    expect(postsFor('evt-0000').map((r) => JSON.parse(r.body))).toEqual([{ orderId: 0 }, { orderId: 0, revision: 2 }]);
+    expect((await ref.get()).get('status')).toBe('delivered');
+  });
+});

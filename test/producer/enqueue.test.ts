@@ -4,6 +4,7 @@ import type { StoredDocument } from '../../src/core/event.js';
 import { shardOf } from '../../src/core/shard.js';
 import { validateEvent } from '../../src/core/validate-event.js';
 import { createOutbox, InvalidEventError, OutboxOptionsError, type NewEvent, type OutboxOptions } from '../../src/producer/index.js';
+import { createFirestore } from '../../src/adapters/firestore-client.js';
 import { emulatorFirestore, readAll, uniqueCollections } from '../support/outbox-fixtures.js';
 
 /** gRPC ALREADY_EXISTS; GrpcStatus is not a named export Jest's ESM interop can see in the CJS package. */
@@ -47,6 +48,7 @@ describe('Producer API: createOutbox', () => {
         type: 'com.example.order.created',
         data: { orderId: 42, total: 9.5 },
         orderingKey: 'order-42',
+        sequence: 1,
         status: 'pending',
         shard: shardOf('order-42', 8),
         createdAt: expect.any(Timestamp),
@@ -131,8 +133,31 @@ describe('Producer API: createOutbox', () => {
       await batch.commit();
 
       const stored = (await readAll(db, outboxCollection)).get(id);
-      expect(Object.keys(stored ?? {}).sort()).toEqual(['createdAt', 'data', 'shard', 'status', 'type']);
+      expect(Object.keys(stored ?? {}).sort()).toEqual(['createdAt', 'data', 'sequence', 'shard', 'status', 'type']);
       expect(stored?.shard).toBe(0);
+    });
+
+    it('numbers the events of one commit in enqueue order (sequence), natural ids included', async () => {
+      const batch = db.batch();
+      const producer = outbox();
+
+      const ids = ['z-created', 'a-paid', 'm-shipped'].map((id) => producer.enqueue(batch, { ...orderCreated, id }));
+      await batch.commit();
+
+      const stored = await readAll(db, outboxCollection);
+      expect(ids.map((id) => stored.get(id)?.sequence)).toEqual([1, 2, 3]);
+    });
+
+    it('keeps every digit of a 64-bit integer in data', async () => {
+      const batch = db.batch();
+
+      const id = outbox().enqueue(batch, { ...orderCreated, data: { ledgerId: 9_007_199_254_740_993n } });
+      await batch.commit();
+
+      const exact = createFirestore({ projectId: process.env.GOOGLE_CLOUD_PROJECT, firestoreEmulatorHost: process.env.FIRESTORE_EMULATOR_HOST }, { exactIntegers: true });
+      const snapshot = await exact.collection(outboxCollection).doc(id).get();
+      await exact.terminate();
+      expect(snapshot.get('data.ledgerId')).toBe(9_007_199_254_740_993n);
     });
 
     it('stores data as the JSON the router will receive', async () => {
@@ -184,7 +209,13 @@ describe('Producer API: createOutbox', () => {
       ['a type starting with a dot', { type: '.order' }, 'type'],
       ['missing data', { data: undefined }, 'data'],
       ['circular data', { data: circular }, 'data'],
-      ['a BigInt in data', { data: { amount: 10n } }, 'data'],
+      ['a BigInt beyond 64 bits in data', { data: { amount: 2n ** 64n } }, 'data'],
+      ['bytes in data', { data: { raw: Buffer.from('abc') } }, 'data'],
+      ['a Map in data', { data: { lines: new Map([['a', 1]]) } }, 'data'],
+      ['a class instance in data', { data: { at: new URL('https://example.com') } }, 'data'],
+      ['a function inside data', { data: { total: 1, compute: () => 1 } }, 'data'],
+      ['an id with a space', { id: 'order 42' }, 'id'],
+      ['an id outside ASCII', { id: 'commande-42-créée' }, 'id'],
       ['NaN in data', { data: { total: Number.NaN } }, 'data'],
       ['a function as data', { data: () => 1 }, 'data'],
       ['an array directly inside an array', { data: { matrix: [[1, 2]] } }, 'data'],

@@ -7,6 +7,7 @@ import { count } from '../../core/validate-event.js';
 import { UsageError } from '../../errors.js';
 import { COMMON_OPTIONS, ExitCode, readArguments, type Command } from '../command.js';
 import { shardOf } from '../../core/shard.js';
+import { parkedKeyDocumentId } from '../../adapters/firestore-outbox-store.js';
 
 /** What happened to one event asked for; every event gets one, so the operator sees each refusal by id. */
 export type RedriveResult =
@@ -23,7 +24,7 @@ export interface RedriveReport {
   readonly results: readonly RedriveResult[];
 }
 
-type RedriveConfig = Pick<StoreConfig, 'outboxCollection' | 'maxRedrives'> & Partial<Pick<StoreConfig, 'shardCount'>>;
+type RedriveConfig = Pick<StoreConfig, 'outboxCollection' | 'maxRedrives'> & Partial<Pick<StoreConfig, 'shardCount' | 'parkedKeysCollection'>>;
 
 /** Dead letters read per page by `--all`; each is then redriven in its own transaction. */
 export const DEFAULT_REDRIVE_PAGE_SIZE = 200;
@@ -38,6 +39,13 @@ export async function redriveEvent(firestore: Firestore, config: RedriveConfig, 
   const ref = firestore.collection(config.outboxCollection).doc(id);
   return firestore.runTransaction(async (tx): Promise<RedriveResult> => {
     const snapshot = await tx.get(ref);
+    const key: unknown = snapshot.get('orderingKey');
+    const parkedRef =
+      typeof key === 'string' && config.parkedKeysCollection !== undefined
+        ? firestore.collection(config.parkedKeysCollection).doc(parkedKeyDocumentId(key))
+        : undefined;
+    // Read before any write (Firestore's rule): the key parked behind this dead letter is freed with it.
+    const parked = parkedRef === undefined ? undefined : await tx.get(parkedRef);
     if (!snapshot.exists) return { id, outcome: 'skipped', reason: 'not found' };
     const status: unknown = snapshot.get('status');
     if (status !== EventStatus.DeadLetter) {
@@ -52,17 +60,19 @@ export async function redriveEvent(firestore: Firestore, config: RedriveConfig, 
         reason: `redriven ${redriveCount} time(s) already and MAX_REDRIVES is ${config.maxRedrives}; fix the cause, then handle it by hand or raise MAX_REDRIVES`,
       };
     }
-    const orderingKey: unknown = snapshot.get('orderingKey');
     tx.update(ref, {
       status: EventStatus.Pending,
       attempts: 0,
       // Re-derived with today's SHARD_COUNT, so an event left in a shard that no longer exists is drained again.
-      shard: shardOf(typeof orderingKey === 'string' ? orderingKey : id, config.shardCount ?? 1),
+      shard: shardOf(typeof key === 'string' ? key : id, config.shardCount ?? 1),
       redriveCount: redriveCount + 1,
       redrivenAt: FieldValue.serverTimestamp(),
+      nextAttemptAt: FieldValue.delete(),
       deadLetteredAt: FieldValue.delete(),
       deadLetterReason: FieldValue.delete(),
     });
+    // Its key waits no longer: the redriven event goes first (it is older), the rest of the key after it.
+    if (parkedRef !== undefined && parked?.get('eventId') === id) tx.delete(parkedRef);
     return { id, outcome: 'redriven', redriveCount: redriveCount + 1 };
   });
 }
@@ -110,7 +120,8 @@ const HELP = `Usage: outbox-ops redrive <id>... [--json]
        outbox-ops redrive --all [--json]
 
 Puts dead-lettered events back to pending so the relay delivers them again: attempts reset to 0,
-redriveCount + 1, redrivenAt set, deadLetteredAt and deadLetterReason removed. Each event is changed
+redriveCount + 1, redrivenAt set, deadLetteredAt and deadLetterReason removed; an ordering key parked
+behind the event is released with it, so the event goes first and the rest of its key after it. Each event is changed
 in its own transaction and only if it is still a dead letter. Events already redriven MAX_REDRIVES
 times are refused, so an event that keeps failing cannot loop forever.
 
@@ -119,7 +130,8 @@ Options:
   --json      print one JSON document instead of text
   -h, --help  show this help
 
-Environment: OUTBOX_COLLECTION, MAX_REDRIVES (default 3), GOOGLE_CLOUD_PROJECT, FIRESTORE_EMULATOR_HOST.
+Environment: OUTBOX_COLLECTION, PARKED_KEYS_COLLECTION, MAX_REDRIVES (default 3), GOOGLE_CLOUD_PROJECT,
+FIRESTORE_EMULATOR_HOST.
 Exit codes: 0 every event redriven, 1 some refused, not found or not a dead letter (or Firestore failed),
 2 usage or configuration error.`;
 

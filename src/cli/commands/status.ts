@@ -13,18 +13,36 @@ export interface OutboxStatus {
   readonly otherStatus: number;
   /** The event the relay takes next; null when nothing is pending. */
   readonly oldestPending: { readonly id: string; readonly createdAt: string; readonly ageMs: number } | null;
+  /** Pending events waiting out their backoff after a failed attempt (nextAttemptAt still ahead). */
+  readonly onBackoff: number;
+  /** Ordering keys held back by a dead letter (KEY_AFTER_DEAD_LETTER=park), the longest-parked first. */
+  readonly parkedKeys: { readonly count: number; readonly keys: readonly ParkedKey[] };
 }
+
+/** One parked key: its later events wait until the dead letter is redriven or the key is released. */
+export interface ParkedKey {
+  readonly orderingKey: string;
+  readonly eventId: string;
+  readonly parkedAt: string | null;
+}
+
+/** Parked keys listed by status; --json has the same cut, `count` says how many there are. */
+const PARKED_KEYS_LISTED = 20;
 
 /** Counts with aggregation queries, so a large outbox costs one read per 1000 documents counted, not one per document. */
 export async function readOutboxStatus(
   firestore: Firestore,
-  config: Pick<StoreConfig, 'outboxCollection'>,
+  config: Pick<StoreConfig, 'outboxCollection' | 'parkedKeysCollection'>,
   nowMs: number = Date.now(),
 ): Promise<OutboxStatus> {
   const outbox = firestore.collection(config.outboxCollection);
+  const parked = firestore.collection(config.parkedKeysCollection);
   const statuses = Object.values(EventStatus);
-  const [total, ...perStatus] = await Promise.all([
+  const [total, onBackoff, parkedCount, parkedPage, ...perStatus] = await Promise.all([
     outbox.count().get(),
+    outbox.where('status', '==', EventStatus.Pending).where('nextAttemptAt', '>', Timestamp.fromMillis(nowMs)).count().get(),
+    parked.count().get(),
+    parked.orderBy('parkedAt').limit(PARKED_KEYS_LISTED).select('orderingKey', 'eventId', 'parkedAt').get(),
     ...statuses.map((status) => outbox.where('status', '==', status).count().get()),
   ]);
   const counts = Object.fromEntries(statuses.map((status, index) => [status, perStatus[index]?.data().count ?? 0])) as Record<EventStatus, number>;
@@ -43,6 +61,14 @@ export async function readOutboxStatus(
     collection: config.outboxCollection,
     counts,
     otherStatus: (total?.data().count ?? known) - known,
+    onBackoff: onBackoff.data().count,
+    parkedKeys: {
+      count: parkedCount.data().count,
+      keys: parkedPage.docs.map((doc) => {
+        const at: unknown = doc.get('parkedAt');
+        return { orderingKey: String(doc.get('orderingKey')), eventId: String(doc.get('eventId')), parkedAt: at instanceof Timestamp ? at.toDate().toISOString() : null };
+      }),
+    },
     oldestPending:
       first !== undefined && createdAt instanceof Timestamp
         ? { id: first.id, createdAt: createdAt.toDate().toISOString(), ageMs: Math.max(0, nowMs - createdAt.toMillis()) }
@@ -52,19 +78,20 @@ export async function readOutboxStatus(
 
 const HELP = `Usage: outbox-ops status [--json]
 
-Counts the outbox's events by status and shows the oldest pending event and its age.
+Counts the outbox's events by status and shows the oldest pending event and its age, the pending
+events waiting out a backoff, and the ordering keys parked behind a dead letter.
 
 Options:
   --json      print one JSON document instead of text
   -h, --help  show this help
 
-Environment: OUTBOX_COLLECTION, GOOGLE_CLOUD_PROJECT, FIRESTORE_EMULATOR_HOST.
+Environment: OUTBOX_COLLECTION, PARKED_KEYS_COLLECTION, GOOGLE_CLOUD_PROJECT, FIRESTORE_EMULATOR_HOST.
 Exit codes: 0 ok, 1 Firestore failed, 2 usage or configuration error.`;
 
 /** `outbox-ops status`: the first check when the router says events are late. */
 export const statusCommand: Command = {
   name: 'status',
-  summary: 'count events by status; age of the oldest pending event',
+  summary: 'count events by status; oldest pending event, backoff, parked keys',
   help: HELP,
   parse(argv) {
     const { values } = readArguments('status', () => parseArgs({ args: [...argv], options: COMMON_OPTIONS, strict: true }));
@@ -91,5 +118,10 @@ function describeStatus(status: OutboxStatus): string {
       ? 'nothing pending'
       : `oldest pending: ${oldest.id}, created ${oldest.createdAt}, ${formatDuration(oldest.ageMs)} ago`,
   );
+  lines.push(`waiting on backoff: ${status.onBackoff}`);
+  const { parkedKeys } = status;
+  lines.push(`parked keys: ${parkedKeys.count}${parkedKeys.count > 0 ? ' (release with "outbox-ops release-key <key>", or redrive the dead letter)' : ''}`);
+  for (const key of parkedKeys.keys) lines.push(`  ${key.orderingKey}  behind ${key.eventId}${key.parkedAt === null ? '' : ` since ${key.parkedAt}`}`);
+  if (parkedKeys.count > parkedKeys.keys.length) lines.push(`  … and ${parkedKeys.count - parkedKeys.keys.length} more (--json lists the first ${parkedKeys.keys.length})`);
   return lines.join('\n');
 }

@@ -1,0 +1,222 @@
+import type { Firestore } from '@google-cloud/firestore';
+import request from 'supertest';
+import { createFirestore } from '../../src/adapters/firestore-client.js';
+import type { OutboxStore, RunLease } from '../../src/core/ports.js';
+import { freeLoopbackPort, startFirestoreEmulator, type RunningEmulator } from '../../src/local/firestore-emulator.js';
+import { memoryLogger, relayEnv, serveHandler } from '../support/function-server.js';
+import { startLoopbackRouter, type LoopbackRouter } from '../support/loopback-router.js';
+import { seedEvents, uniqueCollections } from '../support/outbox-fixtures.js';
+
+/**
+ * Firestore hanging at each boundary of a run: an emulator of this spec's own is frozen (SIGSTOP of its process
+ * group) at the moment the run makes the call, through a wrapper that only decides when; the call itself goes
+ * to the frozen emulator and hangs for real. Every Firestore call is bounded by FIRESTORE_TIMEOUT_MS.
+ */
+const FIRESTORE_TIMEOUT_MS = 1_000;
+const LEASE_TTL_MS = 3_000;
+/** Generous for a loaded 2-core machine; without the bounds the answer would take minutes or never come. */
+const ANSWER_WITHIN_MS = 15_000;
+const EVENTS = 12;
+
+let emulator: RunningEmulator;
+let db: Firestore;
+let router: LoopbackRouter;
+let collections: { outbox: string; audit: string };
+let frozen = false;
+/** The Firestore client prefers FIRESTORE_EMULATOR_HOST from the process environment over its settings. */
+const sharedEmulatorHost = process.env.FIRESTORE_EMULATOR_HOST;
+const useEmulatorAt = (host: string | undefined): void => {
+  if (host === undefined) delete process.env.FIRESTORE_EMULATOR_HOST;
+  else process.env.FIRESTORE_EMULATOR_HOST = host;
+};
+
+const freeze = (): void => {
+  if (frozen) return;
+  frozen = true;
+  process.kill(-emulator.pid, 'SIGSTOP');
+};
+const thaw = (): void => {
+  if (!frozen) return;
+  frozen = false;
+  process.kill(-emulator.pid, 'SIGCONT');
+};
+
+beforeAll(async () => {
+  emulator = await startFirestoreEmulator();
+  useEmulatorAt(emulator.host);
+  db = createFirestore({ projectId: process.env.GOOGLE_CLOUD_PROJECT, firestoreEmulatorHost: emulator.host });
+}, 90_000);
+
+afterAll(async () => {
+  thaw();
+  await db.terminate();
+  await emulator.stop();
+  useEmulatorAt(sharedEmulatorHost);
+});
+
+beforeEach(async () => {
+  router = await startLoopbackRouter();
+  collections = uniqueCollections();
+  await seedEvents(db, collections.outbox, EVENTS);
+});
+
+afterEach(async () => {
+  thaw();
+  useEmulatorAt(emulator.host);
+  await router.close();
+});
+
+type Seams = { wrapStore?: (store: OutboxStore) => OutboxStore; wrapLease?: (lease: RunLease) => RunLease };
+
+/** One run served by the Functions Framework against this spec's emulator; resolves with the answer and its time. */
+async function run(seams: Seams, overrides: Record<string, string> = {}) {
+  const env = {
+    ...relayEnv(router.url, collections, { FIRESTORE_TIMEOUT_MS: String(FIRESTORE_TIMEOUT_MS), LEASE_TTL_MS: String(LEASE_TTL_MS), CHECKPOINT_SIZE: '4', DELIVERY_CONCURRENCY: '2' }),
+    FIRESTORE_EMULATOR_HOST: emulator.host,
+    ...overrides,
+  };
+  const started = Date.now();
+  const response = await request(serveHandler({ env, logger: memoryLogger(), ...seams })).post('/');
+  return { response, ms: Date.now() - started };
+}
+
+/** Store calls pass through; `at` decides, per call, whether to freeze Firestore just before it. */
+function freezeStoreAt(at: { fetch?: (n: number) => boolean; record?: (n: number) => boolean; audit?: boolean }) {
+  let fetches = 0;
+  let records = 0;
+  return (store: OutboxStore): OutboxStore => ({
+    fetchPending: (limit, after) => {
+      fetches += 1;
+      if (at.fetch?.(fetches) === true) freeze();
+      return store.fetchPending(limit, after);
+    },
+    fetchStrays: (limit) => store.fetchStrays(limit),
+    fetchParkedKeys: () => store.fetchParkedKeys(),
+    recordOutcomes: (outcomes, lease) => {
+      records += 1;
+      if (at.record?.(records) === true) freeze();
+      return store.recordOutcomes(outcomes, lease);
+    },
+    writeAudit: (summary) => {
+      if (at.audit === true) freeze();
+      return store.writeAudit(summary);
+    },
+  });
+}
+
+/** What the router acknowledged, each event at most once within the run, and what Firestore recorded. */
+async function afterThaw() {
+  thaw();
+  const accepted = router.acceptedIds();
+  // One query, one snapshot: a commit abandoned at its deadline may still land now, and must not fall between two reads.
+  const all = await db.collection(collections.outbox).get();
+  const withStatus = (status: string) => all.docs.filter((doc) => doc.get('status') === status).map((doc) => doc.id);
+  return { accepted, delivered: withStatus('delivered'), pending: withStatus('pending'), postedTwice: accepted.length - new Set(accepted).size };
+}
+
+describe('Firestore hanging at each boundary of a run', () => {
+  it('lease acquire: answers 500 within the bound, POSTing nothing', async () => {
+    freeze();
+
+    const { response, ms } = await run({});
+
+    expect(response.status).toBe(500);
+    expect(response.body).toMatchObject({ error: 'lease_unavailable' });
+    expect(response.body.message).toContain('acquiring the run lease did not finish within 1000 ms');
+    expect(ms).toBeLessThan(ANSWER_WITHIN_MS);
+    expect(router.received).toHaveLength(0);
+  });
+
+  it('first page: answers 500 within the bound, POSTing nothing', async () => {
+    const { response, ms } = await run({ wrapStore: freezeStoreAt({ fetch: (n) => n === 1 }) });
+
+    expect(response.status).toBe(500);
+    expect(response.body).toMatchObject({ error: 'fetch_failed', delivered: 0 });
+    expect(ms).toBeLessThan(ANSWER_WITHIN_MS);
+    expect(router.received).toHaveLength(0);
+  });
+
+  it('a later page after deliveries: answers 200 within the bound, saying what stays unrecorded', async () => {
+    const { response, ms } = await run({ wrapStore: freezeStoreAt({ fetch: (n) => n === 2 }) }, { BATCH_SIZE: '5' });
+    const state = await afterThaw();
+
+    expect(response.status).toBe(200);
+    expect(response.body.delivered).toBeGreaterThan(0);
+    expect(ms).toBeLessThan(ANSWER_WITHIN_MS);
+    expect(state.postedTwice).toBe(0);
+    // Every acknowledged event is recorded, or counted as unrecorded and still pending: nothing is lost.
+    expect(state.delivered.length + response.body.unrecorded).toBeGreaterThanOrEqual(state.accepted.length);
+    expect([...state.delivered, ...state.pending].sort()).toHaveLength(EVENTS);
+  });
+
+  it('a mid-run checkpoint: starts no new POSTs, answers 200 within the bound, every acknowledged event recorded or pending', async () => {
+    // Enough events, slow enough, that the run is still going when the checkpoint's deadline passes.
+    await seedEvents(db, collections.outbox, 40);
+    router.script = () => ({ respond: 200, delayMs: 300 });
+
+    const { response, ms } = await run({ wrapStore: freezeStoreAt({ record: (n) => n === 2 }) });
+    const state = await afterThaw();
+
+    expect(response.status).toBe(200);
+    expect(response.body.stoppedBy).toBe('checkpoint_failed');
+    expect(ms).toBeLessThan(ANSWER_WITHIN_MS);
+    expect(response.body.unrecorded).toBeGreaterThan(0);
+    expect(state.postedTwice).toBe(0);
+    expect(state.accepted.length).toBeLessThan(40);
+    expect(state.delivered.length + response.body.unrecorded).toBeGreaterThanOrEqual(state.accepted.length);
+  });
+
+  it('the final flush after every POST succeeded: answers 200, not 500, within the bound; the events stay pending', async () => {
+    const { response, ms } = await run({ wrapStore: freezeStoreAt({ record: () => true }) }, { CHECKPOINT_SIZE: '100' });
+    const state = await afterThaw();
+
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ delivered: EVENTS, unrecorded: EVENTS });
+    expect(ms).toBeLessThan(ANSWER_WITHIN_MS);
+    expect(state.postedTwice).toBe(0);
+    expect(state.accepted).toHaveLength(EVENTS);
+  });
+
+  it('the audit: answers 200 within the bound with every delivery recorded', async () => {
+    const { response, ms } = await run({ wrapStore: freezeStoreAt({ audit: true }) });
+    const state = await afterThaw();
+
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ delivered: EVENTS, auditFailed: true, unrecorded: 0 });
+    expect(ms).toBeLessThan(ANSWER_WITHIN_MS);
+    expect(state.delivered).toHaveLength(EVENTS);
+  });
+
+  it('the lease release: answers 200 within the bound with every delivery recorded', async () => {
+    const wrapLease = (lease: RunLease): RunLease => ({
+      acquire: (owner, ttl) => lease.acquire(owner, ttl),
+      renew: (held, ttl) => lease.renew(held, ttl),
+      release: (held) => {
+        freeze();
+        return lease.release(held);
+      },
+    });
+
+    const { response, ms } = await run({ wrapLease });
+    const state = await afterThaw();
+
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ delivered: EVENTS, unrecorded: 0 });
+    expect(ms).toBeLessThan(ANSWER_WITHIN_MS);
+    expect(state.delivered).toHaveLength(EVENTS);
+  });
+});
+
+describe('Firestore unreachable', () => {
+  it('answers 500 naming what failed within 60 s when nothing listens on its port, POSTing nothing', async () => {
+    const closed = `127.0.0.1:${await freeLoopbackPort()}`;
+    useEmulatorAt(closed);
+
+    const { response, ms } = await run({}, { FIRESTORE_EMULATOR_HOST: closed, FIRESTORE_TIMEOUT_MS: '10000', LEASE_TTL_MS: '30000' });
+
+    expect(response.status).toBe(500);
+    expect(response.body.message).toContain('acquiring the run lease');
+    expect(ms).toBeLessThan(60_000);
+    expect(router.received).toHaveLength(0);
+  }, 90_000);
+});
