@@ -3,8 +3,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Timestamp, type Firestore } from '@google-cloud/firestore';
-import { readLedger } from '../../src/example-router/example-router.js';
-import { serveFunction, type ServedFunction } from '../../src/local/functions-framework-process.js';
+import { readLedger } from '../../examples/example-router/example-router.js';
+import { EXAMPLE_ROUTER_SOURCE, serveFunction, type ServedFunction } from '../../tools/local/functions-framework-process.js';
 import { emulatorFirestore, idsWithStatus, uniqueCollections } from '../support/outbox-fixtures.js';
 
 const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -159,7 +159,7 @@ describe('Fault injection: at-least-once delivery into an idempotent consumer', 
     const router = await serveFunction({
       projectRoot: PROJECT_ROOT,
       target: 'exampleRouter',
-      source: 'dist/example-router/main.js',
+      source: EXAMPLE_ROUTER_SOURCE,
       env: { ...baseEnv, LEDGER_COLLECTION: ledgerCollection, INBOX_COLLECTION: `inbox_${collections.outbox}`, LOG_LEVEL: 'ERROR' },
     });
     served.push(router);

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Firestore } from '@google-cloud/firestore';
-import { serveFunction, type ServedFunction } from '../../src/local/functions-framework-process.js';
+import { serveFunction, type ServedFunction } from '../../tools/local/functions-framework-process.js';
 import { relayEnv } from '../support/function-server.js';
 import { startLoopbackRouter, type LoopbackRouter } from '../support/loopback-router.js';
 import { emulatorFirestore, idsWithStatus, seedEvents, uniqueCollections } from '../support/outbox-fixtures.js';

@@ -5,7 +5,7 @@ import { http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import request from 'supertest';
 import { encodeEvent } from '../../src/adapters/cloudevents-encoding.js';
-import { createExampleRouter, readLedger, type ExampleRouterOptions } from '../../src/example-router/example-router.js';
+import { createExampleRouter, readLedger, type ExampleRouterOptions } from '../../examples/example-router/example-router.js';
 import { memoryLogger } from '../support/function-server.js';
 import { emulatorFirestore } from '../support/outbox-fixtures.js';
 

@@ -4,6 +4,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { freeLoopbackPort } from './firestore-emulator.js';
 
+/** The example router's entry as `npm run build` compiles it (tsconfig.tools.json), relative to the project root. */
+export const EXAMPLE_ROUTER_SOURCE = 'build/examples/example-router/main.js';
+
 /** A function served by the Functions Framework CLI in a child process, exactly as `npm start` serves it. */
 export interface ServedFunction {
   readonly url: string;

@@ -1,7 +1,6 @@
 import { FieldValue, type CollectionReference, type DocumentReference, type Firestore, type Transaction } from '@google-cloud/firestore';
 import { z } from 'zod';
-import { InvalidInboxRecordError } from '../errors.js';
-import { ApplyOnceOutcome, FirestoreBusinessKeys, type ApplyOnceResult } from '../inbox/business-key.js';
+import { ApplyOnceOutcome, FirestoreBusinessKeys, InvalidInboxRecordError, type ApplyOnceResult } from 'outbound-event-handler/inbox';
 import { ExampleEventType, type ExampleEvent } from './example-event.js';
 
 /** Business-key scopes of the example: a charge and a void of one billingId are tracked apart. */

@@ -1,13 +1,14 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createFirestore } from '../adapters/firestore-client.js';
-import { DEFAULT_LEDGER_COLLECTION, DEFAULT_OUTBOX_COLLECTION } from '../config.js';
-import { readLedger } from '../example-router/example-router.js';
-import { createOutbox } from '../producer/enqueue.js';
+import { createFirestore } from 'outbound-event-handler';
+import { createOutbox, parseStoreConfig } from 'outbound-event-handler/producer';
+import { DEFAULT_LEDGER_COLLECTION } from '../../examples/example-router/config.js';
+import { readLedger } from '../../examples/example-router/example-router.js';
 import { startFirestoreEmulator, type RunningEmulator } from './firestore-emulator.js';
-import { serveFunction, type ServedFunction } from './functions-framework-process.js';
+import { EXAMPLE_ROUTER_SOURCE, serveFunction, type ServedFunction } from './functions-framework-process.js';
 
-const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The package's own root, found through its self-reference, so it holds wherever this file is built to. */
+const PROJECT_ROOT = path.dirname(fileURLToPath(import.meta.resolve('outbound-event-handler/package.json')));
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
 
 /** Sample events for an empty outbox: a small ledger story, with a charge sent twice under two ids. */
@@ -51,13 +52,13 @@ async function main(): Promise<number> {
   env.METADATA_SERVER_DETECTION ??= 'none';
   const firestore = createFirestore({ projectId: env.GOOGLE_CLOUD_PROJECT, firestoreEmulatorHost: env.FIRESTORE_EMULATOR_HOST });
   try {
-    const router = await serveFunction({ projectRoot: PROJECT_ROOT, target: 'exampleRouter', source: 'dist/example-router/main.js', env, onOutput: logPrinter('router  │') });
+    const router = await serveFunction({ projectRoot: PROJECT_ROOT, target: 'exampleRouter', source: EXAMPLE_ROUTER_SOURCE, env, onOutput: logPrinter('router  │') });
     served.push(router);
     env.ROUTER_URL ??= router.url;
     const relay = await serveFunction({ projectRoot: PROJECT_ROOT, target: 'outboundEventHandler', env, onOutput: logPrinter('relay   │') });
     served.push(relay);
 
-    const collection = env.OUTBOX_COLLECTION ?? DEFAULT_OUTBOX_COLLECTION;
+    const collection = parseStoreConfig(env).outboxCollection;
     const pending = await firestore.collection(collection).where('status', '==', 'pending').limit(1).get();
     if (pending.empty) {
       const outbox = createOutbox(firestore, { collection, shardCount: 1 });

@@ -1,9 +1,7 @@
 import type { Firestore } from '@google-cloud/firestore';
 import type { HttpFunction } from '@google-cloud/functions-framework';
-import { createCloudLogger } from '../adapters/cloud-logger.js';
-import type { Logger } from '../core/ports.js';
-import { describeError } from '../errors.js';
-import { DEFAULT_INBOX_IN_PROGRESS_TTL_MS, DEFAULT_INBOX_RETENTION_MS, FirestoreInbox, InboxOutcome } from '../inbox/inbox.js';
+import { createCloudLogger, describeError } from 'outbound-event-handler';
+import { DEFAULT_INBOX_IN_PROGRESS_TTL_MS, DEFAULT_INBOX_RETENTION_MS, FirestoreInbox, InboxOutcome, type Logger } from 'outbound-event-handler/inbox';
 import { parseExampleEvent } from './example-event.js';
 import { ExampleLedger } from './ledger.js';
 

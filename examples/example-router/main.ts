@@ -1,8 +1,6 @@
 import { http } from '@google-cloud/functions-framework';
-import { createCloudLogger } from '../adapters/cloud-logger.js';
-import { createFirestore } from '../adapters/firestore-client.js';
-import { parseExampleRouterConfig } from '../config.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, createCloudLogger, createFirestore } from 'outbound-event-handler';
+import { parseExampleRouterConfig } from './config.js';
 import { createExampleRouter } from './example-router.js';
 
 /** Registers exampleRouter; a bad environment answers every request 500 naming the variable, as the relay does. */
