@@ -1,7 +1,12 @@
-/** Jest runs the TypeScript sources as native ES modules (p-retry and p-limit are ESM-only). */
-export default {
+/**
+ * Jest runs the TypeScript sources as native ES modules (p-retry and p-limit are ESM-only), in three tiers
+ * that scripts/dev.sh runs one after another (`npm test`), or alone (`npm run test:unit` …):
+ * - unit: core logic, config, adapters and deploy files; no Java, no emulator, no globalSetup.
+ * - emulator: everything that talks to Firestore, on one emulator this tier starts; files run in parallel.
+ * - e2e: real processes (`npm start`, the CLI bin, fault injection) on the built dist/ and build/; in band.
+ */
+const shared = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: {
@@ -11,7 +16,18 @@ export default {
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
+  testTimeout: 30000,
+};
+
+const withEmulator = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-  testTimeout: 30000,
+};
+
+export default {
+  projects: [
+    { ...shared, displayName: 'unit', roots: ['<rootDir>/test/unit'] },
+    { ...shared, ...withEmulator, displayName: 'emulator', roots: ['<rootDir>/test/emulator'] },
+    { ...shared, ...withEmulator, displayName: 'e2e', roots: ['<rootDir>/test/e2e'] },
+  ],
 };

@@ -1,13 +1,11 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Timestamp, type Firestore } from '@google-cloud/firestore';
 import { readLedger } from '../../examples/example-router/example-router.js';
 import { EXAMPLE_ROUTER_SOURCE, serveFunction, type ServedFunction } from '../../tools/local/functions-framework-process.js';
 import { emulatorFirestore, idsWithStatus, uniqueCollections } from '../support/outbox-fixtures.js';
+import { PROJECT_ROOT } from '../support/project-root.js';
 
-const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ACCOUNTS = 40;
 const MOVEMENTS = 520;
 const POISON_EVERY = 53;
