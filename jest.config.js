@@ -16,7 +16,6 @@ const shared = {
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
-  testTimeout: 30000,
 };
 
 const withEmulator = {
@@ -25,6 +24,8 @@ const withEmulator = {
 };
 
 export default {
+  // A global option: jest-circus reads it from the global config only, never from a project's.
+  testTimeout: 30000,
   projects: [
     { ...shared, displayName: 'unit', roots: ['<rootDir>/test/unit'] },
     { ...shared, ...withEmulator, displayName: 'emulator', roots: ['<rootDir>/test/emulator'] },

@@ -6,6 +6,7 @@
 #   sh scripts/dev.sh local                  the main job on the emulator (tools/local/run-local.ts)
 #   sh scripts/dev.sh test [jest args]       the unit, emulator and end-to-end tiers, one after another
 #   sh scripts/dev.sh test:unit|test:emulator|test:e2e [jest args]
+#   JEST_EMULATOR_WORKERS=N                  the emulator tier's parallel workers (default: CPUs, at least 2)
 #
 # npm itself does not check engines for `npm run`, but `npm ci` does (.npmrc: engine-strict), so Node 22 is put
 # on PATH before anything is installed.
@@ -56,9 +57,10 @@ tier() {
   summary="$summary$(printf '\n  %-8s %s in %s s' "$name" "$outcome" "$seconds")"
 }
 
-# The emulator tier's files are independent (each test has its own collections), so they run in parallel;
-# two workers keep a shared 2-core machine responsive while the emulator itself takes a core.
-EMULATOR_WORKERS="${JEST_EMULATOR_WORKERS:-2}"
+# The emulator tier's files are independent (each test has its own collections), so they run in parallel:
+# one worker per CPU, at least two (Jest's own default, CPUs - 1, would run a 2-core machine in band).
+cpus="$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)"
+EMULATOR_WORKERS="${JEST_EMULATOR_WORKERS:-$((cpus > 2 ? cpus : 2))}"
 
 case "$task" in
   local)
