@@ -1,6 +1,6 @@
 import type { Firestore } from '@google-cloud/firestore';
 import { createFirestore } from '../dist/adapters/firestore-client.js';
-import { startFirestoreEmulator, type RunningEmulator } from '../dist/local/firestore-emulator.js';
+import { startFirestoreEmulator, type RunningEmulator } from '../build/tools/local/firestore-emulator.js';
 
 /** The emulator the bench talks to: started here, or the one FIRESTORE_EMULATOR_HOST names. */
 export interface EmulatorSession {

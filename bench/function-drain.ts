@@ -1,4 +1,4 @@
-import { serveFunction, type ServedFunction } from '../dist/local/functions-framework-process.js';
+import { serveFunction, type ServedFunction } from '../build/tools/local/functions-framework-process.js';
 import { readCpuSeconds, readGroupCpuSeconds, readProcessMemory } from './proc-status.js';
 
 /** Where the served functions read, write and POST; one value of each for every shard. */

@@ -200,36 +200,6 @@ function checkTogether(config: Config): void {
   }
 }
 
-/** The example object router's settings (its own deployment, its own entry point). */
-export interface ExampleRouterConfig {
-  readonly projectId: string | undefined;
-  readonly firestoreEmulatorHost: string | undefined;
-  /** INBOX_COLLECTION: the consumer's inbox records (put a TTL policy on `expireAt`). */
-  readonly inboxCollection: string;
-  /** INBOX_CONSUMER: this consumer's name in the inbox. */
-  readonly consumer: string;
-  /** LEDGER_COLLECTION: the example's accounts. */
-  readonly ledgerCollection: string;
-  readonly logLevel: Severity;
-}
-
-export const DEFAULT_INBOX_COLLECTION = 'inbox';
-export const DEFAULT_INBOX_CONSUMER = 'example-router';
-export const DEFAULT_LEDGER_COLLECTION = 'example_ledger';
-
-/** Validates the example router's environment once, like the relay's. */
-export function parseExampleRouterConfig(env: Env = process.env): Readonly<ExampleRouterConfig> {
-  const read = reader(env);
-  return Object.freeze({
-    projectId: read.optional('GOOGLE_CLOUD_PROJECT'),
-    firestoreEmulatorHost: read.optional('FIRESTORE_EMULATOR_HOST'),
-    inboxCollection: read.text('INBOX_COLLECTION', collectionId, COLLECTION_ID, DEFAULT_INBOX_COLLECTION),
-    consumer: read.text('INBOX_CONSUMER', z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/), '1-100 letters, digits, _, . or -', DEFAULT_INBOX_CONSUMER),
-    ledgerCollection: read.text('LEDGER_COLLECTION', collectionId, COLLECTION_ID, DEFAULT_LEDGER_COLLECTION),
-    logLevel: read.text('LOG_LEVEL', severity, 'one of DEBUG, INFO, WARNING, ERROR', 'INFO'),
-  });
-}
-
 /** Standard Webhooks secrets: "whsec_" and base64 of at least 24 bytes. */
 const HMAC_SECRET = /^whsec_[A-Za-z0-9+/]{32,}={0,2}$/;
 

@@ -42,6 +42,9 @@ export interface OutboxEvent {
   readonly postAttempts: number;
   /** Not to be attempted before this (backoff after a failure, or the router's Retry-After). */
   readonly nextAttemptAt: Instant | undefined;
+  /** W3C trace context of the producer's request, when it stored one: each delivery continues that trace. */
+  readonly traceparent: string | undefined;
+  readonly tracestate: string | undefined;
   readonly version: DocumentVersion;
 }
 

@@ -67,6 +67,9 @@ export function validateEvent(document: StoredDocument, limits: EventLimits): Ou
     postAttempts: count(fields.postAttempts),
     // A backoff the relay wrote; anything else there is not a reason to hold the event back.
     nextAttemptAt: fields.nextAttemptAt instanceof Instant ? fields.nextAttemptAt : undefined,
+    // A trace context is a hint: one that is not valid W3C is dropped, never a reason to hold the event back.
+    traceparent: isTraceparent(fields.traceparent) ? fields.traceparent : undefined,
+    tracestate: isTraceparent(fields.traceparent) && isTracestate(fields.tracestate) ? fields.tracestate : undefined,
     version,
   };
 }
@@ -87,6 +90,18 @@ export function recordOf(document: StoredDocument): EventRecord {
 /** Counters written by the relay; anything unreadable counts as zero rather than blocking the event. */
 export function count(value: unknown): number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : 0;
+}
+
+/** W3C Trace Context `traceparent`, version 00 form (a later version may carry more fields after these). */
+const TRACEPARENT = /^(?!ff)[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}(-.*)?$/;
+
+function isTraceparent(value: unknown): value is string {
+  return typeof value === 'string' && TRACEPARENT.test(value);
+}
+
+/** W3C `tracestate`: at most 512 characters of printable list text. */
+function isTracestate(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= 512 && /^[\x20-\x7e]*$/.test(value);
 }
 
 function optionalString(value: unknown): string | undefined {

@@ -25,11 +25,14 @@ export interface Answer {
   readonly body: object;
 }
 
+/** The Scheduler target, and a way for an embedder (or a test) to close its Firestore client when done with it. */
+export type OutboundEventHandler = HttpFunction & { close(): Promise<void> };
+
 /**
  * Builds the Cloud Scheduler target: configuration is read once (cold start), clients are reused across
  * runs, and each POST runs the relay once and answers 200 or 500 by the answer rule (RunState.retryWanted).
  */
-export function createOutboundEventHandler(options: HandlerOptions = {}): HttpFunction {
+export function createOutboundEventHandler(options: HandlerOptions = {}): OutboundEventHandler {
   const clock = options.clock ?? systemClock;
   let config: Readonly<Config>;
   try {
@@ -44,7 +47,7 @@ export function createOutboundEventHandler(options: HandlerOptions = {}): HttpFu
   const graceful = options.shutdown === undefined ? processShutdown(logger, config.shutdownTimeoutMs) : undefined;
   const shutdown = options.shutdown ?? (graceful as GracefulShutdown).signal;
 
-  return async (req, res) => {
+  const handler: HttpFunction = async (req, res) => {
     if (req.method !== 'POST') {
       res.set('Allow', 'POST').status(405).json({ error: 'method_not_allowed', message: 'Use POST to start a run.' });
       return;
@@ -64,6 +67,7 @@ export function createOutboundEventHandler(options: HandlerOptions = {}): HttpFu
     })();
     await (graceful?.track(work) ?? work);
   };
+  return Object.assign(handler, { close: () => relay.close() });
 }
 
 /** The answer rule in HTTP: 500 only where Cloud Scheduler's retry is wanted (RunState.retryWanted). */
@@ -99,12 +103,13 @@ function processShutdown(logger: Logger, shutdownTimeoutMs: number): GracefulShu
 }
 
 /** A misconfigured deployment answers every run with the same one-line reason instead of crashing. */
-function configErrorHandler(error: ConfigError, logger: Logger): HttpFunction {
+function configErrorHandler(error: ConfigError, logger: Logger): OutboundEventHandler {
   logger.log('ERROR', error.message, { variable: error.variable });
-  return (_req, res) => {
+  const handler: HttpFunction = (_req, res) => {
     logger.log('ERROR', error.message, { variable: error.variable });
     res.status(500).json({ error: 'configuration', variable: error.variable, message: error.message });
   };
+  return Object.assign(handler, { close: () => Promise.resolve() });
 }
 
 /** Sortable by start time, unique across instances. */

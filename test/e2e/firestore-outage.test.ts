@@ -2,8 +2,10 @@ import type { Firestore } from '@google-cloud/firestore';
 import request from 'supertest';
 import { createFirestore } from '../../src/adapters/firestore-client.js';
 import type { OutboxStore, RunLease } from '../../src/core/ports.js';
-import { freeLoopbackPort, startFirestoreEmulator, type RunningEmulator } from '../../src/local/firestore-emulator.js';
-import { memoryLogger, relayEnv, serveHandler } from '../support/function-server.js';
+import { freeLoopbackPort, startFirestoreEmulator, type RunningEmulator } from '../../tools/local/firestore-emulator.js';
+import { serveFunction } from '../../tools/local/functions-framework-process.js';
+import { closeServedHandlers, memoryLogger, relayEnv, serveHandler } from '../support/function-server.js';
+import { PROJECT_ROOT } from '../support/project-root.js';
 import { startLoopbackRouter, type LoopbackRouter } from '../support/loopback-router.js';
 import { seedEvents, uniqueCollections } from '../support/outbox-fixtures.js';
 
@@ -49,6 +51,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   thaw();
+  await closeServedHandlers();
   await db.terminate();
   await emulator.stop();
   useEmulatorAt(sharedEmulatorHost);
@@ -208,15 +211,30 @@ describe('Firestore hanging at each boundary of a run', () => {
 });
 
 describe('Firestore unreachable', () => {
+  // A process of its own: a client pointed at a closed port keeps retrying in the background, which only
+  // ending the process stops (as Cloud Run ends an instance); in this process it would keep Jest from exiting.
   it('answers 500 naming what failed within 60 s when nothing listens on its port, POSTing nothing', async () => {
     const closed = `127.0.0.1:${await freeLoopbackPort()}`;
-    useEmulatorAt(closed);
+    const env = {
+      PATH: process.env.PATH,
+      METADATA_SERVER_DETECTION: 'none',
+      ...relayEnv(router.url, collections),
+      FIRESTORE_EMULATOR_HOST: closed,
+    };
+    const fn = await serveFunction({ projectRoot: PROJECT_ROOT, target: 'outboundEventHandler', env });
+    try {
+      const started = Date.now();
+      const response = await fetch(fn.url, { method: 'POST' });
+      const ms = Date.now() - started;
+      const body = (await response.json()) as Record<string, unknown>;
 
-    const { response, ms } = await run({}, { FIRESTORE_EMULATOR_HOST: closed, FIRESTORE_TIMEOUT_MS: '10000', LEASE_TTL_MS: '30000' });
-
-    expect(response.status).toBe(500);
-    expect(response.body.message).toContain('acquiring the run lease');
-    expect(ms).toBeLessThan(60_000);
-    expect(router.received).toHaveLength(0);
+      expect(response.status).toBe(500);
+      expect(body).toMatchObject({ error: 'lease_unavailable' });
+      expect(String(body.message)).toContain('acquiring the run lease');
+      expect(ms).toBeLessThan(60_000);
+      expect(router.received).toHaveLength(0);
+    } finally {
+      await fn.stop('SIGKILL');
+    }
   }, 90_000);
 });

@@ -1,13 +1,11 @@
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Firestore } from '@google-cloud/firestore';
 import { DEFAULT_LEASE_TTL_MS } from '../../src/config.js';
-import { serveFunction, type ServedFunction } from '../../src/local/functions-framework-process.js';
+import { serveFunction, type ServedFunction } from '../../tools/local/functions-framework-process.js';
 import { relayEnv } from '../support/function-server.js';
+import { PROJECT_ROOT } from '../support/project-root.js';
 import { startLoopbackRouter, type LoopbackRouter } from '../support/loopback-router.js';
 import { emulatorFirestore, idsWithStatus, seedEvents, uniqueCollections } from '../support/outbox-fixtures.js';
 
-const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** Cloud Run sends SIGKILL this long after SIGTERM. */
 const CLOUD_RUN_GRACE_MS = 10_000;
 const EVENTS = 60;
@@ -83,7 +81,7 @@ describe('Shutting down the served function', () => {
     await fn.stop('SIGKILL');
     const killedAt = Date.now();
     const replacement = await serve();
-    let answer: Record<string, unknown> = {};
+    let answer: Record<string, unknown>;
     for (;;) {
       answer = (await (await fetch(replacement.url, { method: 'POST' })).json()) as Record<string, unknown>;
       if (answer.skipped === undefined) break;

@@ -1,14 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Timestamp, type Firestore } from '@google-cloud/firestore';
-import { serveFunction, type ServedFunction } from '../../src/local/functions-framework-process.js';
+import { serveFunction, type ServedFunction } from '../../tools/local/functions-framework-process.js';
 import { relayEnv } from '../support/function-server.js';
+import { PROJECT_ROOT } from '../support/project-root.js';
 import { emulatorFirestore, idsWithStatus, uniqueCollections } from '../support/outbox-fixtures.js';
 
-const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const EVENTS = 200;
 /** Close to MAX_PAYLOAD_BYTES (512 KiB), as the issue that asked for this measured. */
 const EVENT_BYTES = 480 * 1024;

@@ -1,12 +1,9 @@
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Firestore } from '@google-cloud/firestore';
-import { serveFunction, type ServedFunction } from '../../src/local/functions-framework-process.js';
+import { serveFunction, type ServedFunction } from '../../tools/local/functions-framework-process.js';
 import { relayEnv } from '../support/function-server.js';
 import { startLoopbackRouter, type LoopbackRouter } from '../support/loopback-router.js';
 import { emulatorFirestore, idsWithStatus, seedEvents, uniqueCollections } from '../support/outbox-fixtures.js';
-
-const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { PROJECT_ROOT } from '../support/project-root.js';
 
 describe('outboundEventHandler served by the Functions Framework CLI, as `npm start` serves the build', () => {
   let db: Firestore;

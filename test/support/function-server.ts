@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
-import { createOutboundEventHandler, type HandlerOptions } from '../../src/function/outbound-event-handler.js';
+import { createOutboundEventHandler, type HandlerOptions, type OutboundEventHandler } from '../../src/function/outbound-event-handler.js';
 import type { Logger, OutboxStore, Severity } from '../../src/core/ports.js';
 
 export interface LogEntry {
@@ -17,12 +17,21 @@ export function memoryLogger(): Logger & { readonly entries: LogEntry[] } {
   return { entries, log: (severity, message, fields = {}) => entries.push({ severity, message, fields }) };
 }
 
+const served: OutboundEventHandler[] = [];
+
 /** Registers a fresh handler with the Functions Framework and returns its real Express server, as Cloud Functions serves it. */
 export function serveHandler(options: HandlerOptions): Server {
   const name = `outboundEventHandler_${randomBytes(4).toString('hex')}`;
   // A signal of the test's own: the handler must not take SIGTERM over from the test runner.
-  http(name, createOutboundEventHandler({ shutdown: new AbortController().signal, ...options }));
+  const handler = createOutboundEventHandler({ shutdown: new AbortController().signal, ...options });
+  served.push(handler);
+  http(name, handler);
   return getTestServer(name);
+}
+
+/** Closes the Firestore clients of every handler served so far, so nothing keeps the test process alive. */
+export async function closeServedHandlers(): Promise<void> {
+  await Promise.all(served.splice(0).map((handler) => handler.close()));
 }
 
 /** The function's environment for one test: its own collections, the loopback router, fast retries. */

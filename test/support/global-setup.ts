@@ -1,16 +1,16 @@
-import type { RunningEmulator } from '../../src/local/firestore-emulator.js';
+import type { RunningEmulator } from '../../tools/local/firestore-emulator.js';
 
 /** Where setup leaves the emulator handle for teardown; both run in Jest's main process. */
 export type EmulatorGlobals = typeof globalThis & { __FIRESTORE_EMULATOR__?: RunningEmulator };
 
-type Harness = typeof import('../../src/local/firestore-emulator.js');
+type Harness = typeof import('../../tools/local/firestore-emulator.js');
 
 /**
  * Jest loads globalSetup through Node's own module loader, which ignores moduleNameMapper, so the
  * usual `.js` specifier would not resolve here; Node 22.18+ loads the `.ts` source itself (type stripping).
  */
 async function loadHarness(): Promise<Harness> {
-  const source = new URL('../../src/local/firestore-emulator.ts', import.meta.url);
+  const source = new URL('../../tools/local/firestore-emulator.ts', import.meta.url);
   return (await import(source.href)) as Harness;
 }
 

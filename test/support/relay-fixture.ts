@@ -1,5 +1,6 @@
 import type { Firestore } from '@google-cloud/firestore';
 import { startLoopbackRouter, type LoopbackRouter, type RouterScript } from './loopback-router.js';
+import { closeServedHandlers } from './function-server.js';
 import { emulatorFirestore, uniqueCollections } from './outbox-fixtures.js';
 
 /** What a relay spec works with; fresh router and collections for every test. */
@@ -16,6 +17,7 @@ export function useRelayFixture(script?: () => RouterScript): RelayFixture {
     fixture.db = emulatorFirestore();
   });
   afterAll(async () => {
+    await closeServedHandlers();
     await fixture.db.terminate();
   });
   beforeEach(async () => {

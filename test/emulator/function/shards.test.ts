@@ -1,0 +1,62 @@
+import request from 'supertest';
+import { redriveEvent } from '../../../src/cli/commands/redrive.js';
+import { shardOf } from '../../../src/core/shard.js';
+import { createOutbox } from '../../../src/producer/enqueue.js';
+import { memoryLogger, relayEnv, serveHandler } from '../../support/function-server.js';
+import { idsWithStatus, readAll } from '../../support/outbox-fixtures.js';
+import { useRelayFixture } from '../../support/relay-fixture.js';
+
+const fx = useRelayFixture();
+const SHARDS = 3;
+
+async function enqueue(count: number): Promise<string[]> {
+  const outbox = createOutbox(fx.db, { collection: fx.collections.outbox, shardCount: SHARDS });
+  const batch = fx.db.batch();
+  const ids = Array.from({ length: count }, (_, i) => outbox.enqueue(batch, { type: 'order.created', data: { i }, orderingKey: `order-${i % 7}` }));
+  await batch.commit();
+  return ids;
+}
+
+const runShard = (index: number) =>
+  request(serveHandler({ env: relayEnv(fx.router.url, fx.collections, { SHARD_COUNT: String(SHARDS), SHARD_INDEX: String(index) }), logger: memoryLogger() })).post('/');
+
+describe('Shards', () => {
+  it('has each SHARD_INDEX deliver only its own shard, and all shards together deliver everything', async () => {
+    const ids = await enqueue(42);
+    const stored = await readAll(fx.db, fx.collections.outbox);
+    const inShard1 = ids.filter((id) => stored.get(id)?.shard === 1).sort();
+
+    const first = await runShard(1);
+
+    expect(first.body.delivered).toBe(inShard1.length);
+    expect(fx.router.acceptedIds().sort()).toEqual(inShard1);
+    await runShard(0);
+    await runShard(2);
+    expect(await idsWithStatus(fx.db, fx.collections.outbox, 'delivered')).toEqual([...ids].sort());
+  });
+
+  it('keeps every event of one orderingKey in one shard', async () => {
+    const ids = await enqueue(21);
+    const stored = await readAll(fx.db, fx.collections.outbox);
+
+    for (let key = 0; key < 7; key += 1) {
+      const shards = new Set(ids.filter((_, i) => i % 7 === key).map((id) => stored.get(id)?.shard));
+      expect([...shards]).toEqual([shardOf(`order-${key}`, SHARDS)]);
+    }
+  });
+
+  it('dead-letters, from shard 0, a pending event that names no existing shard, and a redrive puts it back in one', async () => {
+    await fx.db.collection(fx.collections.outbox).doc('lost-shard').set({ type: 'order.created', data: {}, createdAt: new Date(), status: 'pending', shard: 9, orderingKey: 'order-x' });
+    await fx.db.collection(fx.collections.outbox).doc('no-shard').set({ type: 'order.created', data: {}, createdAt: new Date(), status: 'pending' });
+
+    await runShard(2);
+    expect(await idsWithStatus(fx.db, fx.collections.outbox, 'pending')).toEqual(['lost-shard', 'no-shard']);
+    const response = await runShard(0);
+
+    expect(response.body.deadLettered).toBe(2);
+    const stored = await readAll(fx.db, fx.collections.outbox);
+    expect(String(stored.get('lost-shard')?.deadLetterReason)).toContain('shard must be an integer from 0 to 2');
+    await redriveEvent(fx.db, { outboxCollection: fx.collections.outbox, maxRedrives: 3, shardCount: SHARDS }, 'lost-shard');
+    expect((await readAll(fx.db, fx.collections.outbox)).get('lost-shard')).toMatchObject({ status: 'pending', shard: shardOf('order-x', SHARDS) });
+  });
+});

@@ -1,0 +1,49 @@
+import { encodeEvent, percentEncode } from '../../../src/adapters/cloudevents-encoding.js';
+import type { OutboxEvent } from '../../../src/core/event.js';
+import { Instant } from '../../../src/core/instant.js';
+import { MalformedEventError } from '../../../src/errors.js';
+
+const event = (overrides: Partial<OutboxEvent> = {}): OutboxEvent => ({
+  id: 'evt-1',
+  type: 'com.example.order.created',
+  body: '{"orderId":1}',
+  bodyBytes: 13,
+  createdAt: Instant.of(Date.UTC(2026, 0, 2, 3, 4, 5) / 1000, 6_000_000),
+  source: undefined,
+  subject: undefined,
+  orderingKey: undefined,
+  attempts: 0,
+  postAttempts: 0,
+  nextAttemptAt: undefined,
+  traceparent: undefined,
+  tracestate: undefined,
+  version: undefined as unknown as OutboxEvent['version'],
+  ...overrides,
+});
+
+describe('Function: encodeEvent', () => {
+  it('sends the body made when the event was read, as JSON', () => {
+    const encoded = encodeEvent(event(), 1, '/relay');
+
+    expect(encoded.body).toBe('{"orderId":1}');
+    expect(encoded.headers['content-type']).toBe('application/json');
+  });
+
+  it('percent-encodes a subject outside printable ASCII instead of letting it be stripped', () => {
+    const encoded = encodeEvent(event({ subject: 'orders/日本 "x" 100%' }), 1, '/relay');
+
+    expect(encoded.headers['ce-subject']).toBe('orders/%E6%97%A5%E6%9C%AC%20%22x%22%20100%25');
+    expect(decodeURIComponent(encoded.headers['ce-subject'] ?? '')).toBe('orders/日本 "x" 100%');
+  });
+
+  it('throws a MalformedEventError naming the attribute when the source is not a URI reference', () => {
+    expect(() => encodeEvent(event({ source: 'not a uri' }), 1, '/relay')).toThrow(MalformedEventError);
+    expect(() => encodeEvent(event({ source: 'not a uri' }), 1, '/relay')).toThrow(/source/);
+  });
+});
+
+describe('Function: percentEncode', () => {
+  it('leaves printable ASCII other than quote and percent alone', () => {
+    expect(percentEncode('com.example/a-b_c~!')).toBe('com.example/a-b_c~!');
+  });
+});

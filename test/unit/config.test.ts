@@ -1,0 +1,80 @@
+import { DEFAULT_BATCH_SIZE, DEFAULT_OUTBOX_COLLECTION, parseConfig } from '../../src/config.js';
+import { ConfigError } from '../../src/errors.js';
+
+const VALID = { ROUTER_URL: 'https://router.example.com/events' };
+
+describe('Function: parseConfig', () => {
+  it('applies the documented defaults when only ROUTER_URL is set', () => {
+    const config = parseConfig(VALID);
+
+    expect(config).toMatchObject({ routerUrl: VALID.ROUTER_URL, outboxCollection: DEFAULT_OUTBOX_COLLECTION, batchSize: DEFAULT_BATCH_SIZE, shardIndex: 0 });
+  });
+
+  it('returns a frozen object', () => {
+    expect(Object.isFrozen(parseConfig(VALID))).toBe(true);
+  });
+
+  it('reads every number from its variable', () => {
+    const config = parseConfig({ ...VALID, BATCH_SIZE: '50', DELIVERY_CONCURRENCY: '4', POST_TIMEOUT_MS: '1500', MAX_ATTEMPTS: '3' });
+
+    expect(config).toMatchObject({ batchSize: 50, deliveryConcurrency: 4, postTimeoutMs: 1500, maxAttempts: 3 });
+  });
+
+  it.each([
+    [{}, 'ROUTER_URL', 'is required'],
+    [{ ROUTER_URL: 'not a url' }, 'ROUTER_URL', 'http:// or https://'],
+    [{ ...VALID, BATCH_SIZE: '501' }, 'BATCH_SIZE', 'from 1 to 500'],
+    [{ ...VALID, BATCH_SIZE: '2.5' }, 'BATCH_SIZE', 'integer'],
+    [{ ...VALID, POST_RETRIES: '-1' }, 'POST_RETRIES', 'from 0 to 20'],
+    [{ ...VALID, OUTBOX_COLLECTION: 'a/b' }, 'OUTBOX_COLLECTION', 'collection id'],
+    [{ ...VALID, LOG_LEVEL: 'LOUD' }, 'LOG_LEVEL', 'one of'],
+    [{ ...VALID, SHARD_COUNT: '4', SHARD_INDEX: '4' }, 'SHARD_INDEX', 'from 0 to 3'],
+    [{ ...VALID, EVENT_SOURCE: 'not a uri' }, 'EVENT_SOURCE', 'a URI reference'],
+    [{ ...VALID, FIRESTORE_TIMEOUT_MS: '20000' }, 'LEASE_TTL_MS', 'at least 3 × FIRESTORE_TIMEOUT_MS (60000 ms)'],
+    [{ ...VALID, REDELIVERY_MIN_DELAY_MS: '5000', REDELIVERY_MAX_DELAY_MS: '1000' }, 'REDELIVERY_MAX_DELAY_MS', 'at least REDELIVERY_MIN_DELAY_MS'],
+    [{ ...VALID, MAX_IN_FLIGHT_BYTES: '4096' }, 'MAX_IN_FLIGHT_BYTES', 'at least MAX_PAYLOAD_BYTES'],
+    [{ ...VALID, SHUTDOWN_TIMEOUT_MS: '10000' }, 'SHUTDOWN_TIMEOUT_MS', 'below 10000'],
+    [{ ...VALID, KEY_AFTER_DEAD_LETTER: 'skip' }, 'KEY_AFTER_DEAD_LETTER', 'park or continue'],
+    [{ ...VALID, BREAKER_THRESHOLD: '0' }, 'BREAKER_THRESHOLD', 'from 1 to 1000'],
+    [{ ...VALID, ROUTER_AUTH: 'basic' }, 'ROUTER_AUTH', 'one of none, google-id-token, hmac'],
+    [{ ...VALID, ROUTER_AUTH: 'hmac' }, 'ROUTER_HMAC_SECRET', 'is required when ROUTER_AUTH=hmac'],
+    [{ ...VALID, ROUTER_AUTH: 'hmac', ROUTER_HMAC_SECRET: 'hunter2' }, 'ROUTER_HMAC_SECRET', 'Standard Webhooks secret'],
+    [{ ...VALID, ROUTER_AUTH: 'google-id-token', ROUTER_AUDIENCE: 'router' }, 'ROUTER_AUDIENCE', 'URL'],
+  ])('rejects %j naming %s', (env, variable, problem) => {
+    let thrown: unknown;
+    try {
+      parseConfig(env);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as ConfigError).variable).toBe(variable);
+    expect((thrown as ConfigError).message).toContain(problem);
+  });
+
+  it('reads the outage settings: breaker, redelivery backoff, parking, deadlines', () => {
+    const config = parseConfig({
+      ...VALID,
+      BREAKER_THRESHOLD: '8',
+      REDELIVERY_MIN_DELAY_MS: '0',
+      REDELIVERY_MAX_DELAY_MS: '0',
+      KEY_AFTER_DEAD_LETTER: 'continue',
+      FIRESTORE_TIMEOUT_MS: '2000',
+      LEASE_TTL_MS: '6000',
+    });
+
+    expect(config).toMatchObject({ breakerThreshold: 8, redeliveryMinDelayMs: 0, redeliveryMaxDelayMs: 0, parkKeyOnDeadLetter: false, firestoreTimeoutMs: 2000, leaseTtlMs: 6000 });
+  });
+
+  it('uses ROUTER_URL as the ID-token audience unless ROUTER_AUDIENCE is set', () => {
+    expect(parseConfig({ ...VALID, ROUTER_AUTH: 'google-id-token' }).routerAuth).toEqual({ kind: 'google-id-token', audience: VALID.ROUTER_URL });
+  });
+
+  it('never echoes a secret', () => {
+    expect(() => parseConfig({ ...VALID, ROUTER_AUTH: 'hmac', ROUTER_HMAC_SECRET: 'whsec_short-s3cret' })).toThrow(/^(?!.*s3cret)/s);
+  });
+
+  it('never echoes a text value, which may hold credentials', () => {
+    expect(() => parseConfig({ ROUTER_URL: 'ftp://user:s3cret@router' })).toThrow(/^(?!.*s3cret)/s);
+  });
+});

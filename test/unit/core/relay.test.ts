@@ -1,0 +1,449 @@
+import type { OutboxEvent } from '../../../src/core/event.js';
+import { Instant } from '../../../src/core/instant.js';
+import type { Logger, OutboxStore, RunLease } from '../../../src/core/ports.js';
+import { runRelay, type RelayOptions, type RunResult } from '../../../src/core/relay.js';
+import { memoryLogger } from '../../support/function-server.js';
+import { MemoryOutboxStore, MemoryRunLease } from '../../support/memory-outbox-store.js';
+import { memoryRouter, ok, status, type MemoryAnswer } from '../../support/memory-router.js';
+import { VirtualClock } from '../../support/virtual-clock.js';
+
+const OPTIONS: RelayOptions = {
+  batchSize: 10,
+  deliveryConcurrency: 4,
+  maxAttempts: 5,
+  runBudgetMs: 60_000,
+  checkpointSize: 10,
+  maxPayloadBytes: 10_000,
+  shardCount: 1,
+  postRetries: 0,
+  retryMinDelayMs: 100,
+  retryMaxDelayMs: 1_000,
+  firestoreTimeoutMs: 2_000,
+  leaseTtlMs: 9_000,
+  shutdownTimeoutMs: 5_000,
+  maxInFlightBytes: 1_000_000,
+  breakerThreshold: 3,
+  redeliveryMinDelayMs: 60_000,
+  redeliveryMaxDelayMs: 3_600_000,
+  parkKeyOnDeadLetter: true,
+};
+
+const never = <T>(): Promise<T> => new Promise<T>(() => undefined);
+
+/** One run over in-memory ports on virtual time; `random` is 0.5, so jitter is exactly 1. */
+function setup(script?: (event: OutboxEvent, nth: number) => MemoryAnswer) {
+  const clock = new VirtualClock();
+  const lease = new MemoryRunLease(() => clock.now());
+  const store = new MemoryOutboxStore(lease);
+  const router = memoryRouter(clock, script);
+  const logger = memoryLogger();
+  const run = (
+    options: Partial<RelayOptions> = {},
+    ports: { store?: OutboxStore; lease?: RunLease; logger?: Logger; shutdown?: AbortSignal } = {},
+  ): Promise<RunResult> =>
+    clock.run(
+      runRelay(
+        `run-${clock.now()}`,
+        { store: ports.store ?? store, lease: ports.lease ?? lease, router: router.router, clock, logger: ports.logger ?? logger, random: () => 0.5 },
+        { ...OPTIONS, ...options },
+        { ...(ports.shutdown === undefined ? {} : { shutdown: ports.shutdown }) },
+      ),
+    );
+  return { clock, lease, store, router, logger, run };
+}
+
+function ran(result: RunResult) {
+  if (result.kind !== 'ran') throw new Error(`expected the run to run, got ${result.kind}`);
+  return result;
+}
+
+describe('A run', () => {
+  describe('delivering', () => {
+    it('delivers every pending event across pages and audits the run last', async () => {
+      const { store, router, run } = setup();
+      store.seed(25);
+
+      const result = ran(await run());
+
+      expect(result.retryWanted).toBe(false);
+      expect(result.summary).toMatchObject({ fetched: 25, delivered: 25, hasMore: false, auditFailed: false, unrecorded: 0, stoppedBy: 'drained' });
+      expect(router.posts).toHaveLength(25);
+      expect(store.idsWithStatus('delivered')).toHaveLength(25);
+      expect(store.audits).toEqual([expect.objectContaining({ delivered: 25 })]);
+    });
+
+    it('takes events oldest first by createdAt, then id, each once however the ids sort', async () => {
+      const { store, router, run } = setup();
+      store.seed(25, (i) => ({ createdAt: Instant.fromMillis(Date.UTC(2026, 0, 1) - i * 1000) }));
+
+      await run({ deliveryConcurrency: 1 });
+
+      expect(router.posts.map((p) => p.eventId)).toEqual(Array.from({ length: 25 }, (_, i) => `evt-${String(24 - i).padStart(4, '0')}`));
+    });
+
+    it('keeps enqueue order (sequence) within one commit, also where a page boundary cuts the commit', async () => {
+      const { store, router, run } = setup();
+      const commit = Instant.fromMillis(Date.UTC(2026, 0, 1));
+      // Natural ids that sort against their enqueue order: z-… was enqueued first.
+      ['z-created', 'y-paid', 'x-shipped', 'w-delivered'].forEach((id, sequence) =>
+        store.put(id, { type: 't', data: {}, createdAt: commit, status: 'pending', orderingKey: 'order-1', sequence: sequence + 1 }),
+      );
+
+      await run({ batchSize: 3 });
+
+      expect(router.posts.map((p) => p.eventId)).toEqual(['z-created', 'y-paid', 'x-shipped', 'w-delivered']);
+    });
+
+    it('sends the events of one orderingKey one at a time, while other keys go in parallel', async () => {
+      const { store, router, run } = setup(() => ({ afterMs: 100, answer: ok }));
+      store.seed(8, (i) => ({ orderingKey: i < 4 ? 'same' : `own-${i}` }));
+
+      const result = ran(await run());
+
+      expect(result.summary.delivered).toBe(8);
+      const same = router.posts.filter((p) => Number(p.eventId.slice(-1)) < 4);
+      expect(same.map((p) => p.at - (same[0]?.at ?? 0))).toEqual([0, 100, 200, 300]);
+      expect(router.peakInFlight).toBe(4);
+    });
+
+    it('numbers POSTs across runs, so the router sees each attempt once', async () => {
+      const { clock, store, router, run } = setup((_event, nth) => (nth <= 2 ? status(503) : ok));
+      store.seed(1);
+
+      await run({ postRetries: 1 });
+      await clock.advance(60_000);
+      await run({ postRetries: 1 });
+
+      expect(router.posts.map((p) => p.attempt)).toEqual([1, 2, 3]);
+      expect(store.fields('evt-0000')).toMatchObject({ status: 'delivered', postAttempts: 3 });
+    });
+  });
+
+  describe('answering (a 500 only makes Scheduler retry deliveries that failed)', () => {
+    it('answers without a retry, saying how many stay unrecorded, when recording fails after every POST succeeded', async () => {
+      const { store, run } = setup();
+      store.seed(4);
+      store.recordOutcomes = () => Promise.reject(new Error('UNAVAILABLE'));
+
+      const result = ran(await run());
+
+      expect(result.retryWanted).toBe(false);
+      expect(result.summary).toMatchObject({ delivered: 4, unrecorded: 4 });
+      expect(store.idsWithStatus('pending')).toHaveLength(4);
+    });
+
+    it('gives up on a final flush that hangs after FIRESTORE_TIMEOUT_MS and still answers without a retry', async () => {
+      const { clock, store, run } = setup();
+      store.seed(2);
+      store.recordOutcomes = never;
+      const started = clock.now();
+
+      const result = ran(await run({ firestoreTimeoutMs: 2_000 }));
+
+      expect(result.retryWanted).toBe(false);
+      expect(result.summary.unrecorded).toBe(2);
+      // The flush (2 s), then audit and release side by side (2 s): nothing else waits.
+      expect(clock.now() - started).toBe(2_000);
+    });
+
+    it('records the audit as failed, not the run, when the audit write hangs', async () => {
+      const { store, run } = setup();
+      store.seed(2);
+      store.writeAudit = never;
+
+      const result = ran(await run());
+
+      expect(result.retryWanted).toBe(false);
+      expect(result.summary.auditFailed).toBe(true);
+      expect(store.idsWithStatus('delivered')).toHaveLength(2);
+    });
+
+    it('answers without a retry when releasing the lease fails', async () => {
+      const { store, lease, run } = setup();
+      store.seed(1);
+      lease.release = () => Promise.reject(new Error('UNAVAILABLE'));
+
+      expect(ran(await run()).retryWanted).toBe(false);
+    });
+
+    it('asks for a retry when a POST failed, after recording what was acknowledged', async () => {
+      const { store, run } = setup((event) => (event.id === 'evt-0002' ? status(503) : ok));
+      store.seed(5);
+
+      const result = ran(await run());
+
+      expect(result.retryWanted).toBe(true);
+      expect(result.summary).toMatchObject({ delivered: 4, failed: 1 });
+      expect(store.idsWithStatus('delivered')).toEqual(['evt-0000', 'evt-0001', 'evt-0003', 'evt-0004']);
+    });
+
+    it('still asks for a retry when a POST failed and recording failed too', async () => {
+      const { store, run } = setup((event) => (event.id === 'evt-0000' ? status(503) : ok));
+      store.seed(3);
+      store.recordOutcomes = () => Promise.reject(new Error('UNAVAILABLE'));
+
+      const result = ran(await run());
+
+      expect(result.retryWanted).toBe(true);
+      expect(result.summary.unrecorded).toBe(3);
+    });
+
+    it('records every acknowledged event and asks for a retry when a bug stops the run', async () => {
+      const { store, run } = setup();
+      store.seed(6);
+      const entries = memoryLogger();
+      const logger: Logger = {
+        log: (severity, message, fields) => {
+          if (message === 'event delivered' && fields?.eventId === 'evt-0003') throw new Error('logger exploded');
+          entries.log(severity, message, fields);
+        },
+      };
+
+      const result = ran(await run({ deliveryConcurrency: 1, logLevel: undefined } as Partial<RelayOptions>, { logger }));
+
+      expect(result.retryWanted).toBe(true);
+      expect(result.summary.stoppedBy).toBe('internal_error');
+      expect(result.error).toContain('logger exploded');
+      expect(store.idsWithStatus('delivered')).toEqual(['evt-0000', 'evt-0001', 'evt-0002', 'evt-0003']);
+    });
+
+    it('does not start when the lease cannot be taken within FIRESTORE_TIMEOUT_MS, POSTing nothing', async () => {
+      const { clock, store, lease, router, run } = setup();
+      store.seed(3);
+      lease.acquire = never;
+      const started = clock.now();
+
+      const result = await run();
+
+      expect(result).toMatchObject({ kind: 'not_started', error: expect.stringContaining('acquiring the run lease did not finish within 2000 ms') });
+      expect(clock.now() - started).toBe(2_000);
+      expect(router.posts).toHaveLength(0);
+    });
+
+    it('skips the run when another run holds the lease', async () => {
+      const { store, lease, router, run } = setup();
+      store.seed(3);
+      lease.takeOver('other-run', 60_000);
+
+      expect(await run()).toMatchObject({ kind: 'skipped', heldBy: 'other-run' });
+      expect(router.posts).toHaveLength(0);
+    });
+
+    it('asks for a retry when reading the outbox fails before anything was delivered', async () => {
+      const { store, run } = setup();
+      store.seed(3);
+      store.fetchPending = () => Promise.reject(new Error('UNAVAILABLE'));
+
+      const result = ran(await run());
+
+      expect(result.retryWanted).toBe(true);
+      expect(result.summary.stoppedBy).toBe('fetch_failed');
+    });
+  });
+
+  describe('telling a failing router from failing events', () => {
+    it('opens the circuit after BREAKER_THRESHOLD distinct events fail in a row, charging none of them', async () => {
+      const { store, router, run } = setup(() => status(503));
+      store.seed(50);
+
+      const result = ran(await run({ breakerThreshold: 3, deliveryConcurrency: 8 }));
+
+      expect(result.retryWanted).toBe(true);
+      expect(result.summary.stoppedBy).toBe('router_failing');
+      // Only as many POSTs in flight as could still be judged: an outage costs 3 probing POSTs, not 8.
+      expect(router.posts).toHaveLength(3);
+      expect([...store.documents.values()].every((d) => d.fields.attempts === undefined || d.fields.attempts === 0)).toBe(true);
+      expect(store.idsWithStatus('dead_letter')).toEqual([]);
+    });
+
+    it('dead-letters nothing when the router rejects everything (a moved route answering 404)', async () => {
+      const { store, run } = setup(() => status(404));
+      store.seed(100);
+
+      const result = ran(await run({ breakerThreshold: 3 }));
+
+      expect(result.retryWanted).toBe(true);
+      expect(result.summary.deadLettered).toBe(0);
+      expect(store.idsWithStatus('pending')).toHaveLength(100);
+    });
+
+    it('charges a failure to the event when other events succeed around it, and delivers the rest', async () => {
+      const { clock, store, run } = setup((event) => (event.id === 'evt-0003' ? status(401) : ok));
+      store.seed(20);
+
+      const result = ran(await run());
+
+      expect(result.summary).toMatchObject({ delivered: 19, failed: 1 });
+      // Backoff: REDELIVERY_MIN_DELAY_MS × 2^0 × jitter 1.0.
+      expect(store.fields('evt-0003')).toMatchObject({ attempts: 1, nextAttemptAt: Instant.fromMillis(clock.now() + 60_000) });
+    });
+
+    it('charges a short streak that ends the run, so a lone poison event still reaches its dead letter', async () => {
+      const { store, run } = setup(() => status(422));
+      store.seed(2);
+
+      const result = ran(await run({ breakerThreshold: 3 }));
+
+      expect(result.retryWanted).toBe(false);
+      expect(store.idsWithStatus('dead_letter')).toEqual(['evt-0000', 'evt-0001']);
+    });
+  });
+
+  describe('retrying across runs, in time', () => {
+    it('leaves an event on backoff alone, and the later events of its key with it', async () => {
+      const { clock, store, router, run } = setup();
+      store.seed(3, (i) => ({ orderingKey: i < 2 ? 'k' : undefined, ...(i === 0 ? { nextAttemptAt: Instant.fromMillis(clock.now() + 30_000) } : {}) }));
+
+      const first = ran(await run());
+      await clock.advance(30_000);
+      const second = ran(await run());
+
+      expect(first.summary).toMatchObject({ delivered: 1, waiting: 2 });
+      expect(second.summary).toMatchObject({ delivered: 2, waiting: 0 });
+      expect(router.posts.map((p) => p.eventId)).toEqual(['evt-0002', 'evt-0000', 'evt-0001']);
+    });
+
+    it('defers one event the router asks to wait an hour (Retry-After), not the run: the others go through', async () => {
+      const { clock, store, run } = setup((event) => (event.id === 'evt-0007' ? status(429, '3600') : ok));
+      store.seed(200);
+
+      const result = ran(await run({ batchSize: 50, postRetries: 3 }));
+
+      expect(result.summary).toMatchObject({ delivered: 199, failed: 1 });
+      expect((store.fields('evt-0007')?.nextAttemptAt as Instant).toMillis()).toBeGreaterThanOrEqual(clock.now() + 3_590_000);
+    });
+
+    it('dead-letters an event once MAX_ATTEMPTS failed attempts are charged, with the last reason', async () => {
+      const { clock, store, run } = setup((event) => (event.id === 'evt-0000' ? status(500) : ok));
+      store.seed(1);
+      store.put('evt-0001', { type: 't', data: {}, createdAt: Instant.fromMillis(Date.UTC(2026, 0, 1) + 5), status: 'pending' });
+
+      for (let attempt = 1; attempt <= 3; attempt += 1) {
+        await run({ maxAttempts: 3 });
+        await clock.advance(24 * 60 * 60_000);
+        store.put(`evt-10${attempt}`, { type: 't', data: {}, createdAt: Instant.fromMillis(clock.now()), status: 'pending' });
+      }
+
+      expect(store.fields('evt-0000')).toMatchObject({ status: 'dead_letter', attempts: 3, deadLetterReason: 'max attempts exceeded (3): HTTP 500' });
+    });
+  });
+
+  describe('keeping order per key across a dead letter', () => {
+    it('parks the key of a dead-lettered event: its later events wait, in this run and the next', async () => {
+      const { store, router, run } = setup((event) => (event.id === 'evt-0001' ? status(422) : ok));
+      store.seed(6, (i) => ({ orderingKey: i % 2 === 0 ? 'even' : 'odd' }));
+
+      const first = ran(await run());
+      const second = ran(await run());
+
+      expect(store.idsWithStatus('dead_letter')).toEqual(['evt-0001']);
+      expect(store.parked.get('odd')).toBe('evt-0001');
+      expect(first.summary).toMatchObject({ delivered: 3, deadLettered: 1, waiting: 2 });
+      expect(second.summary).toMatchObject({ delivered: 0, waiting: 2 });
+      expect(router.posts.map((p) => p.eventId)).not.toContain('evt-0003');
+    });
+
+    it('goes on with the key after a dead letter when KEY_AFTER_DEAD_LETTER=continue', async () => {
+      const { store, run } = setup((event) => (event.id === 'evt-0001' ? status(422) : ok));
+      store.seed(6, (i) => ({ orderingKey: i % 2 === 0 ? 'even' : 'odd' }));
+
+      const result = ran(await run({ parkKeyOnDeadLetter: false }));
+
+      expect(result.summary).toMatchObject({ delivered: 5, deadLettered: 1 });
+      expect(store.parked.size).toBe(0);
+    });
+  });
+
+  describe('holding the lease', () => {
+    it('renews the lease while a long run goes on, so it never lapses under the run', async () => {
+      const { store, lease, run } = setup(() => ({ afterMs: 1_000, answer: ok }));
+      store.seed(40);
+      const renew = lease.renew.bind(lease);
+      let renewals = 0;
+      lease.renew = (held, ttl) => {
+        renewals += 1;
+        return renew(held, ttl);
+      };
+
+      const result = ran(await run({ deliveryConcurrency: 1, leaseTtlMs: 9_000 }));
+
+      expect(result.summary).toMatchObject({ delivered: 40, unrecorded: 0 });
+      expect(renewals).toBeGreaterThanOrEqual(40_000 / 3_000 - 1);
+    });
+
+    it('stops starting POSTs when another run took the lease, and answers without a retry', async () => {
+      const { clock, store, lease, router, run } = setup(() => ({ afterMs: 1_000, answer: ok }));
+      store.seed(40);
+      void clock.sleep(4_500).then(() => lease.takeOver('newer-run', 60_000));
+
+      const result = ran(await run({ deliveryConcurrency: 1, leaseTtlMs: 9_000, checkpointSize: 100 }));
+
+      expect(result.retryWanted).toBe(false);
+      expect(result.summary.stoppedBy).toBe('lease_lost');
+      expect(router.posts.length).toBeLessThan(10);
+      expect(result.summary.unrecorded).toBe(result.summary.delivered);
+    });
+  });
+
+  describe('shutting down (SIGTERM)', () => {
+    it('starts no new POSTs, records what was acknowledged, releases the lease and answers within SHUTDOWN_TIMEOUT_MS', async () => {
+      const { clock, store, lease, router, run } = setup(() => ({ afterMs: 500, answer: ok }));
+      store.seed(100);
+      const shutdown = new AbortController();
+      void clock.sleep(1_200).then(() => shutdown.abort());
+
+      const result = ran(await run({ deliveryConcurrency: 2 }, { shutdown: shutdown.signal }));
+
+      expect(result.summary.stoppedBy).toBe('shutdown');
+      expect(result.retryWanted).toBe(false);
+      expect(router.posts).toHaveLength(6);
+      expect(store.idsWithStatus('delivered')).toHaveLength(6);
+      expect(result.summary.durationMs).toBeLessThanOrEqual(1_200 + 5_000);
+      expect(await lease.acquire('next-run', 1_000)).toMatchObject({ acquired: true });
+    });
+
+    it('cancels a POST that hangs past its share of the shutdown time; the event stays pending, not charged', async () => {
+      const { clock, store, router, run } = setup((event) => (event.id === 'evt-0001' ? 'hang' : ok));
+      store.seed(2);
+      const shutdown = new AbortController();
+      void clock.sleep(100).then(() => shutdown.abort());
+
+      const result = ran(await run({ deliveryConcurrency: 2, postRetries: 0 }, { shutdown: shutdown.signal }));
+
+      expect(result.summary).toMatchObject({ delivered: 1, stoppedBy: 'shutdown' });
+      expect(result.summary.durationMs).toBeLessThanOrEqual(100 + 5_000);
+      expect(store.fields('evt-0001')).toMatchObject({ status: 'pending', postAttempts: 1, attempts: 0 });
+      expect(router.posts).toHaveLength(2);
+    });
+  });
+
+  describe('bounding memory by bytes', () => {
+    it('never holds more event JSON than MAX_IN_FLIGHT_BYTES, whatever BATCH_SIZE says', async () => {
+      const { store, router, run } = setup(() => ({ afterMs: 10, answer: ok }));
+      store.seed(60, () => ({ data: { blob: 'x'.repeat(9_000) } }));
+
+      const result = ran(await run({ batchSize: 50, deliveryConcurrency: 50, maxPayloadBytes: 10_000, maxInFlightBytes: 50_000 }));
+
+      expect(result.summary.delivered).toBe(60);
+      // Five events of the largest accepted size fit in 50 KB.
+      expect(router.peakInFlight).toBeLessThanOrEqual(5);
+    });
+  });
+
+  describe('writing only to the version it read', () => {
+    it('leaves an event deleted while in flight deleted, and one re-created meanwhile pending with its new content', async () => {
+      const { store, run } = setup((event) => {
+        if (event.id === 'evt-0000') store.documents.delete('evt-0000');
+        if (event.id === 'evt-0001') store.put('evt-0001', { type: 't', data: { v: 2 }, createdAt: Instant.fromMillis(Date.UTC(2026, 0, 2)), status: 'pending' });
+        return ok;
+      });
+      store.seed(2);
+
+      const result = ran(await run());
+
+      expect(result.summary.stale).toBe(2);
+      expect(store.documents.has('evt-0000')).toBe(false);
+      expect(store.fields('evt-0001')).toMatchObject({ status: 'pending', data: { v: 2 } });
+    });
+  });
+});

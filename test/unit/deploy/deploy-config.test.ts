@@ -1,0 +1,576 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { DEFAULT_FIRESTORE_TIMEOUT_MS, DEFAULT_LEASE_TTL_MS, DEFAULT_POST_TIMEOUT_MS, DEFAULT_RUN_BUDGET_MS, longestRunMs } from '../../../src/config.js';
+import { PROJECT_ROOT } from '../../support/project-root.js';
+
+/*
+ * cloudbuild.yaml and scheduler.yaml checked against each other and against the code. The build's deploy and
+ * Scheduler steps are not read as text: their scripts run here, as Cloud Build runs them, with a stand-in
+ * `gcloud` on PATH that records its arguments, so what is checked is what gcloud would be called with.
+ */
+
+const PROJECT_ID = 'demo-project';
+const FUNCTION_URL = 'https://outboundeventhandler-7x2kq3-uc.a.run.app';
+const ROUTER_URL = 'https://router.example.com/events';
+/** Scheduler's limits for an HTTP target's attemptDeadline. */
+const MIN_ATTEMPT_DEADLINE_S = 15;
+const MAX_ATTEMPT_DEADLINE_S = 30 * 60;
+
+const Step = z.object({
+  id: z.string(),
+  name: z.string(),
+  script: z.string(),
+  env: z.array(z.string()).default([]),
+  waitFor: z.array(z.string()).optional(),
+});
+const CloudBuild = z.object({
+  substitutions: z.record(z.string(), z.string()),
+  options: z.object({ automapSubstitutions: z.literal(true), env: z.array(z.string()).default([]) }),
+  steps: z.array(Step),
+});
+type CloudBuild = z.infer<typeof CloudBuild>;
+
+const Duration = z.string().regex(/^\d+s$/, 'a duration in whole seconds, like "30s"');
+/** The Cloud Scheduler REST Job, restricted to the fields the build applies. */
+const SchedulerJob = z.strictObject({
+  name: z.string(),
+  description: z.string(),
+  schedule: z.string(),
+  timeZone: z.string().min(1),
+  httpTarget: z.strictObject({
+    uri: z.string(),
+    httpMethod: z.enum(['POST', 'GET', 'HEAD', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']),
+    headers: z.record(z.string(), z.string()).optional(),
+    body: z.string().optional(),
+    oidcToken: z.strictObject({ serviceAccountEmail: z.string(), audience: z.string() }),
+  }),
+  retryConfig: z.strictObject({
+    retryCount: z.number().int(),
+    minBackoffDuration: Duration,
+    maxBackoffDuration: Duration,
+    maxDoublings: z.number().int(),
+    maxRetryDuration: Duration,
+  }),
+  attemptDeadline: Duration,
+});
+type SchedulerJob = z.infer<typeof SchedulerJob>;
+
+const cloudBuild: CloudBuild = CloudBuild.parse(parse(readProjectFile('cloudbuild.yaml')));
+const schedulerYaml = readProjectFile('scheduler.yaml');
+const configSource = readProjectFile('src/config.ts');
+
+describe('Deployment: cloudbuild.yaml', () => {
+  let build: BuildRun;
+  let deploy: GcloudCall;
+  let envVars: Map<string, string>;
+
+  beforeAll(() => {
+    build = runBuild(['deploy', 'scheduler-render', 'scheduler-apply']);
+    deploy = build.call('functions', 'deploy');
+    envVars = keyValueList(deploy.text('--set-env-vars'));
+  });
+  afterAll(() => build.remove());
+
+  describe('before it deploys', () => {
+    it('installs, lints, tests and builds, one step after another, and deploys only once all passed', () => {
+      expect(cloudBuild.steps.map((step) => step.id)).toEqual([
+        'check-substitutions',
+        'npm-ci',
+        'lint',
+        'test',
+        'build',
+        'deploy',
+        'scheduler-render',
+        'scheduler-apply',
+      ]);
+      expect(cloudBuild.steps.filter((step) => step.waitFor !== undefined)).toEqual([]);
+      expect(stepNamed('npm-ci').script).toMatch(/^npm ci\b/);
+      expect(stepNamed('lint').script).toBe('npm run lint');
+      expect(stepNamed('build').script).toBe('npm run build');
+    });
+
+    it('runs the tests on Node.js 22 or newer, with Java and the Firestore emulator that npm test starts', () => {
+      const test = stepNamed('test');
+
+      expect(nodeMajorOfImage(test.name)).toBeGreaterThanOrEqual(22);
+      expect(test.script).toMatch(/apt-get install[^\n]*openjdk-\d+-jre-headless/);
+      expect(test.script).toMatch(/apt-get install[^\n]*google-cloud-cli-firestore-emulator/);
+      expect(test.script.trim().split('\n').at(-1)).toBe('npm test');
+    });
+
+    it.each([
+      ['an empty _ROUTER_URL', { _ROUTER_URL: '' }, '_ROUTER_URL'],
+      ['a _ROUTER_URL that is not http(s)', { _ROUTER_URL: 'ftp://router.example.com' }, '_ROUTER_URL'],
+      ['a _ROUTER_URL with a comma, which would split --set-env-vars', { _ROUTER_URL: 'https://r.example.com/a,b' }, '_ROUTER_URL'],
+      ['a _ROUTER_AUTH the relay does not know', { _ROUTER_AUTH: 'basic' }, '_ROUTER_AUTH'],
+      ['a _SHARD_INDEX outside 0 to _SHARD_COUNT - 1', { _SHARD_COUNT: '4', _SHARD_INDEX: '4' }, '_SHARD_INDEX'],
+    ])('stops at its first step on %s', (_case, substitutions, named) => {
+      const run = runBuild(['check-substitutions'], { substitutions });
+      run.remove();
+
+      expect(run.failed).toEqual({ step: 'check-substitutions', stderr: expect.stringContaining(named) as string });
+    });
+
+    it('passes its first step with the default substitutions and a router URL', () => {
+      const run = runBuild(['check-substitutions']);
+      run.remove();
+
+      expect(run.failed).toBeUndefined();
+    });
+  });
+
+  describe('the function', () => {
+    it('is the outboundEventHandler that src/index.ts registers, deployed as a 2nd gen HTTP function', () => {
+      const registered = /\bhttp\('([^']+)'/.exec(readProjectFile('src/index.ts'))?.[1];
+
+      expect(deploy.positionals).toEqual(['functions', 'deploy', 'outboundEventHandler']);
+      expect(deploy.flag('--entry-point')).toBe(registered);
+      expect(deploy.flag('--gen2')).toBe(true);
+      expect(deploy.flag('--trigger-http')).toBe(true);
+      expect(deploy.flag('--source')).toBe('.');
+    });
+
+    it('runs on Node.js 22 or newer', () => {
+      expect(deploy.text('--runtime')).toMatch(/^nodejs\d+$/);
+      expect(Number(deploy.text('--runtime').slice('nodejs'.length))).toBeGreaterThanOrEqual(22);
+    });
+
+    it('is private: no unauthenticated invocations', () => {
+      expect(deploy.flag('--no-allow-unauthenticated')).toBe(true);
+      expect(deploy.flag('--allow-unauthenticated')).toBeUndefined();
+    });
+
+    it('runs as a dedicated service account of its own, not a default one', () => {
+      const relay = deploy.text('--service-account');
+
+      expect(relay).toMatch(new RegExp(`^[a-z][a-z0-9-]{4,28}[a-z0-9]@${PROJECT_ID}\\.iam\\.gserviceaccount\\.com$`));
+      expect(relay).not.toBe(schedulerServiceAccount(build));
+    });
+
+    it('has a timeout longer than the longest run: lease, budget, a last POST, flush, audit and release, each bounded', () => {
+      const longest = longestRunMs({
+        runBudgetMs: msFromEnv(envVars, 'RUN_BUDGET_MS', DEFAULT_RUN_BUDGET_MS),
+        postTimeoutMs: msFromEnv(envVars, 'POST_TIMEOUT_MS', DEFAULT_POST_TIMEOUT_MS),
+        firestoreTimeoutMs: msFromEnv(envVars, 'FIRESTORE_TIMEOUT_MS', DEFAULT_FIRESTORE_TIMEOUT_MS),
+      });
+
+      expect(functionTimeoutMs(deploy)).toBeGreaterThan(longest);
+    });
+
+    it('has a run lease short enough that a crashed run’s shard is drained again by the next minute’s run', () => {
+      expect(msFromEnv(envVars, 'LEASE_TTL_MS', DEFAULT_LEASE_TTL_MS)).toBeLessThan(60_000);
+    });
+
+    it('runs at most one instance per shard, one run per instance, and no instance when idle', () => {
+      expect(deploy.flag('--max-instances')).toBe('1');
+      expect(deploy.flag('--concurrency')).toBe('1');
+      expect(deploy.flag('--min-instances')).toBe('0');
+      expect(deploy.flag('--memory')).toBe('256Mi');
+    });
+
+    it('gets the router URL and the shard it drains', () => {
+      expect(Object.fromEntries(envVars)).toMatchObject({ ROUTER_URL, ROUTER_AUTH: 'none', SHARD_COUNT: '1', SHARD_INDEX: '0' });
+    });
+
+    it('sets only environment variables that src/config.ts reads, whichever router authentication is chosen', () => {
+      const runs = [
+        build,
+        runBuild(['deploy'], { substitutions: { _ROUTER_AUTH: 'hmac' } }),
+        runBuild(['deploy'], { substitutions: { _ROUTER_AUTH: 'google-id-token', _ROUTER_AUDIENCE: 'https://router.example.com' } }),
+      ];
+      const names = new Set(
+        runs.flatMap((run) => {
+          const call = run.call('functions', 'deploy');
+          const plain = [...keyValueList(call.text('--set-env-vars')).keys()];
+          const secret = [...keyValueList(call.flag('--set-secrets') === undefined ? '' : call.text('--set-secrets')).keys()];
+          return [...plain, ...secret];
+        }),
+      );
+      runs.slice(1).forEach((run) => run.remove());
+
+      expect([...names].filter((name) => !configSource.includes(`'${name}'`))).toEqual([]);
+      expect(names).toEqual(new Set(['ROUTER_URL', 'ROUTER_AUTH', 'ROUTER_AUDIENCE', 'ROUTER_HMAC_SECRET', 'SHARD_COUNT', 'SHARD_INDEX']));
+    });
+
+    it('mounts ROUTER_HMAC_SECRET from Secret Manager when _ROUTER_AUTH is hmac, and never as a plain variable', () => {
+      const run = runBuild(['deploy'], { substitutions: { _ROUTER_AUTH: 'hmac', _ROUTER_HMAC_SECRET_VERSION: '3' } });
+      run.remove();
+      const call = run.call('functions', 'deploy');
+
+      expect(call.flag('--set-secrets')).toBe('ROUTER_HMAC_SECRET=outbound-router-hmac:3');
+      expect(keyValueList(call.text('--set-env-vars')).has('ROUTER_HMAC_SECRET')).toBe(false);
+    });
+
+    it('mounts no secret when _ROUTER_AUTH is not hmac, removing one an earlier hmac deploy left', () => {
+      expect(deploy.flag('--set-secrets')).toBeUndefined();
+      expect(deploy.flag('--clear-secrets')).toBe(true);
+    });
+
+    it('lets the Scheduler job’s service account invoke it', () => {
+      const binding = build.call('functions', 'add-invoker-policy-binding');
+
+      expect(binding.positionals[2]).toBe(deploy.positionals[2]);
+      expect(binding.flag('--region')).toBe(deploy.flag('--region'));
+      expect(binding.flag('--member')).toBe(`serviceAccount:${schedulerServiceAccount(build)}`);
+    });
+  });
+});
+
+describe('Schedule: scheduler.yaml', () => {
+  let job: SchedulerJob;
+  let deploy: GcloudCall;
+  let build: BuildRun;
+
+  beforeAll(() => {
+    job = SchedulerJob.parse(parse(schedulerYaml));
+    build = runBuild(['deploy']);
+    deploy = build.call('functions', 'deploy');
+  });
+  afterAll(() => build.remove());
+
+  it('is a Cloud Scheduler REST Job with only the fields the build applies, retries spelled out', () => {
+    expect(SchedulerJob.safeParse(parse(schedulerYaml)).error).toBeUndefined();
+    expect(job.name).toMatch(/^projects\/\$\{PROJECT_ID\}\/locations\/\$\{REGION\}\/jobs\/[A-Za-z0-9_-]*\$\{SHARD_INDEX\}$/);
+  });
+
+  it('runs every minute, in an explicit time zone, unless the build overrides the schedule', () => {
+    expect(job.schedule).toBe('* * * * *');
+    expect(job.timeZone).toBe('Etc/UTC');
+    expect(cloudBuild.substitutions._SCHEDULE).toBe('');
+  });
+
+  it('POSTs to the function with an OIDC token whose audience is the function URL', () => {
+    expect(job.httpTarget.httpMethod).toBe('POST');
+    expect(job.httpTarget.uri).toBe('${FUNCTION_URL}');
+    expect(job.httpTarget.oidcToken.audience).toBe(job.httpTarget.uri);
+    expect(job.httpTarget.oidcToken.serviceAccountEmail).toBe('${SCHEDULER_SA_EMAIL}');
+  });
+
+  it('retries a failed run a few times with a backoff Scheduler accepts', () => {
+    const retry = job.retryConfig;
+
+    expect(retry.retryCount).toBeGreaterThanOrEqual(1);
+    expect(retry.retryCount).toBeLessThanOrEqual(5);
+    expect(seconds(retry.minBackoffDuration)).toBeGreaterThan(0);
+    expect(seconds(retry.maxBackoffDuration)).toBeGreaterThanOrEqual(seconds(retry.minBackoffDuration));
+    expect(retry.maxDoublings).toBeGreaterThanOrEqual(0);
+  });
+
+  it('waits for an answer at least as long as the function may run, within what Scheduler allows', () => {
+    const deadlineS = seconds(job.attemptDeadline);
+
+    expect(deadlineS * 1000).toBeGreaterThanOrEqual(functionTimeoutMs(deploy));
+    expect(deadlineS).toBeGreaterThanOrEqual(MIN_ATTEMPT_DEADLINE_S);
+    expect(deadlineS).toBeLessThanOrEqual(MAX_ATTEMPT_DEADLINE_S);
+  });
+});
+
+describe('Scheduler job applied by the build', () => {
+  let build: BuildRun;
+  let create: GcloudCall;
+  let job: SchedulerJob;
+
+  beforeAll(() => {
+    build = runBuild(['deploy', 'scheduler-render', 'scheduler-apply']);
+    create = build.call('scheduler', 'jobs', 'create', 'http');
+    job = SchedulerJob.parse(parse(schedulerYaml));
+  });
+  afterAll(() => build.remove());
+
+  it('creates the job in the function’s region when it does not exist yet', () => {
+    const region = build.call('functions', 'deploy').text('--region');
+
+    expect(create.positionals.slice(4)).toEqual([`projects/${PROJECT_ID}/locations/${region}/jobs/outbound-event-handler-shard-0`]);
+  });
+
+  it('targets the URL of the function it deployed, as the target and as the OIDC audience', () => {
+    const lookup = build.call('functions', 'describe');
+    const deploy = build.call('functions', 'deploy');
+
+    expect(lookup.positionals[2]).toBe(deploy.positionals[2]);
+    expect(lookup.flag('--region')).toBe(deploy.flag('--region'));
+    expect(create.flag('--uri')).toBe(FUNCTION_URL);
+    expect(create.flag('--oidc-token-audience')).toBe(FUNCTION_URL);
+    expect(create.flag('--http-method')).toBe('post');
+  });
+
+  it('signs its requests as the service account allowed to invoke the function', () => {
+    expect(create.flag('--oidc-service-account-email')).toBe(schedulerServiceAccount(build));
+  });
+
+  it('applies the schedule, time zone, attempt deadline, retry settings, headers and body of scheduler.yaml', () => {
+    expect(Object.fromEntries(create.flags)).toMatchObject({
+      '--schedule': job.schedule,
+      '--time-zone': job.timeZone,
+      '--attempt-deadline': job.attemptDeadline,
+      '--max-retry-attempts': job.retryConfig.retryCount,
+      '--min-backoff': job.retryConfig.minBackoffDuration,
+      '--max-backoff': job.retryConfig.maxBackoffDuration,
+      '--max-doublings': job.retryConfig.maxDoublings,
+      '--max-retry-duration': job.retryConfig.maxRetryDuration,
+      '--headers': job.httpTarget.headers,
+      '--message-body': Buffer.from(job.httpTarget.body ?? '', 'base64').toString('utf8'),
+    });
+  });
+
+  it('updates the job when it exists instead of creating a second one', () => {
+    const run = runBuild(['deploy', 'scheduler-render', 'scheduler-apply'], { jobExists: true });
+    run.remove();
+    const update = run.call('scheduler', 'jobs', 'update', 'http');
+
+    expect(run.calls.filter((call) => call.is('scheduler', 'jobs', 'create'))).toEqual([]);
+    expect(update.positionals.slice(4)).toEqual(create.positionals.slice(4));
+    expect(update.flag('--uri')).toBe(FUNCTION_URL);
+    expect(update.flag('--update-headers')).toEqual(job.httpTarget.headers);
+    expect(update.flag('--max-retry-attempts')).toBe(job.retryConfig.retryCount);
+  });
+
+  it('uses _SCHEDULE instead of the file’s schedule when it is set', () => {
+    const run = runBuild(['deploy', 'scheduler-render', 'scheduler-apply'], { substitutions: { _SCHEDULE: '*/5 * * * *' } });
+    run.remove();
+
+    expect(run.call('scheduler', 'jobs', 'create', 'http').flag('--schedule')).toBe('*/5 * * * *');
+  });
+
+  it('gives each shard its own function and its own job', () => {
+    const substitutions = { _SHARD_COUNT: '4', _SHARD_INDEX: '2', _FUNCTION_NAME: 'outboundEventHandler-shard-2' };
+    const run = runBuild(['deploy', 'scheduler-render', 'scheduler-apply'], { substitutions });
+    run.remove();
+    const deploy = run.call('functions', 'deploy');
+    const shardCreate = run.call('scheduler', 'jobs', 'create', 'http');
+
+    expect(deploy.positionals[2]).toBe('outboundEventHandler-shard-2');
+    expect(Object.fromEntries(keyValueList(deploy.text('--set-env-vars')))).toMatchObject({ SHARD_COUNT: '4', SHARD_INDEX: '2' });
+    expect(shardCreate.positionals[4]).toMatch(/\/jobs\/outbound-event-handler-shard-2$/);
+    expect(shardCreate.flag('--description')).toContain('shard 2 of 4');
+  });
+
+  it('fails the build when scheduler.yaml sets a field the build would not apply', () => {
+    const withUnappliedField = `${schedulerYaml}\nlegacyAppEngineCron: true\n`;
+    const run = runBuild(['deploy', 'scheduler-render', 'scheduler-apply'], { schedulerYaml: withUnappliedField });
+    run.remove();
+
+    expect(run.failed).toEqual({ step: 'scheduler-render', stderr: expect.stringContaining('legacyAppEngineCron') as string });
+    expect(run.calls.filter((call) => call.is('scheduler'))).toEqual([]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Running build steps with a stand-in gcloud
+
+/** One recorded gcloud invocation, its flags parsed from `--flag=value`, `--flag value` and `--flags-file`. */
+class GcloudCall {
+  readonly positionals: string[] = [];
+  readonly flags = new Map<string, unknown>();
+
+  constructor(
+    readonly args: readonly string[],
+    cwd: string,
+  ) {
+    for (let i = 0; i < args.length; i += 1) {
+      const arg = args[i] ?? '';
+      if (!arg.startsWith('--')) {
+        this.positionals.push(arg);
+        continue;
+      }
+      const equals = arg.indexOf('=');
+      const next = args[i + 1];
+      let name = arg;
+      let value: unknown = true;
+      if (equals >= 0) {
+        name = arg.slice(0, equals);
+        value = arg.slice(equals + 1);
+      } else if (!BOOLEAN_FLAGS.has(arg) && next !== undefined && !next.startsWith('--')) {
+        value = next;
+        i += 1;
+      }
+      if (name === '--flags-file' && typeof value === 'string') {
+        const file = z.record(z.string(), z.unknown()).parse(parse(readFileSync(path.resolve(cwd, value), 'utf8')));
+        for (const [flag, flagValue] of Object.entries(file)) this.flags.set(flag, flagValue ?? true);
+      } else {
+        this.flags.set(name, value);
+      }
+    }
+  }
+
+  is(...words: string[]): boolean {
+    return words.every((word, index) => this.positionals[index] === word);
+  }
+
+  flag(name: string): unknown {
+    return this.flags.get(name);
+  }
+
+  text(name: string): string {
+    const value = this.flags.get(name);
+    if (typeof value !== 'string') throw new Error(`gcloud ${this.positionals.join(' ')} has no ${name} value (got ${String(value)})`);
+    return value;
+  }
+}
+
+/** Flags that take no value, so `--flag positional` is not read as `--flag=positional`. */
+const BOOLEAN_FLAGS = new Set([
+  '--gen2',
+  '--v2',
+  '--trigger-http',
+  '--allow-unauthenticated',
+  '--no-allow-unauthenticated',
+  '--clear-secrets',
+  '--clear-headers',
+  '--clear-message-body',
+  '--retry',
+  '--quiet',
+]);
+
+interface BuildRun {
+  readonly calls: GcloudCall[];
+  /** The step that exited non-zero, which ends the build as in Cloud Build. */
+  readonly failed: { step: string; stderr: string } | undefined;
+  call(...words: string[]): GcloudCall;
+  remove(): void;
+}
+
+interface BuildOptions {
+  /** Substitutions given to `gcloud builds submit`, over cloudbuild.yaml's defaults. */
+  readonly substitutions?: Record<string, string>;
+  /** Whether `gcloud scheduler jobs describe` finds the job. */
+  readonly jobExists?: boolean;
+  readonly schedulerYaml?: string;
+}
+
+/**
+ * Runs the named steps of cloudbuild.yaml in order, in a fresh workspace holding scheduler.yaml and the
+ * project's node_modules, with every substitution as an environment variable (automapSubstitutions).
+ */
+function runBuild(stepIds: readonly string[], options: BuildOptions = {}): BuildRun {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'oeh-cloudbuild-'));
+  const workspace = path.join(root, 'workspace');
+  const bin = path.join(root, 'bin');
+  const log = path.join(root, 'gcloud-calls.jsonl');
+  mkdirSync(workspace);
+  mkdirSync(bin);
+  writeFileSync(path.join(workspace, 'scheduler.yaml'), options.schedulerYaml ?? schedulerYaml);
+  symlinkSync(path.join(PROJECT_ROOT, 'node_modules'), path.join(workspace, 'node_modules'), 'dir');
+  writeFakeGcloud(bin);
+
+  const env: Record<string, string> = {
+    PATH: [bin, path.dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'].join(path.delimiter),
+    HOME: root,
+    PROJECT_ID,
+    ...cloudBuild.substitutions,
+    _ROUTER_URL: ROUTER_URL,
+    ...options.substitutions,
+    ...Object.fromEntries(cloudBuild.options.env.map(keyValue)),
+    FAKE_GCLOUD_LOG: log,
+    FAKE_FUNCTION_URL: FUNCTION_URL,
+    FAKE_JOB_EXISTS: options.jobExists === true ? '1' : '0',
+  };
+
+  let failed: BuildRun['failed'];
+  for (const id of stepIds) {
+    const step = stepNamed(id);
+    const script = path.join(root, `step-${id}`);
+    writeFileSync(script, step.script, { mode: 0o755 });
+    const stepEnv = { ...env, ...Object.fromEntries(step.env.map(keyValue)) };
+    // Cloud Build runs a script with its shebang's interpreter, or /bin/sh without one.
+    const [command, args] = step.script.startsWith('#!') ? [script, []] : ['/bin/sh', [script]];
+    const result = spawnSync(command, args, { cwd: workspace, env: stepEnv, encoding: 'utf8', timeout: 30_000 });
+    if (result.status !== 0) {
+      failed = { step: id, stderr: `${result.stderr}${result.error?.message ?? ''}` };
+      break;
+    }
+  }
+
+  const calls = existsSync(log)
+    ? readFileSync(log, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => new GcloudCall(z.array(z.string()).parse(JSON.parse(line)), workspace))
+    : [];
+  return {
+    calls,
+    failed,
+    call(...words) {
+      const found = calls.filter((call) => call.is(...words));
+      if (found.length !== 1) {
+        const made = calls.map((call) => `gcloud ${call.args.join(' ')}`).join('\n  ');
+        throw new Error(`expected one "gcloud ${words.join(' ')}", found ${found.length}${failed ? ` (step ${failed.step} failed: ${failed.stderr})` : ''}; calls:\n  ${made}`);
+      }
+      return found[0] as GcloudCall;
+    },
+    remove: () => rmSync(root, { recursive: true, force: true }),
+  };
+}
+
+/** A gcloud that records its arguments and answers the two look-ups the build makes. */
+function writeFakeGcloud(bin: string): void {
+  writeFileSync(
+    path.join(bin, 'gcloud.cjs'),
+    `const fs = require('node:fs');
+const args = process.argv.slice(2);
+fs.appendFileSync(process.env.FAKE_GCLOUD_LOG, JSON.stringify(args) + '\\n');
+const is = (...words) => words.every((word, i) => args[i] === word);
+if (is('functions', 'describe')) process.stdout.write(process.env.FAKE_FUNCTION_URL + '\\n');
+if (is('scheduler', 'jobs', 'describe') && process.env.FAKE_JOB_EXISTS !== '1') {
+  process.stderr.write('ERROR: (gcloud.scheduler.jobs.describe) NOT_FOUND: Job not found.\\n');
+  process.exitCode = 1;
+}
+`,
+  );
+  const gcloud = path.join(bin, 'gcloud');
+  writeFileSync(gcloud, `#!/bin/sh\nexec node "$(dirname "$0")/gcloud.cjs" "$@"\n`);
+  chmodSync(gcloud, 0o755);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Reading values
+
+function readProjectFile(relativePath: string): string {
+  return readFileSync(path.join(PROJECT_ROOT, relativePath), 'utf8');
+}
+
+function stepNamed(id: string): z.infer<typeof Step> {
+  const step = cloudBuild.steps.find((candidate) => candidate.id === id);
+  if (!step) throw new Error(`cloudbuild.yaml has no step "${id}"`);
+  return step;
+}
+
+function keyValue(entry: string): [string, string] {
+  const equals = entry.indexOf('=');
+  return equals < 0 ? [entry, ''] : [entry.slice(0, equals), entry.slice(equals + 1)];
+}
+
+/** gcloud's KEY=VALUE,... list, as --set-env-vars and --set-secrets take it. */
+function keyValueList(list: string): Map<string, string> {
+  return new Map(list === '' ? [] : list.split(',').map(keyValue));
+}
+
+function msFromEnv(envVars: Map<string, string>, name: string, fallbackMs: number): number {
+  const value = envVars.get(name);
+  return value === undefined ? fallbackMs : Number(value);
+}
+
+/** gcloud durations as --timeout takes them: "300s", "5m", "1h" or plain seconds. */
+function seconds(duration: string): number {
+  const match = /^(\d+)([smh]?)$/.exec(duration);
+  if (!match) throw new Error(`not a duration: ${duration}`);
+  return Number(match[1]) * { '': 1, s: 1, m: 60, h: 3600 }[match[2] as '' | 's' | 'm' | 'h'];
+}
+
+function functionTimeoutMs(deploy: GcloudCall): number {
+  return seconds(deploy.text('--timeout')) * 1000;
+}
+
+function schedulerServiceAccount(build: BuildRun): string {
+  return build.call('functions', 'add-invoker-policy-binding').text('--member').replace(/^serviceAccount:/, '');
+}
+
+/** The Node.js major of an image like node:22-bookworm or node:24. */
+function nodeMajorOfImage(image: string): number {
+  const match = /^(?:docker\.io\/)?(?:library\/)?node:(\d+)/.exec(image);
+  return match ? Number(match[1]) : 0;
+}
