@@ -4,6 +4,7 @@ import { memoryLogger, relayEnv, serveHandler } from '../../support/function-ser
 import type { RouterScript } from '../../support/loopback-router.js';
 import { idsWithStatus, seedEvents } from '../../support/outbox-fixtures.js';
 import { useRelayFixture } from '../../support/relay-fixture.js';
+import { createOutbox, InvalidEventError } from '../../../src/producer/index.js';
 
 const SECRET = `whsec_${Buffer.from('a-shared-secret-of-32-bytes-long').toString('base64')}`;
 
@@ -22,6 +23,34 @@ function verifyingRouter(): RouterScript {
 
 describe('Router authentication: ROUTER_AUTH=hmac', () => {
   const fx = useRelayFixture(verifyingRouter);
+
+  it('signs natural ids exactly as sent, so a Standard Webhooks verifier accepts them', async () => {
+    const outbox = createOutbox(fx.db, { collection: fx.collections.outbox, shardCount: 1 });
+    const batch = fx.db.batch();
+    const ids = ['order-42:created', 'user@example.com+welcome', 'inv_2026.01~a=b'].map((id) => outbox.enqueue(batch, { type: 'com.example.t', data: {}, id }));
+    await batch.commit();
+
+    const response = await request(serveHandler({ env: relayEnv(fx.router.url, fx.collections, { ROUTER_AUTH: 'hmac', ROUTER_HMAC_SECRET: SECRET }), logger: memoryLogger() })).post('/');
+
+    expect(response.body).toMatchObject({ delivered: 3, deadLettered: 0 });
+    expect(fx.router.received.map((r) => [r.headers['webhook-id'], r.headers['ce-id'], r.headers['idempotency-key']])).toEqual(
+      expect.arrayContaining(ids.map((id) => [id, id, id])),
+    );
+  });
+
+  it('refuses a natural id outside the header-safe set at enqueue, and dead-letters a stored one in its first run without POSTing it', async () => {
+    const outbox = createOutbox(fx.db, { collection: fx.collections.outbox, shardCount: 1 });
+    expect(() => outbox.enqueue(fx.db.batch(), { type: 'com.example.t', data: {}, id: 'commande-42-créée' })).toThrow(InvalidEventError);
+    await fx.db.collection(fx.collections.outbox).doc('commande-42-créée').set({ type: 'com.example.t', data: {}, createdAt: new Date(), status: 'pending' });
+
+    const response = await request(serveHandler({ env: relayEnv(fx.router.url, fx.collections, { ROUTER_AUTH: 'hmac', ROUTER_HMAC_SECRET: SECRET }), logger: memoryLogger() })).post('/');
+
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ delivered: 0, deadLettered: 1 });
+    expect(fx.router.received).toHaveLength(0);
+    const stored = await fx.db.collection(fx.collections.outbox).doc('commande-42-créée').get();
+    expect(stored.get('deadLetterReason')).toMatch(/id cannot be sent unchanged in ce-id, idempotency-key and webhook-id/);
+  });
 
   it('signs every POST so the router can verify it with the shared secret', async () => {
     const ids = await seedEvents(fx.db, fx.collections.outbox, 3);
