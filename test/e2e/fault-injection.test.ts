@@ -90,9 +90,21 @@ function planEvents(): PlannedEvent[] {
 
 type Fault = 'none' | 'server-error' | 'hang' | 'commit-then-drop' | 'commit-then-late';
 
-/** Sits between the relay and the example router and injects a fault into some requests. */
-async function startFaultProxy(targetUrl: string, random: () => number) {
-  const stats = { posts: 0, faults: 0, duplicatesAbsorbed: 0 };
+/** Movements their producer deletes, or deletes and writes again with new data, while their first POST is in flight. */
+const DELETED_IN_FLIGHT = ['mv-0101', 'mv-0202', 'mv-0303'];
+const RECREATED_IN_FLIGHT = ['mv-0151', 'mv-0252', 'mv-0353'];
+
+/** What the producer does to a document while its first POST is in flight. */
+type InFlightChange = (eventId: string) => Promise<void>;
+
+/**
+ * Sits between the relay and the example router and injects a fault into some requests; the first POST of the
+ * events above goes through unfaulted, after their document was changed under the relay.
+ */
+async function startFaultProxy(targetUrl: string, random: () => number, changeInFlight: InFlightChange) {
+  const stats = { posts: 0, faults: 0, duplicatesAbsorbed: 0, changedInFlight: 0 };
+  const bodies = new Map<string, string[]>();
+  const changed = new Set<string>();
   const sockets = new Set<Socket>();
   const pickFault = (): Fault => {
     const roll = random();
@@ -117,6 +129,19 @@ async function startFaultProxy(targetUrl: string, random: () => number) {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       stats.posts += 1;
+      const eventId = String(req.headers['ce-id']);
+      bodies.set(eventId, [...(bodies.get(eventId) ?? []), Buffer.concat(chunks).toString('utf8')]);
+      if ((DELETED_IN_FLIGHT.includes(eventId) || RECREATED_IN_FLIGHT.includes(eventId)) && !changed.has(eventId)) {
+        changed.add(eventId);
+        stats.changedInFlight += 1;
+        void changeInFlight(eventId)
+          .then(() => forward(req, Buffer.concat(chunks)))
+          .then(
+            ({ status, text }) => res.writeHead(status, { 'content-type': 'application/json' }).end(text),
+            () => res.writeHead(502).end('router unreachable'),
+          );
+        return;
+      }
       const fault = pickFault();
       if (fault !== 'none') stats.faults += 1;
       if (fault === 'server-error') {
@@ -149,6 +174,7 @@ async function startFaultProxy(targetUrl: string, random: () => number) {
   return {
     url: `http://127.0.0.1:${port}/`,
     stats,
+    bodies,
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
@@ -171,7 +197,7 @@ describe('Fault injection: at-least-once delivery into an idempotent consumer', 
     await db.terminate();
   });
 
-  it('delivers every event exactly once in effect, in order per key, through 5xx, timeouts, dropped answers, failed audits, overlapping and killed runs', async () => {
+  it('delivers every event exactly once in effect, in order per key, through 5xx, timeouts, dropped answers, overlapping runs, SIGTERMs, SIGKILLs and documents changed in flight', async () => {
     const collections = uniqueCollections();
     const ledgerCollection = `ledger_${collections.outbox}`;
     const baseEnv = { PATH: process.env.PATH, METADATA_SERVER_DETECTION: 'none', GOOGLE_CLOUD_PROJECT: process.env.GOOGLE_CLOUD_PROJECT, FIRESTORE_EMULATOR_HOST: process.env.FIRESTORE_EMULATOR_HOST };
@@ -182,7 +208,15 @@ describe('Fault injection: at-least-once delivery into an idempotent consumer', 
       env: { ...baseEnv, LEDGER_COLLECTION: ledgerCollection, INBOX_COLLECTION: `inbox_${collections.outbox}`, LOG_LEVEL: 'ERROR' },
     });
     served.push(router);
-    proxy = await startFaultProxy(router.url, mulberry32(20261126));
+    const outbox = db.collection(collections.outbox);
+    const planned = planEvents();
+    const recreatedData = (id: string) => ({ ...(planned.find((e) => e.id === id)?.data ?? {}), note: 'written again while in flight' });
+    proxy = await startFaultProxy(router.url, mulberry32(20261126), async (eventId) => {
+      const ref = outbox.doc(eventId);
+      const original = (await ref.get()).data();
+      await ref.delete();
+      if (RECREATED_IN_FLIGHT.includes(eventId) && original !== undefined) await ref.set({ ...original, data: recreatedData(eventId) });
+    });
     const relayEnv = (overrides: Record<string, string>) => ({
       ...baseEnv,
       ROUTER_URL: proxy?.url,
@@ -215,7 +249,6 @@ describe('Fault injection: at-least-once delivery into an idempotent consumer', 
     const instances = { A: await startRelay(), B: await startRelay() };
     served.push(instances.A, instances.B);
 
-    const planned = planEvents();
     for (let start = 0; start < planned.length; start += 400) {
       const batch = db.batch();
       planned.slice(start, start + 400).forEach((event, offset) => {
@@ -230,19 +263,39 @@ describe('Fault injection: at-least-once delivery into an idempotent consumer', 
       await batch.commit();
     }
 
-    const answers = { ok: 0, failed: 0, skipped: 0, auditFailed: 0, killed: 0 };
-    const trigger = async (url: string) => {
+    const answers = { ok: 0, failed: 0, skipped: 0, killed: 0 };
+    const trigger = async (url: string): Promise<keyof typeof answers> => {
+      let answer: keyof typeof answers;
       try {
         const response = await fetch(url, { method: 'POST' });
         const body = (await response.json()) as Record<string, unknown>;
-        if (body.skipped !== undefined) answers.skipped += 1;
-        else if (response.status === 200) answers.ok += 1;
-        else answers.failed += 1;
-        if (body.auditFailed === true) answers.auditFailed += 1;
+        answer = body.skipped !== undefined ? 'skipped' : response.status === 200 ? 'ok' : 'failed';
       } catch {
-        answers.killed += 1;
+        answer = 'killed';
+      }
+      answers[answer] += 1;
+      return answer;
+    };
+    /** Stops an instance the way Cloud Run does, once a run of it really delivers: how long it took to exit, and the run's answer. */
+    const signalMidRun = async (instance: ServedFunction, signal: NodeJS.Signals): Promise<{ exitedAfterMs: number; answer: string }> => {
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const postsBefore = proxy?.stats.posts ?? 0;
+        let settled = false;
+        const run = trigger(instance.url).finally(() => {
+          settled = true;
+        });
+        while (!settled && (proxy?.stats.posts ?? 0) < postsBefore + 25 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+        if (!settled || Date.now() >= deadline) {
+          const signalledAt = Date.now();
+          await instance.stop(signal);
+          const exitedAfterMs = Date.now() - signalledAt;
+          return { exitedAfterMs, answer: await run };
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
       }
     };
+    const sigterms: { exitedAfterMs: number; answer: string }[] = [];
     const pendingCount = async () => (await db.collection(collections.outbox).where('status', '==', 'pending').count().get()).data().count;
     const started = Date.now();
     let ticks = 0;
@@ -252,25 +305,15 @@ describe('Fault injection: at-least-once delivery into an idempotent consumer', 
     while (pending > 0 && Date.now() - progressAt < STALL_MS && Date.now() - started < MAX_DRAIN_MS) {
       ticks += 1;
       if (ticks === 2 || ticks === 6) {
-        // Kill instance A in the middle of a run (once it really delivers, not while a lease makes it skip),
-        // then start a fresh one in its place.
-        const deadline = Date.now() + 15_000;
-        for (;;) {
-          const postsBefore = proxy.stats.posts;
-          let settled = false;
-          const run = trigger(instances.A.url).finally(() => {
-            settled = true;
-          });
-          while (!settled && proxy.stats.posts < postsBefore + 25 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
-          if (!settled || Date.now() >= deadline) {
-            await instances.A.stop('SIGKILL');
-            await run;
-            break;
-          }
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
+        // Kill instance A in the middle of a run (a crash), then start a fresh one in its place.
+        await signalMidRun(instances.A, 'SIGKILL');
         instances.A = await startRelay();
         served.push(instances.A);
+      } else if (ticks === 4 || ticks === 8) {
+        // Shut instance B down in the middle of a run, as Cloud Run does (SIGTERM, SIGKILL 10 s later).
+        sigterms.push(await signalMidRun(instances.B, 'SIGTERM'));
+        instances.B = await startRelay();
+        served.push(instances.B);
       } else {
         // Two Scheduler invocations at once, on two instances.
         await Promise.all([trigger(instances.A.url), trigger(instances.B.url)]);
@@ -291,7 +334,14 @@ describe('Fault injection: at-least-once delivery into an idempotent consumer', 
     const expectedDeadLetters = planned.filter((e) => e.poison).map((e) => e.id).sort();
     // Lost: neither delivered, nor dead-lettered as the poison injected, nor still pending (which is a drain
     // that did not finish, reported apart).
-    const accountedFor = new Set([...delivered, ...stillPending, ...deadLetters.filter((id) => expectedDeadLetters.includes(id))]);
+    const stillThere = new Set((await db.collection(collections.outbox).select().get()).docs.map((doc) => doc.id));
+    const accountedFor = new Set([
+      ...delivered,
+      ...stillPending,
+      ...deadLetters.filter((id) => expectedDeadLetters.includes(id)),
+      // Deleted by their producer while in flight: gone, as the producer left them.
+      ...DELETED_IN_FLIGHT.filter((id) => !stillThere.has(id)),
+    ]);
     const lost = planned.filter((e) => !accountedFor.has(e.id)).map((e) => e.id);
     const poisonPending = stillPending.filter((id) => expectedDeadLetters.includes(id)).length;
     const drain =
@@ -309,7 +359,8 @@ describe('Fault injection: at-least-once delivery into an idempotent consumer', 
     }
     process.stderr.write(
       `fault-injection: events=${planned.length} POSTs sent=${proxy.stats.posts} faults injected=${proxy.stats.faults} ` +
-        `duplicates absorbed=${proxy.stats.duplicatesAbsorbed} runs=${JSON.stringify(answers)} ticks=${ticks} ` +
+        `duplicates absorbed=${proxy.stats.duplicatesAbsorbed} changed in flight=${proxy.stats.changedInFlight} ` +
+        `SIGTERMs=${JSON.stringify(sigterms)} runs=${JSON.stringify(answers)} ticks=${ticks} ` +
         `delivered=${delivered.size} dead-lettered=${deadLetters.length} ${drain} lost=${lost.length}\n`,
     );
 
@@ -317,6 +368,16 @@ describe('Fault injection: at-least-once delivery into an idempotent consumer', 
     expect(stillPending).toEqual([]);
     expect(deadLetters).toEqual(expectedDeadLetters);
     expect(answers.killed).toBe(2);
+    // Every run in flight at a SIGTERM answered, and its instance was gone well within Cloud Run's 10 s.
+    expect(sigterms.map((t) => t.answer)).toEqual([expect.stringMatching(/^(ok|failed)$/), expect.stringMatching(/^(ok|failed)$/)]);
+    expect(Math.max(...sigterms.map((t) => t.exitedAfterMs))).toBeLessThan(10_000);
+    // Deleted in flight: still deleted, no stub document. Written again in flight: sent again with its new data
+    // (same ce-id, so the inbox absorbs it), and only then recorded delivered.
+    expect(DELETED_IN_FLIGHT.filter((id) => stillThere.has(id))).toEqual([]);
+    for (const id of RECREATED_IN_FLIGHT) {
+      expect(delivered.has(id)).toBe(true);
+      expect(proxy.bodies.get(id)?.map((body) => JSON.parse(body) as unknown)).toContainEqual(recreatedData(id));
+    }
     expect(proxy.stats.duplicatesAbsorbed).toBeGreaterThan(0);
     for (const accountId of new Set(planned.map((e) => e.accountId))) {
       const applies = planned.filter((e) => e.accountId === accountId && e.delta !== undefined);
