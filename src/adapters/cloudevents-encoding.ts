@@ -34,6 +34,9 @@ export function encodeEvent(event: OutboxEvent, deliveryAttempt: number, default
   headers['content-type'] = 'application/json';
   headers['idempotency-key'] = percentEncode(event.id);
   headers['x-delivery-attempt'] = String(deliveryAttempt);
+  // CloudEvents distributed-tracing extension: the trace the producer's request started goes on.
+  if (event.traceparent !== undefined) headers.traceparent = event.traceparent;
+  if (event.tracestate !== undefined) headers.tracestate = event.tracestate;
   // Always the JSON text made when the event was read: the SDK would send a string `data` as raw text.
   return { headers, body: event.body };
 }

@@ -69,19 +69,14 @@ export type RouterResponse =
   /** Nothing was sent: the relay could not authenticate (no ID token, a signing failure). */
   | { readonly kind: 'not_sent'; readonly reason: string };
 
-/** W3C trace context headers for one POST, set by a tracing decorator around the router client. */
-export interface TraceHeaders {
-  readonly traceparent: string;
-  readonly tracestate?: string;
-}
-
 /** Sends one event to the object router; never throws for an HTTP status, only describes what happened. */
 export interface RouterClient {
   /**
-   * `cancel` aborts the POST in flight (on shutdown); the answer is then `aborted`. `trace`, when given, is
-   * sent as the CloudEvents distributed-tracing extension (traceparent / tracestate headers).
+   * `cancel` aborts the POST in flight (on shutdown); the answer is then `aborted`. The event's traceparent and
+   * tracestate, when set, go out as the CloudEvents distributed-tracing extension (a tracing decorator may
+   * pass the event on with its delivery span's context in their place).
    */
-  post(event: OutboxEvent, deliveryAttempt: number, cancel: AbortSignal, trace?: TraceHeaders): Promise<RouterResponse>;
+  post(event: OutboxEvent, deliveryAttempt: number, cancel: AbortSignal): Promise<RouterResponse>;
 }
 
 /** Time, passed in so budgets, deadlines and backoff are tested without waiting. */
