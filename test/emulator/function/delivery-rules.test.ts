@@ -3,7 +3,7 @@ import request from 'supertest';
 import type { EventOutcome } from '../../../src/core/event.js';
 import type { OutboxStore } from '../../../src/core/ports.js';
 import { memoryLogger, relayEnv, serveHandler } from '../../support/function-server.js';
-import type { ReceivedRequest } from '../../support/loopback-router.js';
+import type { ReceivedRequest, RouterAction } from '../../support/loopback-router.js';
 import { idsWithStatus, readAll, seedEvents } from '../../support/outbox-fixtures.js';
 import { useRelayFixture } from '../../support/relay-fixture.js';
 import { createOutbox } from '../../../src/producer/enqueue.js';
@@ -128,19 +128,21 @@ describe('Delivery: classifying router answers', () => {
     expect(postsFor('evt-0000')).toHaveLength(1);
   });
 
-  it.each([
-    [401, {}],
-    [403, {}],
-    [308, { location: 'https://router.example/v2' }],
-    [404, {}],
-    [503, {}],
-    [429, {}],
-  ])('opens the circuit when HTTP %i answers everything: 500, nothing charged, nothing dead-lettered', async (status, headers) => {
+  it.each<[string, RouterAction]>([
+    ['HTTP 401', { respond: 401 }],
+    ['HTTP 403', { respond: 403 }],
+    ['HTTP 308', { respond: 308, headers: { location: 'https://router.example/v2' } }],
+    ['HTTP 404', { respond: 404 }],
+    ['HTTP 503', { respond: 503 }],
+    ['HTTP 429', { respond: 429 }],
+    ['a timeout', { hang: true }],
+    ['a connection reset', { reset: true }],
+  ])('opens the circuit when %s answers everything: 500, nothing charged, nothing dead-lettered', async (_name, action) => {
     await seedEvents(fx.db, fx.collections.outbox, 30);
     await fx.db.collection(fx.collections.outbox).doc('evt-0000').update({ attempts: 4 });
-    fx.router.script = () => ({ respond: status, headers });
+    fx.router.script = () => action;
 
-    const response = await run({ MAX_ATTEMPTS: '5', POST_RETRIES: '1', BREAKER_THRESHOLD: '5', DELIVERY_CONCURRENCY: '16' });
+    const response = await run({ MAX_ATTEMPTS: '5', POST_RETRIES: '1', BREAKER_THRESHOLD: '5', DELIVERY_CONCURRENCY: '16', POST_TIMEOUT_MS: '300' });
 
     expect(response.status).toBe(500);
     expect(response.body).toMatchObject({ error: 'router_failing', deadLettered: 0, delivered: 0 });
@@ -279,6 +281,18 @@ describe('Delivery: parallelism and order per key', () => {
       expect(peakInFlight(ofKey)).toBe(1);
     }
     expect(peakInFlight(fx.router.received)).toBeGreaterThan(1);
+  });
+
+  it('delivers natural ids enqueued in one commit in enqueue order, however the ids sort', async () => {
+    const outbox = createOutbox(fx.db, { collection: fx.collections.outbox, shardCount: 1 });
+    const batch = fx.db.batch();
+    const ids = ['order-7-z-created', 'order-7-a-paid', 'order-7-m-shipped'].map((id) => outbox.enqueue(batch, { type: 'com.example.order.step', data: { id }, orderingKey: 'order-7', id }));
+    await batch.commit();
+
+    const response = await run({ DELIVERY_CONCURRENCY: '8', BATCH_SIZE: '2' });
+
+    expect(response.body.delivered).toBe(3);
+    expect(fx.router.received.map((r) => r.eventId)).toEqual(ids);
   });
 
   it('delivers the events of one key enqueued in one commit in enqueue order, though they share a createdAt', async () => {

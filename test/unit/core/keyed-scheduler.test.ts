@@ -1,5 +1,9 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import { KeyedScheduler } from '../../../src/core/keyed-scheduler.js';
+import { VirtualClock } from '../../support/virtual-clock.js';
+
+const clock = new VirtualClock();
+const delay = (ms: number) => clock.sleep(ms);
+const drained = (scheduler: KeyedScheduler) => clock.run(scheduler.drain());
 
 /** Records when tasks run, to check overlap and order. */
 function tracker() {
@@ -30,7 +34,7 @@ describe('Class: KeyedScheduler', () => {
     const t = tracker();
 
     for (let i = 0; i < 20; i += 1) scheduler.submit(undefined, t.task(undefined, `e${i}`));
-    await scheduler.drain();
+    await drained(scheduler);
 
     expect(t.peak()).toBe(3);
     expect(t.order).toHaveLength(20);
@@ -41,7 +45,7 @@ describe('Class: KeyedScheduler', () => {
     const t = tracker();
 
     for (let i = 0; i < 30; i += 1) scheduler.submit(`k${i % 3}`, t.task(`k${i % 3}`, `k${i % 3}-${i}`, 1 + (i % 4)));
-    await scheduler.drain();
+    await drained(scheduler);
 
     expect(t.keyOverlap()).toBe(false);
     for (const key of ['k0', 'k1', 'k2']) {
@@ -55,7 +59,7 @@ describe('Class: KeyedScheduler', () => {
     const t = tracker();
 
     for (let i = 0; i < 10; i += 1) scheduler.submit(undefined, t.task(undefined, `e${i}`, 1));
-    await scheduler.drain();
+    await drained(scheduler);
 
     expect(t.order).toEqual(Array.from({ length: 10 }, (_, i) => `e${i}`));
   });
@@ -69,19 +73,30 @@ describe('Class: KeyedScheduler', () => {
       done.push('after');
       return Promise.resolve();
     });
-    await scheduler.drain();
+    await drained(scheduler);
 
     expect(done).toEqual(['after']);
+  });
+
+  it('lets more tasks run at once when its concurrency is raised, fewer when it is lowered', async () => {
+    const scheduler = new KeyedScheduler(1);
+    const t = tracker();
+
+    scheduler.setConcurrency(4);
+    for (let i = 0; i < 12; i += 1) scheduler.submit(undefined, t.task(undefined, `e${i}`));
+    await drained(scheduler);
+
+    expect(t.peak()).toBe(4);
   });
 
   it('waitBelow resolves once fewer tasks are outstanding', async () => {
     const scheduler = new KeyedScheduler(2);
     for (let i = 0; i < 6; i += 1) scheduler.submit(undefined, () => delay(5));
 
-    await scheduler.waitBelow(3);
+    await clock.run(scheduler.waitBelow(3));
 
     expect(scheduler.size).toBeLessThan(3);
-    await scheduler.drain();
+    await drained(scheduler);
     expect(scheduler.size).toBe(0);
   });
 });
