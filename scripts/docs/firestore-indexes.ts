@@ -307,17 +307,17 @@ export function gcloudCommands(file: IndexFile): string[] {
   for (const field of file.fieldOverrides ?? []) {
     const target = `${field.fieldPath} --collection-group=${field.collectionGroup}`;
     if (field.indexes.length === 0) {
-      commands.push(`gcloud firestore indexes fields update ${target} --disable-indexes --async`);
+      commands.push(`gcloud firestore indexes fields update ${target} --disable-indexes`);
     } else {
       const indexes = field.indexes.map((i) => {
         if ((i.queryScope ?? 'COLLECTION') !== 'COLLECTION')
           throw new Error(`${field.collectionGroup}.${field.fieldPath}: gcloud sets single-field indexes at collection scope only`);
         return i.order !== undefined ? `--index=order=${i.order.toLowerCase()}` : `--index=array-config=contains`;
       });
-      commands.push(`gcloud firestore indexes fields update ${target} ${indexes.join(' ')} --async`);
+      commands.push(`gcloud firestore indexes fields update ${target} ${indexes.join(' ')}`);
     }
     if (field.ttl !== undefined)
-      commands.push(`gcloud firestore fields ttls update ${target} ${field.ttl ? '--enable-ttl' : '--disable-ttl'} --async`);
+      commands.push(`gcloud firestore fields ttls update ${target} ${field.ttl ? '--enable-ttl' : '--disable-ttl'}`);
   }
   return commands;
 }
