@@ -21,8 +21,7 @@ export function timingTable(product: Product, deploy: DeployValues): string {
   const config = deployedConfig(product, deploy);
   const { firestoreTimeoutMs: firestore, runBudgetMs: budget, postTimeoutMs: post } = config;
   const parts: [string, number, string][] = [
-    ['take the run lease', firestore, '`FIRESTORE_TIMEOUT_MS`'],
-    ['deliver: no POST or page read starts after this', budget, '`RUN_BUDGET_MS`'],
+    ['take the run lease, then deliver: no POST or page read starts after this', budget, '`RUN_BUDGET_MS`'],
     [
       'a last POST or page read, started just before the budget ran out',
       Math.max(post, firestore),

@@ -4,7 +4,7 @@ import { classify, type Verdict } from './classify.js';
 import type { DeliveryResult } from './decide.js';
 import type { OutboxEvent } from './event.js';
 import type { Clock, RouterClient } from './ports.js';
-import { describeError } from '../errors.js';
+import { MalformedEventError, describeError } from '../errors.js';
 
 /** How hard one run tries one event before leaving it to a later run. */
 export interface RetryPolicy {
@@ -42,6 +42,7 @@ export async function deliver(event: OutboxEvent, policy: RetryPolicy, run: Deli
   let gaveUp = false;
   /** The router client broke its promise never to throw: a bug, reported as such rather than as a failed POST. */
   let unexpected: { readonly error: unknown } | undefined;
+  let malformed: string | undefined;
 
   const attempt = async (): Promise<void> => {
     if (clock.now() >= run.deadlineMs) throw new AbortError('run budget spent');
@@ -49,7 +50,9 @@ export async function deliver(event: OutboxEvent, policy: RetryPolicy, run: Deli
     try {
       response = await router.post(event, event.postAttempts + posts + 1, run.cancelPosts);
     } catch (error) {
-      unexpected = { error };
+      // The encoder refused what validation let through: this event's fault, not a reason to fail every run.
+      if (error instanceof MalformedEventError) malformed = error.message;
+      else unexpected = { error };
       throw new AbortError(describeError(error));
     }
     if (response.kind !== 'not_sent') posts += 1;
@@ -85,6 +88,7 @@ export async function deliver(event: OutboxEvent, policy: RetryPolicy, run: Deli
     // The verdict, not p-retry's error, says what happened; p-retry also rejects when the run stops.
   }
   if (unexpected !== undefined) throw unexpected.error;
+  if (malformed !== undefined) return { kind: 'malformed', reason: malformed };
   const verdict: Verdict | undefined = last;
   if (verdict === undefined) return { kind: 'interrupted', reason: 'the run stopped before the first POST', posts };
   switch (verdict.kind) {

@@ -142,7 +142,7 @@ class RelayRun {
     await this.scheduler.drain();
     this.judgeUndecided('event');
     const unrecorded = await this.flush();
-    await this.keeper?.stop();
+    this.keeper?.stop();
     const summary = this.run.summary({ unrecorded, stale: this.checkpointer.stale.length, auditFailed: false, durationMs: this.elapsedMs() });
     const [auditOk] = await Promise.all([this.writeAudit(summary), this.releaseLease()]);
     stopListening();
@@ -222,8 +222,8 @@ class RelayRun {
       try {
         batch = await pages.next(this.budget.pageLimit(this.options.batchSize), (fetch) => this.bounded(fetch, 'fetching pending events'));
       } catch (error) {
-        // Cut short by a shutdown, a read is not what stopped the run.
-        if (!this.run.stopping.signal.aborted) this.run.stopWith(StopReason.FetchFailed, new FetchError(error).message);
+        // Cut short by a shutdown, a read is not what stopped the run; any other failure to read is reported.
+        if (this.run.stopReason !== StopReason.Shutdown) this.run.stopWith(StopReason.FetchFailed, new FetchError(error).message);
         break;
       }
       this.run.counts.fetched += batch.documents.length;

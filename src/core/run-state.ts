@@ -76,15 +76,16 @@ export class RunState {
 
   /** What the answer names as the cause: why the run stopped, or that deliveries failed. */
   get cause(): { readonly error: string; readonly message: string | undefined } {
-    if (this.stop !== undefined && (this.stop.reason !== StopReason.BudgetSpent || this.failedDeliveries === 0)) {
-      return { error: this.stop.reason, message: this.stop.error };
-    }
-    if (this.failedDeliveries > 0) {
+    const reason = this.stopReason;
+    // Failed deliveries name a 500 unless the stop itself explains it (a bug, an open circuit).
+    if (this.failedDeliveries > 0 && reason !== StopReason.InternalError && reason !== StopReason.RouterFailing) {
+      const also = reason === undefined ? '' : ` (the run then stopped: ${reason})`;
       return {
         error: 'delivery_failed',
-        message: `${this.failedDeliveries} deliver${this.failedDeliveries === 1 ? 'y' : 'ies'} failed and stay pending for a later run; the first: ${this.firstFailure ?? ''}`,
+        message: `${this.failedDeliveries} deliver${this.failedDeliveries === 1 ? 'y' : 'ies'} failed and stay pending for a later run${also}; the first: ${this.firstFailure ?? ''}`,
       };
     }
+    if (this.stop !== undefined) return { error: this.stop.reason, message: this.stop.error };
     return { error: 'drained', message: undefined };
   }
 

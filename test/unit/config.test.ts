@@ -33,7 +33,7 @@ describe('Function: parseConfig', () => {
     [{ ...VALID, FIRESTORE_TIMEOUT_MS: '20000' }, 'LEASE_TTL_MS', 'at least 3 × FIRESTORE_TIMEOUT_MS (60000 ms)'],
     [{ ...VALID, REDELIVERY_MIN_DELAY_MS: '5000', REDELIVERY_MAX_DELAY_MS: '1000' }, 'REDELIVERY_MAX_DELAY_MS', 'at least REDELIVERY_MIN_DELAY_MS'],
     [{ ...VALID, MAX_IN_FLIGHT_BYTES: '4096' }, 'MAX_IN_FLIGHT_BYTES', 'at least MAX_PAYLOAD_BYTES'],
-    [{ ...VALID, SHUTDOWN_TIMEOUT_MS: '10000' }, 'SHUTDOWN_TIMEOUT_MS', 'below 10000'],
+    [{ ...VALID, SHUTDOWN_TIMEOUT_MS: '10000' }, 'SHUTDOWN_TIMEOUT_MS', 'from 100 to 9999'],
     [{ ...VALID, KEY_AFTER_DEAD_LETTER: 'skip' }, 'KEY_AFTER_DEAD_LETTER', 'park or continue'],
     [{ ...VALID, BREAKER_THRESHOLD: '0' }, 'BREAKER_THRESHOLD', 'from 1 to 1000'],
     [{ ...VALID, ROUTER_AUTH: 'basic' }, 'ROUTER_AUTH', 'one of none, google-id-token, hmac'],

@@ -3,6 +3,7 @@ import { deliver, type DeliveryContext, type RetryPolicy } from '../../../src/co
 import type { DocumentVersion, OutboxEvent } from '../../../src/core/event.js';
 import { Instant } from '../../../src/core/instant.js';
 import type { RouterClient } from '../../../src/core/ports.js';
+import { MalformedEventError } from '../../../src/errors.js';
 import { memoryRouter, ok, status, type MemoryAnswer } from '../../support/memory-router.js';
 import { VirtualClock } from '../../support/virtual-clock.js';
 
@@ -119,6 +120,13 @@ describe('Function: deliver (one event, with in-run retries)', () => {
 
     expect(await run()).toMatchObject({ kind: 'interrupted', posts: 0 });
     expect(posts).toHaveLength(0);
+  });
+
+  it('reports an event the encoder refuses as malformed, so it is dead-lettered instead of failing every run', async () => {
+    const refusing: RouterClient = { post: () => Promise.reject(new MalformedEventError('evt-1', 'subject', 'cannot be encoded')) };
+    const { deliver: run } = setup([], { router: refusing });
+
+    expect(await run()).toEqual({ kind: 'malformed', reason: 'event evt-1: subject cannot be encoded' });
   });
 
   it('surfaces a router client that throws as the bug it is, not as a failed POST', async () => {

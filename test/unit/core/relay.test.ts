@@ -229,6 +229,21 @@ describe('A run', () => {
       expect(router.posts).toHaveLength(0);
     });
 
+    it('reports a failed read as such even when the lease was already in trouble, so nothing delivered still asks for a retry', async () => {
+      const { clock, store, lease, run } = setup();
+      store.seed(3);
+      lease.renew = () => clock.sleep(60_000).then(() => Promise.reject(new Error('UNAVAILABLE')));
+      // Slow but in time, so the page is read only after the failed renewal has put the lease in trouble.
+      store.fetchParkedKeys = () => clock.sleep(1_900).then(() => new Set<string>());
+      store.fetchStrays = () => clock.sleep(1_900).then(() => []);
+      store.fetchPending = () => clock.sleep(60_000).then(() => Promise.reject(new Error('UNAVAILABLE')));
+
+      const result = ran(await run({ leaseTtlMs: 6_000, firestoreTimeoutMs: 2_000 }));
+
+      expect(result.retryWanted).toBe(true);
+      expect(result.summary.stoppedBy).toBe('fetch_failed');
+    });
+
     it('asks for a retry when reading the outbox fails before anything was delivered', async () => {
       const { store, run } = setup();
       store.seed(3);
@@ -400,6 +415,19 @@ describe('A run', () => {
       expect(store.idsWithStatus('delivered')).toHaveLength(6);
       expect(result.summary.durationMs).toBeLessThanOrEqual(1_200 + 5_000);
       expect(await lease.acquire('next-run', 1_000)).toMatchObject({ acquired: true });
+    });
+
+    it('names the failed deliveries as the cause of a 500 when a shutdown ends the run', async () => {
+      const { clock, store, run } = setup((event) => (event.id === 'evt-0000' ? status(503) : { afterMs: 500, answer: ok }));
+      store.seed(20);
+      const shutdown = new AbortController();
+      void clock.sleep(1_200).then(() => shutdown.abort());
+
+      const result = ran(await run({ deliveryConcurrency: 2 }, { shutdown: shutdown.signal }));
+
+      expect(result).toMatchObject({ retryWanted: true, cause: 'delivery_failed' });
+      expect(result.summary.stoppedBy).toBe('shutdown');
+      expect(result.error).toContain('event evt-0000: HTTP 503');
     });
 
     it('cancels a POST that hangs past its share of the shutdown time; the event stays pending, not charged', async () => {
