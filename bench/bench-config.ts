@@ -93,7 +93,8 @@ function pairs(env: Env, name: string): Readonly<Record<string, string>> {
     .filter((pair) => pair.trim() !== '')
     .map((pair) => {
       const match = /^\s*([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair);
-      if (match?.[1] === undefined || match[2] === undefined) throw new Error(`${name} must hold NAME=value pairs separated by ";" (got "${pair.slice(0, 40)}")`);
+      if (match?.[1] === undefined || match[2] === undefined)
+        throw new Error(`${name} must hold NAME=value pairs separated by ";" (got "${pair.slice(0, 40)}")`);
       return [match[1], match[2].trim()] as const;
     });
   return Object.fromEntries(entries);

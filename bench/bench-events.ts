@@ -46,8 +46,8 @@ export function benchEvent(index: number, baseMs: number): OutboxEvent {
     attempts: 0,
     postAttempts: 0,
     nextAttemptAt: undefined,
-  traceparent: undefined,
-  tracestate: undefined,
+    traceparent: undefined,
+    tracestate: undefined,
     version: undefined as unknown as OutboxEvent['version'],
   };
 }

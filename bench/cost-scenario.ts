@@ -19,6 +19,8 @@ export async function measureCost(context: ScenarioContext): Promise<StoreCost> 
       extraEnv: config.relayEnv,
     }),
   );
-  progress(`  ${cost.delivered} delivered in ${cost.runs} run(s): ${cost.readsPerEvent.toFixed(4)} reads and ${cost.writesPerEvent.toFixed(4)} writes per event at the store interface`);
+  progress(
+    `  ${cost.delivered} delivered in ${cost.runs} run(s): ${cost.readsPerEvent.toFixed(4)} reads and ${cost.writesPerEvent.toFixed(4)} writes per event at the store interface`,
+  );
   return cost;
 }

@@ -59,7 +59,11 @@ export class CountingOutboxStore implements OutboxStore {
 
   async fetchStrays(limit: number): Promise<readonly StoredDocument[]> {
     const strays = await this.inner.fetchStrays(limit);
-    this.counts = { ...this.counts, fetchStraysCalls: this.counts.fetchStraysCalls + 1, documentsRead: this.counts.documentsRead + strays.length };
+    this.counts = {
+      ...this.counts,
+      fetchStraysCalls: this.counts.fetchStraysCalls + 1,
+      documentsRead: this.counts.documentsRead + strays.length,
+    };
     return strays;
   }
 

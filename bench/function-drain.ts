@@ -102,7 +102,13 @@ export async function drainWithFunctions(options: FunctionDrainOptions): Promise
     const deadline = Date.now() + options.drainTimeoutMs;
     const shards = await Promise.all(
       served.map((fn, shardIndex) =>
-        drainShard(fn, { shardIndex, deadline, maxRuns: options.maxRuns ?? MAX_RUNS_PER_SHARD, coldStartMs: coldStartMs[shardIndex] ?? 0, tail: tails[shardIndex] ?? [] }),
+        drainShard(fn, {
+          shardIndex,
+          deadline,
+          maxRuns: options.maxRuns ?? MAX_RUNS_PER_SHARD,
+          coldStartMs: coldStartMs[shardIndex] ?? 0,
+          tail: tails[shardIndex] ?? [],
+        }),
       ),
     );
     const ms = performance.now() - startedAt;
@@ -151,7 +157,13 @@ interface RunAnswer {
 
 async function drainShard(
   fn: ServedFunction,
-  bounds: { readonly shardIndex: number; readonly deadline: number; readonly maxRuns: number; readonly coldStartMs: number; readonly tail: readonly string[] },
+  bounds: {
+    readonly shardIndex: number;
+    readonly deadline: number;
+    readonly maxRuns: number;
+    readonly coldStartMs: number;
+    readonly tail: readonly string[];
+  },
 ): Promise<ShardDrain> {
   const { shardIndex, deadline, coldStartMs, tail } = bounds;
   const startedAt = performance.now();
@@ -191,5 +203,18 @@ async function drainShard(
   const ms = performance.now() - startedAt;
   const cpuSeconds = (await readCpuSeconds(fn.pid)) - cpuBefore;
   const memory = await readProcessMemory(fn.pid);
-  return { shardIndex, runs, delivered, fetched, failedRuns, runDurationsMs, ms, drained, peakRssBytes: memory?.peakRssBytes, coldStartMs, cpuSeconds, lastError };
+  return {
+    shardIndex,
+    runs,
+    delivered,
+    fetched,
+    failedRuns,
+    runDurationsMs,
+    ms,
+    drained,
+    peakRssBytes: memory?.peakRssBytes,
+    coldStartMs,
+    cpuSeconds,
+    lastError,
+  };
 }

@@ -11,14 +11,21 @@ export async function measurePeakMemory(context: ScenarioContext): Promise<PeakM
   const { config, session, progress } = context;
   await session.reset();
   const collections = collectionsFor('rss');
-  const seed = await seedPending(session.firestore, collections.outbox, config.rssEvents, { shardCount: 1, parallelCommits: config.seedParallelCommits });
+  const seed = await seedPending(session.firestore, collections.outbox, config.rssEvents, {
+    shardCount: 1,
+    parallelCommits: config.seedParallelCommits,
+  });
   progress(`  seeded ${config.rssEvents} events in ${seconds(seed.ms)} (${seed.eventsPerSecond.toFixed(0)}/s)`);
   const runBudgetMs = config.rssRunSeconds * 1000;
   const variants = config.rssHeapMb > 0 ? ['', `--max-old-space-size=${config.rssHeapMb}`] : [''];
   const runs: PeakMemoryRun[] = [];
   for (const nodeOptions of variants) {
     const pendingAtStart = await countPending(session.firestore, collections.outbox);
-    const extraEnv = { RUN_BUDGET_MS: String(runBudgetMs), ...config.relayEnv, ...(nodeOptions === '' ? {} : { NODE_OPTIONS: nodeOptions }) };
+    const extraEnv = {
+      RUN_BUDGET_MS: String(runBudgetMs),
+      ...config.relayEnv,
+      ...(nodeOptions === '' ? {} : { NODE_OPTIONS: nodeOptions }),
+    };
     const drain = await withRouter(config.rssLatencyMs, (router) =>
       drainWithFunctions(functionsFor(context, collections, router.url, { maxRuns: 1, extraEnv })),
     );

@@ -16,12 +16,23 @@ export function formatReport(result: BenchResult): string {
     `Machine: ${machine.cpuModel}, ${machine.cores} cores, ${(machine.memoryBytes / 2 ** 30).toFixed(0)} GiB, Node ${machine.node}, ${machine.platform}; ` +
       `V8 default heap limit ${mib(machine.v8HeapLimitBytes)}; load average at start ${machine.loadAverageAtStart.join(' / ')}, at end ${machine.loadAverageAtEnd.join(' / ')}. ` +
       `${result.date}${config.quick ? ' (BENCH_QUICK)' : ''}` +
-      (result.source === undefined ? '' : `, commit ${result.source.commit}${result.source.srcModified ? ' with uncommitted src/ changes' : ''}.`),
+      (result.source === undefined
+        ? ''
+        : `, commit ${result.source.commit}${result.source.srcModified ? ' with uncommitted src/ changes' : ''}.`),
     '',
     `Throughput, ${config.events.toLocaleString('en-US')} pending events, DELIVERY_CONCURRENCY=${config.concurrency}, events/s:`,
     '',
     ...table(
-      ['router latency', 'relay (function over HTTP)', 'raw limit', 'relay / raw', 'seed-shaped relay', 'relay / seed-shaped', 'runs', 'function peak RSS'],
+      [
+        'router latency',
+        'relay (function over HTTP)',
+        'raw limit',
+        'relay / raw',
+        'seed-shaped relay',
+        'relay / seed-shaped',
+        'runs',
+        'function peak RSS',
+      ],
       result.throughput.map((t) => [
         `${t.latencyMs} ms`,
         rate(t.relay.eventsPerSecond),
@@ -37,7 +48,15 @@ export function formatReport(result: BenchResult): string {
     'Where the relay time went (router timestamps) and CPU per delivered event (function, emulator; raw sender for comparison):',
     '',
     ...table(
-      ['router latency', 'trigger → first POST', 'events/s first → last POST', 'last POST → answer', 'function CPU / event', 'emulator CPU / event', 'raw sender CPU / event'],
+      [
+        'router latency',
+        'trigger → first POST',
+        'events/s first → last POST',
+        'last POST → answer',
+        'function CPU / event',
+        'emulator CPU / event',
+        'raw sender CPU / event',
+      ],
       result.throughput.map((t) => {
         const perEvent = (cpuSeconds: number, events: number): string => `${((cpuSeconds * 1000) / Math.max(1, events)).toFixed(2)} ms`;
         const phases = t.relayPhases;
@@ -80,7 +99,14 @@ export function formatReport(result: BenchResult): string {
       `Scale-out, ${config.events.toLocaleString('en-US')} pending events, router latency ${config.shardLatencyMs} ms, DELIVERY_CONCURRENCY=${config.concurrency} per function:`,
       '',
       ...table(
-        ['shards (functions)', 'aggregate events/s', 'speed-up vs 1', 'per shard: delivered / events/s', 'CPU busy: functions + emulator', 'peak RSS per function'],
+        [
+          'shards (functions)',
+          'aggregate events/s',
+          'speed-up vs 1',
+          'per shard: delivered / events/s',
+          'CPU busy: functions + emulator',
+          'peak RSS per function',
+        ],
         result.shards.map((s) => [
           String(s.shardCount),
           rate(s.drain.eventsPerSecond),
@@ -111,6 +137,14 @@ export function formatReport(result: BenchResult): string {
       ),
     );
   }
-  lines.push('', 'Targets:', '', ...table(['target', 'wanted', 'measured', 'verdict'], result.targets.map((t) => [t.name, t.target, t.measured, verdict(t.met)])));
+  lines.push(
+    '',
+    'Targets:',
+    '',
+    ...table(
+      ['target', 'wanted', 'measured', 'verdict'],
+      result.targets.map((t) => [t.name, t.target, t.measured, verdict(t.met)]),
+    ),
+  );
   return lines.join('\n');
 }

@@ -34,10 +34,14 @@ export async function runBench(env: Readonly<Record<string, string | undefined>>
     const elapsed = ((performance.now() - startedAt) / 1000).toFixed(0).padStart(4);
     process.stderr.write(`[bench ${elapsed} s] ${line}\n`);
   };
-  progress(`${config.quick ? 'quick run' : 'full run'} on ${machine.cpuModel}, ${machine.cores} cores, load ${machine.loadAverageAtStart.join(' / ')}`);
+  progress(
+    `${config.quick ? 'quick run' : 'full run'} on ${machine.cpuModel}, ${machine.cores} cores, load ${machine.loadAverageAtStart.join(' / ')}`,
+  );
   progress('starting the Firestore emulator (or using FIRESTORE_EMULATOR_HOST)…');
   const session = await openEmulatorSession(env);
-  progress(`emulator on ${session.host}${session.owned ? `, started in ${(session.startMs / 1000).toFixed(1)} s` : ' (external, not wiped)'}`);
+  progress(
+    `emulator on ${session.host}${session.owned ? `, started in ${(session.startMs / 1000).toFixed(1)} s` : ' (external, not wiped)'}`,
+  );
   const context: ScenarioContext = { config, session, projectRoot, progress };
   const throughput: ThroughputResult[] = [];
   const shards: ShardResult[] = [];
@@ -78,6 +82,8 @@ export async function runBench(env: Readonly<Record<string, string | undefined>>
   const outputFile = config.outputFile ?? DEFAULT_OUTPUT;
   await mkdir(path.dirname(outputFile), { recursive: true });
   await writeFile(outputFile, `${JSON.stringify(result, null, 2)}\n`);
-  process.stdout.write(`\n${formatReport(result)}\n\nResult written to ${path.relative(process.cwd(), outputFile)} (${(result.durationMs / 1000).toFixed(0)} s).\n`);
+  process.stdout.write(
+    `\n${formatReport(result)}\n\nResult written to ${path.relative(process.cwd(), outputFile)} (${(result.durationMs / 1000).toFixed(0)} s).\n`,
+  );
   return 0;
 }

@@ -12,7 +12,12 @@ export interface SeedShapedResult {
  * The design the relay replaced, kept as the baseline: read pending events oldest first, POST them one
  * after another, and update each event's document as soon as its POST succeeds. Stops at `budgetMs`.
  */
-export async function runSeedShapedRelay(firestore: Firestore, collection: string, routerUrl: string, budgetMs: number): Promise<SeedShapedResult> {
+export async function runSeedShapedRelay(
+  firestore: Firestore,
+  collection: string,
+  routerUrl: string,
+  budgetMs: number,
+): Promise<SeedShapedResult> {
   const startedAt = performance.now();
   const deadline = Date.now() + budgetMs;
   let delivered = 0;

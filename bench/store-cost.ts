@@ -67,7 +67,8 @@ export async function measureStoreCost(options: {
   try {
     for (let hasMore = true; hasMore && runs < MAX_RUNS && Date.now() < deadline; runs += 1) {
       const result = await relay.run(`bench-run-${runs}`);
-      if (result.kind !== 'ran' || result.retryWanted) throw new Error(`the relay run ended ${result.kind === 'ran' ? result.summary.stoppedBy : result.kind}`);
+      if (result.kind !== 'ran' || result.retryWanted)
+        throw new Error(`the relay run ended ${result.kind === 'ran' ? result.summary.stoppedBy : result.kind}`);
       delivered += result.summary.delivered;
       hasMore = result.summary.hasMore;
     }

@@ -38,7 +38,8 @@ export function judgeTargets(
 function relayToRaw(headline: ThroughputResult | undefined, config: BenchConfig, cores: number): TargetVerdict {
   const name = 'relay vs raw limit';
   const target = `≥ ${TARGET_RELAY_TO_RAW} × raw at ${TARGET_LATENCY_MS} ms, DELIVERY_CONCURRENCY=${config.concurrency}`;
-  if (headline === undefined) return { name, target, measured: 'not measured', met: undefined, note: `add ${TARGET_LATENCY_MS} to BENCH_LATENCIES_MS` };
+  if (headline === undefined)
+    return { name, target, measured: 'not measured', met: undefined, note: `add ${TARGET_LATENCY_MS} to BENCH_LATENCIES_MS` };
   const { relay, raw } = headline;
   const met = headline.relayToRaw >= TARGET_RELAY_TO_RAW;
   const measured = `${relay.eventsPerSecond.toFixed(0)} / ${raw.eventsPerSecond.toFixed(0)} events/s = ${headline.relayToRaw.toFixed(3)}`;
@@ -65,7 +66,8 @@ function relayToRaw(headline: ThroughputResult | undefined, config: BenchConfig,
 function relayToSeedShaped(headline: ThroughputResult | undefined, all: readonly ThroughputResult[]): TargetVerdict {
   const name = 'relay vs seed-shaped relay';
   const target = `≥ ${TARGET_RELAY_TO_SEED_SHAPED} × the naive relay (judged at ${TARGET_LATENCY_MS} ms)`;
-  if (headline === undefined) return { name, target, measured: 'not measured', met: undefined, note: `add ${TARGET_LATENCY_MS} to BENCH_LATENCIES_MS` };
+  if (headline === undefined)
+    return { name, target, measured: 'not measured', met: undefined, note: `add ${TARGET_LATENCY_MS} to BENCH_LATENCIES_MS` };
   const others = all.map((result) => `${result.latencyMs} ms: ${result.relayToSeedShaped.toFixed(1)} ×`).join(', ');
   const met = headline.relayToSeedShaped >= TARGET_RELAY_TO_SEED_SHAPED;
   return {
@@ -98,7 +100,12 @@ function storeCostVerdict(cost: StoreCost | undefined): TargetVerdict {
   };
 }
 
-function peakMemoryVerdict(peak: PeakMemoryResult | undefined, smallBacklog: number, smallBacklogPeakBytes: number, defaultHeapLimitBytes: number): TargetVerdict {
+function peakMemoryVerdict(
+  peak: PeakMemoryResult | undefined,
+  smallBacklog: number,
+  smallBacklogPeakBytes: number,
+  defaultHeapLimitBytes: number,
+): TargetVerdict {
   const name = 'peak RSS of the function';
   const target = `< ${TARGET_PEAK_RSS_BYTES / MIB} MiB with ${TARGET_RSS_PENDING.toLocaleString('en-US')} pending`;
   const [byDefault, ...capped] = peak?.runs ?? [];
@@ -110,7 +117,10 @@ function peakMemoryVerdict(peak: PeakMemoryResult | undefined, smallBacklog: num
     `(${byDefault.drain.delivered} delivered in a ${peak.runBudgetMs / 1000} s run)` +
     capped.map((run) => `; ${mib(run.peakRssBytes)} MiB with ${run.nodeOptions}`).join('');
   const met = byDefault.peakRssBytes < TARGET_PEAK_RSS_BYTES;
-  const scale = peak.pending < TARGET_RSS_PENDING ? `Measured at ${peak.pending} pending, not ${TARGET_RSS_PENDING}: set BENCH_RSS_EVENTS=${TARGET_RSS_PENDING}. ` : '';
+  const scale =
+    peak.pending < TARGET_RSS_PENDING
+      ? `Measured at ${peak.pending} pending, not ${TARGET_RSS_PENDING}: set BENCH_RSS_EVENTS=${TARGET_RSS_PENDING}. `
+      : '';
   const over = met
     ? ''
     : `Over by ${((byDefault.peakRssBytes - TARGET_PEAK_RSS_BYTES) / MIB).toFixed(1)} MiB with the default heap, ` +

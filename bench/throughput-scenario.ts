@@ -25,7 +25,10 @@ export async function measureThroughput(context: ScenarioContext, latencyMs: num
   const { config, session, progress } = context;
   await session.reset();
   const collections = collectionsFor(`lat${latencyMs}`);
-  const seed = await seedPending(session.firestore, collections.outbox, config.events, { shardCount: 1, parallelCommits: config.seedParallelCommits });
+  const seed = await seedPending(session.firestore, collections.outbox, config.events, {
+    shardCount: 1,
+    parallelCommits: config.seedParallelCommits,
+  });
   progress(`  seeded ${config.events} events in ${seconds(seed.ms)}`);
   let relayPhases: DrainPhases | undefined;
   let relayBodyBytes = 0;
@@ -36,7 +39,9 @@ export async function measureThroughput(context: ScenarioContext, latencyMs: num
     return drain;
   });
   const pendingAfter = await countPending(session.firestore, collections.outbox);
-  progress(`  relay (Functions Framework): ${relay.delivered} events in ${seconds(relay.ms)} = ${relay.eventsPerSecond.toFixed(0)}/s; ${cpuLine(relay.cpu)}`);
+  progress(
+    `  relay (Functions Framework): ${relay.delivered} events in ${seconds(relay.ms)} = ${relay.eventsPerSecond.toFixed(0)}/s; ${cpuLine(relay.cpu)}`,
+  );
   if (relayPhases !== undefined) {
     progress(
       `    first POST after ${seconds(relayPhases.startupMs)}, ${relayPhases.deliveringEventsPerSecond.toFixed(0)}/s while delivering, ` +
@@ -45,7 +50,10 @@ export async function measureThroughput(context: ScenarioContext, latencyMs: num
   }
   let rawBodyBytes = 0;
   const raw = await withRouter(latencyMs, async (router) => {
-    const result = await measureRawLimit({ routerUrl: router.url, events: config.events, concurrency: config.concurrency }, config.drainTimeoutMs);
+    const result = await measureRawLimit(
+      { routerUrl: router.url, events: config.events, concurrency: config.concurrency },
+      config.drainTimeoutMs,
+    );
     rawBodyBytes = router.bodyBytes() / Math.max(1, router.received());
     return result;
   });

@@ -151,7 +151,12 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
     shardIndex: read.integer('SHARD_INDEX', 0, 0, store.shardCount - 1),
     leaseTtlMs: read.integer('LEASE_TTL_MS', DEFAULT_LEASE_TTL_MS, 300, 3_600_000),
     deliveredRetentionDays: read.integer('DELIVERED_RETENTION_DAYS', DEFAULT_DELIVERED_RETENTION_DAYS, 0, 3650),
-    defaultSource: read.text('EVENT_SOURCE', z.string().refine(isUriReference), 'a URI reference, e.g. "/shop/orders"', DEFAULT_EVENT_SOURCE),
+    defaultSource: read.text(
+      'EVENT_SOURCE',
+      z.string().refine(isUriReference),
+      'a URI reference, e.g. "/shop/orders"',
+      DEFAULT_EVENT_SOURCE,
+    ),
     batchSize: read.integer('BATCH_SIZE', DEFAULT_BATCH_SIZE, 1, 500),
     deliveryConcurrency: read.integer('DELIVERY_CONCURRENCY', DEFAULT_DELIVERY_CONCURRENCY, 1, 256),
     postTimeoutMs: read.integer('POST_TIMEOUT_MS', DEFAULT_POST_TIMEOUT_MS, 1, 600_000),
@@ -194,10 +199,16 @@ function checkTogether(config: Config): void {
   }
   // Renewed every third of its TTL, each renewal bounded by FIRESTORE_TIMEOUT_MS: two may fail before it lapses.
   if (config.firestoreTimeoutMs * 3 > config.leaseTtlMs) {
-    throw new ConfigError('LEASE_TTL_MS', `must be at least 3 × FIRESTORE_TIMEOUT_MS (${config.firestoreTimeoutMs * 3} ms), so renewals that time out leave the lease time to be renewed`);
+    throw new ConfigError(
+      'LEASE_TTL_MS',
+      `must be at least 3 × FIRESTORE_TIMEOUT_MS (${config.firestoreTimeoutMs * 3} ms), so renewals that time out leave the lease time to be renewed`,
+    );
   }
   if (config.maxInFlightBytes < config.maxPayloadBytes) {
-    throw new ConfigError('MAX_IN_FLIGHT_BYTES', `must be at least MAX_PAYLOAD_BYTES (${config.maxPayloadBytes}), or no event of the largest accepted size would fit`);
+    throw new ConfigError(
+      'MAX_IN_FLIGHT_BYTES',
+      `must be at least MAX_PAYLOAD_BYTES (${config.maxPayloadBytes}), or no event of the largest accepted size would fit`,
+    );
   }
 }
 
@@ -207,12 +218,22 @@ const HMAC_SECRET = /^whsec_[A-Za-z0-9+/]{32,}={0,2}$/;
 function parseRouterAuth(read: Reader): RouterAuthConfig {
   const kind = read.text('ROUTER_AUTH', z.enum(['none', 'google-id-token', 'hmac']), 'one of none, google-id-token, hmac', 'none');
   if (kind === 'google-id-token') {
-    return { kind, audience: read.text('ROUTER_AUDIENCE', httpUrl, 'an http:// or https:// URL', read.text('ROUTER_URL', httpUrl, 'an http:// or https:// URL')) };
+    return {
+      kind,
+      audience: read.text(
+        'ROUTER_AUDIENCE',
+        httpUrl,
+        'an http:// or https:// URL',
+        read.text('ROUTER_URL', httpUrl, 'an http:// or https:// URL'),
+      ),
+    };
   }
   if (kind === 'hmac') {
     const secret = read.optional('ROUTER_HMAC_SECRET');
-    if (secret === undefined) throw new ConfigError('ROUTER_HMAC_SECRET', 'is required when ROUTER_AUTH=hmac (mount it from Secret Manager)');
-    if (!HMAC_SECRET.test(secret)) throw new ConfigError('ROUTER_HMAC_SECRET', 'must be a Standard Webhooks secret: "whsec_" followed by base64 of at least 24 bytes');
+    if (secret === undefined)
+      throw new ConfigError('ROUTER_HMAC_SECRET', 'is required when ROUTER_AUTH=hmac (mount it from Secret Manager)');
+    if (!HMAC_SECRET.test(secret))
+      throw new ConfigError('ROUTER_HMAC_SECRET', 'must be a Standard Webhooks secret: "whsec_" followed by base64 of at least 24 bytes');
     return { kind, secret };
   }
   return { kind };

@@ -12,7 +12,9 @@ export class ConfigError extends OutboxError {
     readonly variable: string,
     problem: string,
   ) {
-    super(`Invalid configuration: ${variable} ${problem}. Set it in the environment (the function's, or your shell's for the CLI) and try again.`);
+    super(
+      `Invalid configuration: ${variable} ${problem}. Set it in the environment (the function's, or your shell's for the CLI) and try again.`,
+    );
   }
 }
 
@@ -175,6 +177,8 @@ export class LeaseLostError extends OutboxError {
     readonly leaseId: string,
     readonly token: string,
   ) {
-    super(`The run lease ${leaseId} is no longer held by this run; its progress was not recorded and the events will be POSTed again by the run that holds it. Raise LEASE_TTL_MS above the function timeout if this repeats.`);
+    super(
+      `The run lease ${leaseId} is no longer held by this run; its progress was not recorded and the events will be POSTed again by the run that holds it. Raise LEASE_TTL_MS above the function timeout if this repeats.`,
+    );
   }
 }

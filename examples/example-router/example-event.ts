@@ -13,7 +13,9 @@ export type ExampleEventType = (typeof ExampleEventType)[keyof typeof ExampleEve
 /** Largest amount one event may move, in cents; keeps balances far inside exact integer arithmetic. */
 export const MAX_AMOUNT_CENTS = 100_000_000_000;
 
-const accountId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/, 'must be 1 to 100 letters, digits, "_" or "-", starting with a letter or digit');
+const accountId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/, 'must be 1 to 100 letters, digits, "_" or "-", starting with a letter or digit');
 const amount = z.number().int().positive().max(MAX_AMOUNT_CENTS);
 const billingId = z.string().min(1).max(500);
 const movement = z.object({ accountId, amount });
@@ -62,7 +64,10 @@ export interface RejectedRequest {
 }
 
 /** Checks the envelope, then the type, then the data, and names what is wrong without echoing any value of the payload. */
-export function parseExampleEvent(headers: IncomingHttpHeaders, body: unknown): { readonly event: ExampleEvent } | { readonly rejected: RejectedRequest } {
+export function parseExampleEvent(
+  headers: IncomingHttpHeaders,
+  body: unknown,
+): { readonly event: ExampleEvent } | { readonly rejected: RejectedRequest } {
   const head = envelope.safeParse(headers);
   if (!head.success) {
     return reject(400, 'malformed_cloudevent', `missing or invalid CloudEvents header(s): ${describeIssues(head.error)}`);
@@ -90,7 +95,11 @@ function isExampleEventType(type: string): type is ExampleEventType {
   return Object.values<string>(ExampleEventType).includes(type);
 }
 
-function reject(status: RejectedRequest['status'], error: RejectedRequest['error'], message: string): { readonly rejected: RejectedRequest } {
+function reject(
+  status: RejectedRequest['status'],
+  error: RejectedRequest['error'],
+  message: string,
+): { readonly rejected: RejectedRequest } {
   return { rejected: { status, error, message } };
 }
 

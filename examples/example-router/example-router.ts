@@ -1,7 +1,13 @@
 import type { Firestore } from '@google-cloud/firestore';
 import type { HttpFunction } from '@google-cloud/functions-framework';
 import { createCloudLogger, describeError } from 'outbound-event-handler';
-import { DEFAULT_INBOX_IN_PROGRESS_TTL_MS, DEFAULT_INBOX_RETENTION_MS, FirestoreInbox, InboxOutcome, type Logger } from 'outbound-event-handler/inbox';
+import {
+  DEFAULT_INBOX_IN_PROGRESS_TTL_MS,
+  DEFAULT_INBOX_RETENTION_MS,
+  FirestoreInbox,
+  InboxOutcome,
+  type Logger,
+} from 'outbound-event-handler/inbox';
 import { parseExampleEvent } from './example-event.js';
 import { ExampleLedger } from './ledger.js';
 
@@ -57,7 +63,12 @@ export function createExampleRouter(options: ExampleRouterOptions): HttpFunction
     if ('rejected' in parsed) {
       const { status, error, message } = parsed.rejected;
       const eventId = req.headers['ce-id'];
-      logger.log('WARNING', 'malformed event rejected', { consumer, eventId: typeof eventId === 'string' ? eventId : undefined, error, problem: message });
+      logger.log('WARNING', 'malformed event rejected', {
+        consumer,
+        eventId: typeof eventId === 'string' ? eventId : undefined,
+        error,
+        problem: message,
+      });
       res.status(status).json({ error, message });
       return;
     }
@@ -71,7 +82,10 @@ export function createExampleRouter(options: ExampleRouterOptions): HttpFunction
           return;
         case InboxOutcome.InProgress: {
           const seconds = Math.max(1, Math.ceil((result.until.getTime() - Date.now()) / 1000));
-          res.set('Retry-After', String(seconds)).status(503).json({ error: 'in_progress', message: `event ${event.id} is being processed by another attempt` });
+          res
+            .set('Retry-After', String(seconds))
+            .status(503)
+            .json({ error: 'in_progress', message: `event ${event.id} is being processed by another attempt` });
           return;
         }
         case InboxOutcome.Applied: {

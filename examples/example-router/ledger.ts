@@ -81,7 +81,10 @@ export class ExampleLedger {
   }
 
   /** Debits once per billingId (whatever message carries it); declined when the balance is short or the billing was voided. */
-  private async charge(transaction: Transaction, event: Extract<ExampleEvent, { type: 'com.example.billing.charged' }>): Promise<LedgerAnswer> {
+  private async charge(
+    transaction: Transaction,
+    event: Extract<ExampleEvent, { type: 'com.example.billing.charged' }>,
+  ): Promise<LedgerAnswer> {
     const { billingId, accountId, amount, attempt } = event.data;
     const key = { scope: LedgerScope.Charge, key: billingId };
     const result = await this.keys.applyOnce(transaction, { ...key, attempt, messageId: event.id }, async (tx) => {
@@ -95,7 +98,10 @@ export class ExampleLedger {
   }
 
   /** Refunds what the charge of this billingId debited, once; a void before any charge refunds nothing and declines that charge later. */
-  private async void(transaction: Transaction, event: Extract<ExampleEvent, { type: 'com.example.billing.voided' }>): Promise<LedgerAnswer> {
+  private async void(
+    transaction: Transaction,
+    event: Extract<ExampleEvent, { type: 'com.example.billing.voided' }>,
+  ): Promise<LedgerAnswer> {
     const { billingId } = event.data;
     const key = { scope: LedgerScope.Void, key: billingId };
     const result = await this.keys.applyOnce(transaction, { ...key, messageId: event.id }, async (tx) => {
@@ -103,7 +109,10 @@ export class ExampleLedger {
       if (charge?.status !== 'applied') return { outcome: 'applied', value: { refunded: 0 } };
       const charged = chargeValue.parse(charge.value);
       const account = await this.load(tx, charged.accountId);
-      return { outcome: 'applied', value: { refunded: charged.amount, accountId: charged.accountId, ...this.post(tx, account, event, charged.amount, billingId) } };
+      return {
+        outcome: 'applied',
+        value: { refunded: charged.amount, accountId: charged.accountId, ...this.post(tx, account, event, charged.amount, billingId) },
+      };
     });
     return answer(result, key, { billingId }, 'already_voided');
   }
@@ -118,7 +127,13 @@ export class ExampleLedger {
   }
 
   /** Writes the new balance and one journal entry; the entry id is the sequence, so replays cannot interleave unseen. */
-  private post(transaction: Transaction, account: LoadedAccount, event: ExampleEvent, delta: number, billingId?: string): { balance: number; sequence: number } {
+  private post(
+    transaction: Transaction,
+    account: LoadedAccount,
+    event: ExampleEvent,
+    delta: number,
+    billingId?: string,
+  ): { balance: number; sequence: number } {
     const balance = account.balance + delta;
     const sequence = account.sequence + 1;
     const postedAt = FieldValue.serverTimestamp();
@@ -171,7 +186,14 @@ function answer<T extends object>(
       return { body: { applied: false, duplicate: true, ...ids, reason: alreadyReason }, duplicateKey: key };
     case ApplyOnceOutcome.AlreadyFailed:
       return {
-        body: { applied: false, duplicate: true, ...ids, reason: result.record.reason, attempt: result.record.attempt, retryWithAttempt: result.nextAttempt },
+        body: {
+          applied: false,
+          duplicate: true,
+          ...ids,
+          reason: result.record.reason,
+          attempt: result.record.attempt,
+          retryWithAttempt: result.nextAttempt,
+        },
         duplicateKey: key,
       };
   }

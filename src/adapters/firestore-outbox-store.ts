@@ -137,7 +137,13 @@ export class FirestoreOutboxStore implements OutboxStore {
       this.missingStatusScanAfter = undefined;
       return [];
     }
-    const scan = await this.scan(this.outbox.select('status'), limit, missing, this.missingStatusScanAfter, (doc) => doc.get('status') === undefined);
+    const scan = await this.scan(
+      this.outbox.select('status'),
+      limit,
+      missing,
+      this.missingStatusScanAfter,
+      (doc) => doc.get('status') === undefined,
+    );
     this.missingStatusScanAfter = scan.after;
     return scan.found;
   }
@@ -178,7 +184,7 @@ export class FirestoreOutboxStore implements OutboxStore {
   async recordOutcomes(outcomes: readonly EventOutcome[], lease: HeldLease): Promise<RecordReport> {
     const stale: string[] = [];
     // The lease check is one read in each transaction; a parked key is one more write.
-    for (let start = 0; start < outcomes.length; ) {
+    for (let start = 0; start < outcomes.length;) {
       const chunk: EventOutcome[] = [];
       let writes = 0;
       for (; start < outcomes.length && writes + writesFor(outcomes[start] as EventOutcome) <= MAX_WRITES_PER_COMMIT; start += 1) {
@@ -202,7 +208,9 @@ export class FirestoreOutboxStore implements OutboxStore {
     try {
       await this.firestore.runTransaction(async (tx) => {
         const parked = await this.readGuards(tx, chunk, lease);
-        chunk.forEach((outcome, i) => tx.update(refs[i] as DocumentReference, this.fieldsFor(outcome), { lastUpdateTime: fromVersion(outcome.version) }));
+        chunk.forEach((outcome, i) =>
+          tx.update(refs[i] as DocumentReference, this.fieldsFor(outcome), { lastUpdateTime: fromVersion(outcome.version) }),
+        );
         this.park(tx, chunk, parked);
       });
       return [];
@@ -227,7 +235,9 @@ export class FirestoreOutboxStore implements OutboxStore {
 
   /** Reads first (Firestore's rule for transactions): the lease, and the parked-key documents this chunk may create. */
   private async readGuards(tx: Transaction, chunk: readonly EventOutcome[], lease: HeldLease): Promise<ReadonlySet<string>> {
-    const keys = [...new Set(chunk.flatMap((outcome) => (outcome.kind === 'dead_letter' && outcome.parkKey !== undefined ? [outcome.parkKey] : [])))];
+    const keys = [
+      ...new Set(chunk.flatMap((outcome) => (outcome.kind === 'dead_letter' && outcome.parkKey !== undefined ? [outcome.parkKey] : []))),
+    ];
     const [current, ...parks] = await tx.getAll(this.options.leaseRef, ...keys.map((key) => this.parkedKeyRef(key)));
     if (current?.get('token') !== lease.token) throw new LeaseLostError(this.options.leaseRef.path, lease.token);
     return new Set(keys.filter((_, i) => parks[i]?.exists === true));
@@ -237,7 +247,12 @@ export class FirestoreOutboxStore implements OutboxStore {
   private park(tx: Transaction, outcomes: readonly EventOutcome[], alreadyParked: ReadonlySet<string>): void {
     const parking = new Map<string, Extract<EventOutcome, { kind: 'dead_letter' }>>();
     for (const outcome of outcomes) {
-      if (outcome.kind === 'dead_letter' && outcome.parkKey !== undefined && !alreadyParked.has(outcome.parkKey) && !parking.has(outcome.parkKey)) {
+      if (
+        outcome.kind === 'dead_letter' &&
+        outcome.parkKey !== undefined &&
+        !alreadyParked.has(outcome.parkKey) &&
+        !parking.has(outcome.parkKey)
+      ) {
         parking.set(outcome.parkKey, outcome);
       }
     }

@@ -27,7 +27,12 @@ export class FirestoreRunLease implements RunLease {
   async acquire(owner: string, ttlMs: number, retried = false): Promise<LeaseAttempt> {
     const nowMs = this.now();
     const lease: HeldLease = { token: randomUUID(), expiresAtMs: nowMs + ttlMs };
-    const fields = { owner, token: lease.token, acquiredAt: Timestamp.fromMillis(nowMs), expiresAt: Timestamp.fromMillis(lease.expiresAtMs) };
+    const fields = {
+      owner,
+      token: lease.token,
+      acquiredAt: Timestamp.fromMillis(nowMs),
+      expiresAt: Timestamp.fromMillis(lease.expiresAtMs),
+    };
     try {
       // Released leases are deleted, so this is the usual case: one write, refused if another run holds one.
       return this.held(lease, (await this.ref.create(fields)).writeTime);
@@ -43,7 +48,10 @@ export class FirestoreRunLease implements RunLease {
     }
     // Expired (its run crashed): take it over, unless another run does so first.
     try {
-      const result = await this.ref.update({ ...fields, takenOverFrom: String(current.get('owner')) }, { lastUpdateTime: versionOf(current) });
+      const result = await this.ref.update(
+        { ...fields, takenOverFrom: String(current.get('owner')) },
+        { lastUpdateTime: versionOf(current) },
+      );
       return this.held(lease, result.writeTime);
     } catch (error) {
       if (codeOf(error) !== FAILED_PRECONDITION && codeOf(error) !== NOT_FOUND) throw error;

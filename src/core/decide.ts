@@ -49,7 +49,14 @@ export interface Decision {
  * | failed      |        |                                                                   |          |
  * | interrupted | —      | nothing charged; POSTs sent are counted so attempt numbers rise   | yes      |
  */
-export function decide(event: EventRecord, result: DeliveryResult, fault: Fault, policy: FatePolicy, nowMs: number, random: number): Decision {
+export function decide(
+  event: EventRecord,
+  result: DeliveryResult,
+  fault: Fault,
+  policy: FatePolicy,
+  nowMs: number,
+  random: number,
+): Decision {
   const { id: eventId, version } = event;
   const posts = 'posts' in result ? result.posts : 0;
   const postAttempts = event.postAttempts + posts;
@@ -96,7 +103,11 @@ export type EventRecord = Pick<OutboxEvent, 'id' | 'version' | 'orderingKey' | '
 export type Admission = { readonly kind: 'attempt' } | { readonly kind: 'wait'; readonly reason: 'backoff' | 'key-parked' | 'key-held' };
 
 /** Whether an event may be attempted now: its key is neither parked nor held earlier in this run, and its backoff is over. */
-export function admit(event: OutboxEvent, run: { readonly parkedKeys: ReadonlySet<string>; readonly heldKeys: ReadonlySet<string> }, nowMs: number): Admission {
+export function admit(
+  event: OutboxEvent,
+  run: { readonly parkedKeys: ReadonlySet<string>; readonly heldKeys: ReadonlySet<string> },
+  nowMs: number,
+): Admission {
   const key = event.orderingKey;
   if (key !== undefined && run.parkedKeys.has(key)) return { kind: 'wait', reason: 'key-parked' };
   if (key !== undefined && run.heldKeys.has(key)) return { kind: 'wait', reason: 'key-held' };

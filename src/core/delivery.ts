@@ -65,7 +65,10 @@ export async function deliver(event: OutboxEvent, policy: RetryPolicy, run: Deli
       throw new AbortError(last.reason);
     }
     // A wait longer than an in-run backoff (a long Retry-After) or past the budget is a later run's to make.
-    waitMs = Math.max(backoffDelayMs(posts, { minDelayMs: policy.retryMinDelayMs, maxDelayMs: policy.retryMaxDelayMs }, run.random()), last.retryAfterMs ?? 0);
+    waitMs = Math.max(
+      backoffDelayMs(posts, { minDelayMs: policy.retryMinDelayMs, maxDelayMs: policy.retryMaxDelayMs }, run.random()),
+      last.retryAfterMs ?? 0,
+    );
     if (waitMs > policy.retryMaxDelayMs || clock.now() + waitMs >= run.deadlineMs) {
       gaveUp = true;
       throw new AbortError(last.reason);
@@ -99,7 +102,8 @@ export async function deliver(event: OutboxEvent, policy: RetryPolicy, run: Deli
     case 'cancelled':
       return { kind: 'interrupted', reason: verdict.reason, posts };
     case 'transient':
-      if (run.stopped.aborted && !gaveUp) return { kind: 'interrupted', reason: `the run stopped while retrying: ${verdict.reason}`, posts };
+      if (run.stopped.aborted && !gaveUp)
+        return { kind: 'interrupted', reason: `the run stopped while retrying: ${verdict.reason}`, posts };
       return { kind: 'failed', reason: verdict.reason, posts, retryAfterMs: verdict.retryAfterMs };
   }
 }

@@ -53,7 +53,7 @@ function startOfLastCommit(documents: readonly StoredDocument[]): number {
 /** The store's order, with each run of one createdAt (one commit) put in enqueue order: sequence, then id. */
 function inCommitOrder(documents: readonly StoredDocument[]): StoredDocument[] {
   const ordered: StoredDocument[] = [];
-  for (let start = 0; start < documents.length; ) {
+  for (let start = 0; start < documents.length;) {
     const at = createdAtOf(documents[start]);
     let end = start + 1;
     while (at !== undefined && end < documents.length && createdAtOf(documents[end])?.compare(at) === 0) end += 1;

@@ -143,7 +143,12 @@ class RelayRun {
     this.judgeUndecided('event');
     const unrecorded = await this.flush();
     this.keeper?.stop();
-    const summary = this.run.summary({ unrecorded, stale: this.checkpointer.stale.length, auditFailed: false, durationMs: this.elapsedMs() });
+    const summary = this.run.summary({
+      unrecorded,
+      stale: this.checkpointer.stale.length,
+      auditFailed: false,
+      durationMs: this.elapsedMs(),
+    });
     const [auditOk] = await Promise.all([this.writeAudit(summary), this.releaseLease()]);
     stopListening();
     const final: RunSummary = { ...summary, auditFailed: !auditOk, durationMs: this.elapsedMs() };
@@ -166,7 +171,10 @@ class RelayRun {
       return { kind: 'not_started', runId, error: message };
     }
     if (!attempt.acquired) {
-      this.log('INFO', 'another run holds the lease; skipping this one', { heldBy: attempt.owner, until: new Date(attempt.expiresAtMs).toISOString() });
+      this.log('INFO', 'another run holds the lease; skipping this one', {
+        heldBy: attempt.owner,
+        until: new Date(attempt.expiresAtMs).toISOString(),
+      });
       return { kind: 'skipped', runId, heldBy: attempt.owner, untilMs: attempt.expiresAtMs };
     }
     this.keeper = new LeaseKeeper(
@@ -335,7 +343,13 @@ class RelayRun {
     } else {
       counts.failed += 1;
       const next = outcome.nextAttemptAt?.toRfc3339();
-      this.log(result.kind === 'interrupted' ? 'INFO' : 'WARNING', 'event left for a later run', { eventId, attempts: outcome.attempts, reason: outcome.error, nextAttemptAt: next, fault });
+      this.log(result.kind === 'interrupted' ? 'INFO' : 'WARNING', 'event left for a later run', {
+        eventId,
+        attempts: outcome.attempts,
+        reason: outcome.error,
+        nextAttemptAt: next,
+        fault,
+      });
     }
   }
 
@@ -352,7 +366,11 @@ class RelayRun {
       });
     }
     const { stale } = this.checkpointer;
-    if (stale.length > 0) this.log('WARNING', 'outcomes not recorded: the documents changed or vanished while in flight', { stale: stale.slice(0, 20), count: stale.length });
+    if (stale.length > 0)
+      this.log('WARNING', 'outcomes not recorded: the documents changed or vanished while in flight', {
+        stale: stale.slice(0, 20),
+        count: stale.length,
+      });
     return this.checkpointer.unwritten;
   }
 
@@ -372,7 +390,10 @@ class RelayRun {
     try {
       await this.bounded(this.deps.lease.release(this.lease), 'releasing the run lease');
     } catch (error) {
-      this.log('WARNING', 'releasing the run lease failed; it will expire', { error: describeError(error), ttlMs: this.options.leaseTtlMs });
+      this.log('WARNING', 'releasing the run lease failed; it will expire', {
+        error: describeError(error),
+        ttlMs: this.options.leaseTtlMs,
+      });
     }
   }
 

@@ -43,7 +43,10 @@ export function validateEvent(document: StoredDocument, limits: EventLimits): Ou
   }
   if (typeof fields.source === 'string' && !isUriReference(fields.source)) fail('source', 'must be a URI reference, e.g. "/shop/orders"');
   if (shardCount > 1 && !(Number.isInteger(fields.shard) && (fields.shard as number) >= 0 && (fields.shard as number) < shardCount)) {
-    fail('shard', `must be an integer from 0 to ${shardCount - 1} (SHARD_COUNT is ${shardCount}; got ${describe(fields.shard)}); fix it, then redrive`);
+    fail(
+      'shard',
+      `must be an integer from 0 to ${shardCount - 1} (SHARD_COUNT is ${shardCount}; got ${describe(fields.shard)}); fix it, then redrive`,
+    );
   }
   let body = '';
   try {

@@ -17,5 +17,6 @@ export function assertId(argument: string, value: string): void {
 
 /** Rejects a duration that would make leases or retention meaningless (zero, negative, fractional, NaN). */
 export function assertDurationMs(argument: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value <= 0) throw new InvalidInboxArgumentError(argument, 'must be a positive integer of milliseconds');
+  if (!Number.isSafeInteger(value) || value <= 0)
+    throw new InvalidInboxArgumentError(argument, 'must be a positive integer of milliseconds');
 }

@@ -58,7 +58,10 @@ interface RecordCommon {
 export type ApplyOnceResult<T> =
   | { readonly status: typeof ApplyOnceOutcome.Applied; readonly value: T; readonly attempt: number }
   | { readonly status: typeof ApplyOnceOutcome.Failed; readonly reason: string; readonly attempt: number }
-  | { readonly status: typeof ApplyOnceOutcome.AlreadyApplied; readonly record: Extract<BusinessKeyRecord, { status: typeof BusinessKeyStatus.Applied }> }
+  | {
+      readonly status: typeof ApplyOnceOutcome.AlreadyApplied;
+      readonly record: Extract<BusinessKeyRecord, { status: typeof BusinessKeyStatus.Applied }>;
+    }
   | {
       readonly status: typeof ApplyOnceOutcome.AlreadyFailed;
       readonly record: Extract<BusinessKeyRecord, { status: typeof BusinessKeyStatus.Failed }>;

@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { Timestamp, type CollectionReference, type DocumentReference, type DocumentSnapshot, type Firestore, type Transaction } from '@google-cloud/firestore';
+import {
+  Timestamp,
+  type CollectionReference,
+  type DocumentReference,
+  type DocumentSnapshot,
+  type Firestore,
+  type Transaction,
+} from '@google-cloud/firestore';
 import { z } from 'zod';
 import { createCloudLogger } from '../adapters/cloud-logger.js';
 import type { Logger } from '../core/ports.js';
@@ -194,7 +201,8 @@ export class FirestoreInbox {
     assertId('messageId', messageId);
     const ref = this.ref(messageId);
     const record = readRecord(ref, await transaction.get(ref));
-    if (record === undefined) throw new InboxLeaseLostError(this.consumer, messageId, 'its in-progress record is gone (released or expired)');
+    if (record === undefined)
+      throw new InboxLeaseLostError(this.consumer, messageId, 'its in-progress record is gone (released or expired)');
     if (record.status === InboxRecordStatus.Processed) throw new InboxLeaseLostError(this.consumer, messageId, 'it was already processed');
     if (record.leaseToken !== token) throw new InboxLeaseLostError(this.consumer, messageId, 'its lease was taken over by another attempt');
     transaction.set(ref, this.processedFields(messageId, this.clock()));
@@ -231,7 +239,11 @@ export class FirestoreInbox {
   }
 
   /** Runs one transaction; Firestore failures become InboxStoreError, the project's and the effect's own errors pass unchanged. */
-  private async transact<R>(messageId: string, work: (transaction: Transaction) => Promise<R>, passThrough: (error: unknown) => boolean): Promise<R> {
+  private async transact<R>(
+    messageId: string,
+    work: (transaction: Transaction) => Promise<R>,
+    passThrough: (error: unknown) => boolean,
+  ): Promise<R> {
     try {
       return await this.firestore.runTransaction(work, { maxAttempts: this.maxAttempts });
     } catch (error) {

@@ -35,8 +35,6 @@ export interface CheckedEvent {
  */
 export const EVENT_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,255}$/;
 
-
-
 /** Firestore refuses a value nested deeper than this below a top-level field. */
 const MAX_FIRESTORE_DEPTH = 20;
 
@@ -50,7 +48,10 @@ export function checkNewEvent(event: NewEvent, maxPayloadBytes: number): Checked
   };
   if (typeof event.type !== 'string' || event.type === '') fail('type', 'must be a non-empty string');
   if (!EVENT_TYPE_PATTERN.test(event.type)) {
-    fail('type', 'must start with a letter or digit and hold only letters, digits and . _ : / - (at most 256), e.g. "com.example.order.created"');
+    fail(
+      'type',
+      'must start with a letter or digit and hold only letters, digits and . _ : / - (at most 256), e.g. "com.example.order.created"',
+    );
   }
   const data = jsonForm(event.data, maxPayloadBytes, fail);
   return {
@@ -62,7 +63,6 @@ export function checkNewEvent(event: NewEvent, maxPayloadBytes: number): Checked
     id: documentId(event.id, fail),
   };
 }
-
 
 type Fail = (field: string, problem: string) => never;
 
@@ -85,7 +85,8 @@ function jsonForm(data: unknown, maxPayloadBytes: number, fail: Fail): unknown {
 }
 
 function plain(value: unknown, path: string, depth: number, inArray: boolean, seen: Set<object>, fail: Fail): unknown {
-  if (depth > MAX_FIRESTORE_DEPTH) fail('data', `is nested deeper than ${MAX_FIRESTORE_DEPTH} levels at ${path}, which Firestore cannot store`);
+  if (depth > MAX_FIRESTORE_DEPTH)
+    fail('data', `is nested deeper than ${MAX_FIRESTORE_DEPTH} levels at ${path}, which Firestore cannot store`);
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -110,15 +111,20 @@ function plain(value: unknown, path: string, depth: number, inArray: boolean, se
   seen.add(value);
   try {
     if (Array.isArray(value)) {
-      if (inArray) fail('data', `holds an array directly inside an array at ${path}, which Firestore cannot store; wrap the inner array in an object`);
+      if (inArray)
+        fail('data', `holds an array directly inside an array at ${path}, which Firestore cannot store; wrap the inner array in an object`);
       return value.map((item, index) => plain(item, `${path}[${index}]`, depth + 1, true, seen, fail));
     }
     const prototype: unknown = Object.getPrototypeOf(value);
     if (prototype !== Object.prototype && prototype !== null) {
-      fail('data', `holds a ${value.constructor.name} at ${path}, which has no faithful JSON form; use plain objects, arrays, strings and numbers`);
+      fail(
+        'data',
+        `holds a ${value.constructor.name} at ${path}, which has no faithful JSON form; use plain objects, arrays, strings and numbers`,
+      );
     }
     const copy: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) if (item !== undefined) copy[key] = plain(item, `${path}.${key}`, depth + 1, false, seen, fail);
+    for (const [key, item] of Object.entries(value))
+      if (item !== undefined) copy[key] = plain(item, `${path}.${key}`, depth + 1, false, seen, fail);
     return copy;
   } finally {
     seen.delete(value);

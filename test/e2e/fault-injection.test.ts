@@ -67,9 +67,23 @@ function planEvents(): PlannedEvent[] {
       // A zero amount is invalid data: the router answers 422, the relay must dead-letter it.
       events.push({ id, type: 'com.example.account.debited', accountId, data: { accountId, amount: 0 }, delta: undefined, poison: true });
     } else if (i < ACCOUNTS || i % 3 !== 0) {
-      events.push({ id, type: 'com.example.account.credited', accountId, data: { accountId, amount: 1000 + i }, delta: 1000 + i, poison: false });
+      events.push({
+        id,
+        type: 'com.example.account.credited',
+        accountId,
+        data: { accountId, amount: 1000 + i },
+        delta: 1000 + i,
+        poison: false,
+      });
     } else {
-      events.push({ id, type: 'com.example.account.debited', accountId, data: { accountId, amount: 100 + i }, delta: -(100 + i), poison: false });
+      events.push({
+        id,
+        type: 'com.example.account.debited',
+        accountId,
+        data: { accountId, amount: 100 + i },
+        delta: -(100 + i),
+        poison: false,
+      });
     }
   }
   for (let c = 0; c < CHARGES; c += 1) {
@@ -117,7 +131,8 @@ async function startFaultProxy(targetUrl: string, random: () => number, changeIn
   const forward = async (req: http.IncomingMessage, body: Buffer) => {
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) {
-      if (typeof value === 'string' && (name.startsWith('ce-') || ['content-type', 'idempotency-key', 'x-delivery-attempt'].includes(name))) headers[name] = value;
+      if (typeof value === 'string' && (name.startsWith('ce-') || ['content-type', 'idempotency-key', 'x-delivery-attempt'].includes(name)))
+        headers[name] = value;
     }
     const response = await fetch(targetUrl, { method: 'POST', headers, body });
     const text = await response.text();
@@ -197,194 +212,210 @@ describe('Fault injection: at-least-once delivery into an idempotent consumer', 
     await db.terminate();
   });
 
-  it('delivers every event exactly once in effect, in order per key, through 5xx, timeouts, dropped answers, overlapping runs, SIGTERMs, SIGKILLs and documents changed in flight', async () => {
-    const collections = uniqueCollections();
-    const ledgerCollection = `ledger_${collections.outbox}`;
-    const baseEnv = { PATH: process.env.PATH, METADATA_SERVER_DETECTION: 'none', GOOGLE_CLOUD_PROJECT: process.env.GOOGLE_CLOUD_PROJECT, FIRESTORE_EMULATOR_HOST: process.env.FIRESTORE_EMULATOR_HOST };
-    const router = await serveFunction({
-      projectRoot: PROJECT_ROOT,
-      target: 'exampleRouter',
-      source: EXAMPLE_ROUTER_SOURCE,
-      env: { ...baseEnv, LEDGER_COLLECTION: ledgerCollection, INBOX_COLLECTION: `inbox_${collections.outbox}`, LOG_LEVEL: 'ERROR' },
-    });
-    served.push(router);
-    const outbox = db.collection(collections.outbox);
-    const planned = planEvents();
-    const recreatedData = (id: string) => ({ ...(planned.find((e) => e.id === id)?.data ?? {}), note: 'written again while in flight' });
-    proxy = await startFaultProxy(router.url, mulberry32(20261126), async (eventId) => {
-      const ref = outbox.doc(eventId);
-      const original = (await ref.get()).data();
-      await ref.delete();
-      if (RECREATED_IN_FLIGHT.includes(eventId) && original !== undefined) await ref.set({ ...original, data: recreatedData(eventId) });
-    });
-    const relayEnv = (overrides: Record<string, string>) => ({
-      ...baseEnv,
-      ROUTER_URL: proxy?.url,
-      OUTBOX_COLLECTION: collections.outbox,
-      AUDIT_COLLECTION: collections.audit,
-      BATCH_SIZE: '50',
-      CHECKPOINT_SIZE: '20',
-      DELIVERY_CONCURRENCY: '8',
-      POST_TIMEOUT_MS: String(POST_TIMEOUT_MS),
-      POST_RETRIES: '1',
-      RETRY_MIN_DELAY_MS: '5',
-      RETRY_MAX_DELAY_MS: '20',
-      MAX_ATTEMPTS: '1000',
-      RUN_BUDGET_MS: String(RUN_BUDGET_MS),
-      LEASE_TTL_MS: String(LEASE_TTL_MS),
-      FIRESTORE_TIMEOUT_MS: String(FIRESTORE_TIMEOUT_MS),
-      REDELIVERY_MIN_DELAY_MS: '0',
-      REDELIVERY_MAX_DELAY_MS: '0',
-      // The poison here is invalid data, not an ordering hazard: the account's later movements go on.
-      KEY_AFTER_DEAD_LETTER: 'continue',
-      LOG_LEVEL: 'ERROR',
-      ...overrides,
-    });
-    const startRelay = () =>
-      serveFunction({
+  it(
+    'delivers every event exactly once in effect, in order per key, through 5xx, timeouts, dropped answers, overlapping runs, SIGTERMs, SIGKILLs and documents changed in flight',
+    async () => {
+      const collections = uniqueCollections();
+      const ledgerCollection = `ledger_${collections.outbox}`;
+      const baseEnv = {
+        PATH: process.env.PATH,
+        METADATA_SERVER_DETECTION: 'none',
+        GOOGLE_CLOUD_PROJECT: process.env.GOOGLE_CLOUD_PROJECT,
+        FIRESTORE_EMULATOR_HOST: process.env.FIRESTORE_EMULATOR_HOST,
+      };
+      const router = await serveFunction({
         projectRoot: PROJECT_ROOT,
-        target: 'outboundEventHandler',
-        env: relayEnv({}),
+        target: 'exampleRouter',
+        source: EXAMPLE_ROUTER_SOURCE,
+        env: { ...baseEnv, LEDGER_COLLECTION: ledgerCollection, INBOX_COLLECTION: `inbox_${collections.outbox}`, LOG_LEVEL: 'ERROR' },
       });
-    const instances = { A: await startRelay(), B: await startRelay() };
-    served.push(instances.A, instances.B);
-
-    for (let start = 0; start < planned.length; start += 400) {
-      const batch = db.batch();
-      planned.slice(start, start + 400).forEach((event, offset) => {
-        batch.set(db.collection(collections.outbox).doc(event.id), {
-          type: event.type,
-          data: event.data,
-          orderingKey: event.accountId,
-          createdAt: Timestamp.fromMillis(Date.UTC(2026, 0, 1) + start + offset),
-          status: 'pending',
+      served.push(router);
+      const outbox = db.collection(collections.outbox);
+      const planned = planEvents();
+      const recreatedData = (id: string) => ({ ...(planned.find((e) => e.id === id)?.data ?? {}), note: 'written again while in flight' });
+      proxy = await startFaultProxy(router.url, mulberry32(20261126), async (eventId) => {
+        const ref = outbox.doc(eventId);
+        const original = (await ref.get()).data();
+        await ref.delete();
+        if (RECREATED_IN_FLIGHT.includes(eventId) && original !== undefined) await ref.set({ ...original, data: recreatedData(eventId) });
+      });
+      const relayEnv = (overrides: Record<string, string>) => ({
+        ...baseEnv,
+        ROUTER_URL: proxy?.url,
+        OUTBOX_COLLECTION: collections.outbox,
+        AUDIT_COLLECTION: collections.audit,
+        BATCH_SIZE: '50',
+        CHECKPOINT_SIZE: '20',
+        DELIVERY_CONCURRENCY: '8',
+        POST_TIMEOUT_MS: String(POST_TIMEOUT_MS),
+        POST_RETRIES: '1',
+        RETRY_MIN_DELAY_MS: '5',
+        RETRY_MAX_DELAY_MS: '20',
+        MAX_ATTEMPTS: '1000',
+        RUN_BUDGET_MS: String(RUN_BUDGET_MS),
+        LEASE_TTL_MS: String(LEASE_TTL_MS),
+        FIRESTORE_TIMEOUT_MS: String(FIRESTORE_TIMEOUT_MS),
+        REDELIVERY_MIN_DELAY_MS: '0',
+        REDELIVERY_MAX_DELAY_MS: '0',
+        // The poison here is invalid data, not an ordering hazard: the account's later movements go on.
+        KEY_AFTER_DEAD_LETTER: 'continue',
+        LOG_LEVEL: 'ERROR',
+        ...overrides,
+      });
+      const startRelay = () =>
+        serveFunction({
+          projectRoot: PROJECT_ROOT,
+          target: 'outboundEventHandler',
+          env: relayEnv({}),
         });
-      });
-      await batch.commit();
-    }
+      const instances = { A: await startRelay(), B: await startRelay() };
+      served.push(instances.A, instances.B);
 
-    const answers = { ok: 0, failed: 0, skipped: 0, killed: 0 };
-    const trigger = async (url: string): Promise<keyof typeof answers> => {
-      let answer: keyof typeof answers;
-      try {
-        const response = await fetch(url, { method: 'POST' });
-        const body = (await response.json()) as Record<string, unknown>;
-        answer = body.skipped !== undefined ? 'skipped' : response.status === 200 ? 'ok' : 'failed';
-      } catch {
-        answer = 'killed';
+      for (let start = 0; start < planned.length; start += 400) {
+        const batch = db.batch();
+        planned.slice(start, start + 400).forEach((event, offset) => {
+          batch.set(db.collection(collections.outbox).doc(event.id), {
+            type: event.type,
+            data: event.data,
+            orderingKey: event.accountId,
+            createdAt: Timestamp.fromMillis(Date.UTC(2026, 0, 1) + start + offset),
+            status: 'pending',
+          });
+        });
+        await batch.commit();
       }
-      answers[answer] += 1;
-      return answer;
-    };
-    /** Stops an instance the way Cloud Run does, once a run of it really delivers: how long it took to exit, and the run's answer. */
-    const signalMidRun = async (instance: ServedFunction, signal: NodeJS.Signals): Promise<{ exitedAfterMs: number; answer: string }> => {
-      const deadline = Date.now() + 15_000;
-      for (;;) {
-        const postsBefore = proxy?.stats.posts ?? 0;
-        let settled = false;
-        const run = trigger(instance.url).finally(() => {
-          settled = true;
-        });
-        while (!settled && (proxy?.stats.posts ?? 0) < postsBefore + 25 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
-        if (!settled || Date.now() >= deadline) {
-          const signalledAt = Date.now();
-          await instance.stop(signal);
-          const exitedAfterMs = Date.now() - signalledAt;
-          return { exitedAfterMs, answer: await run };
+
+      const answers = { ok: 0, failed: 0, skipped: 0, killed: 0 };
+      const trigger = async (url: string): Promise<keyof typeof answers> => {
+        let answer: keyof typeof answers;
+        try {
+          const response = await fetch(url, { method: 'POST' });
+          const body = (await response.json()) as Record<string, unknown>;
+          answer = body.skipped !== undefined ? 'skipped' : response.status === 200 ? 'ok' : 'failed';
+        } catch {
+          answer = 'killed';
         }
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        answers[answer] += 1;
+        return answer;
+      };
+      /** Stops an instance the way Cloud Run does, once a run of it really delivers: how long it took to exit, and the run's answer. */
+      const signalMidRun = async (instance: ServedFunction, signal: NodeJS.Signals): Promise<{ exitedAfterMs: number; answer: string }> => {
+        const deadline = Date.now() + 15_000;
+        for (;;) {
+          const postsBefore = proxy?.stats.posts ?? 0;
+          let settled = false;
+          const run = trigger(instance.url).finally(() => {
+            settled = true;
+          });
+          while (!settled && (proxy?.stats.posts ?? 0) < postsBefore + 25 && Date.now() < deadline)
+            await new Promise((resolve) => setTimeout(resolve, 5));
+          if (!settled || Date.now() >= deadline) {
+            const signalledAt = Date.now();
+            await instance.stop(signal);
+            const exitedAfterMs = Date.now() - signalledAt;
+            return { exitedAfterMs, answer: await run };
+          }
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      };
+      const sigterms: { exitedAfterMs: number; answer: string }[] = [];
+      const pendingCount = async () =>
+        (await db.collection(collections.outbox).where('status', '==', 'pending').count().get()).data().count;
+      const started = Date.now();
+      let ticks = 0;
+      let pending = await pendingCount();
+      let progressAt = started;
+      let longestStallMs = 0;
+      while (pending > 0 && Date.now() - progressAt < STALL_MS && Date.now() - started < MAX_DRAIN_MS) {
+        ticks += 1;
+        if (ticks === 2 || ticks === 6) {
+          // Kill instance A in the middle of a run (a crash), then start a fresh one in its place.
+          await signalMidRun(instances.A, 'SIGKILL');
+          instances.A = await startRelay();
+          served.push(instances.A);
+        } else if (ticks === 4 || ticks === 8) {
+          // Shut instance B down in the middle of a run, as Cloud Run does (SIGTERM, SIGKILL 10 s later).
+          sigterms.push(await signalMidRun(instances.B, 'SIGTERM'));
+          instances.B = await startRelay();
+          served.push(instances.B);
+        } else {
+          // Two Scheduler invocations at once, on two instances.
+          await Promise.all([trigger(instances.A.url), trigger(instances.B.url)]);
+          if (answers.skipped > 0 && answers.ok + answers.failed === 0) await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        const left = await pendingCount();
+        longestStallMs = Math.max(longestStallMs, Date.now() - progressAt);
+        if (left < pending) progressAt = Date.now();
+        pending = left;
       }
-    };
-    const sigterms: { exitedAfterMs: number; answer: string }[] = [];
-    const pendingCount = async () => (await db.collection(collections.outbox).where('status', '==', 'pending').count().get()).data().count;
-    const started = Date.now();
-    let ticks = 0;
-    let pending = await pendingCount();
-    let progressAt = started;
-    let longestStallMs = 0;
-    while (pending > 0 && Date.now() - progressAt < STALL_MS && Date.now() - started < MAX_DRAIN_MS) {
-      ticks += 1;
-      if (ticks === 2 || ticks === 6) {
-        // Kill instance A in the middle of a run (a crash), then start a fresh one in its place.
-        await signalMidRun(instances.A, 'SIGKILL');
-        instances.A = await startRelay();
-        served.push(instances.A);
-      } else if (ticks === 4 || ticks === 8) {
-        // Shut instance B down in the middle of a run, as Cloud Run does (SIGTERM, SIGKILL 10 s later).
-        sigterms.push(await signalMidRun(instances.B, 'SIGTERM'));
-        instances.B = await startRelay();
-        served.push(instances.B);
-      } else {
-        // Two Scheduler invocations at once, on two instances.
-        await Promise.all([trigger(instances.A.url), trigger(instances.B.url)]);
-        if (answers.skipped > 0 && answers.ok + answers.failed === 0) await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-      const left = await pendingCount();
-      longestStallMs = Math.max(longestStallMs, Date.now() - progressAt);
-      if (left < pending) progressAt = Date.now();
-      pending = left;
-    }
-    const drainSeconds = ((Date.now() - started) / 1000).toFixed(1);
-    const stalled = Date.now() - progressAt >= STALL_MS;
+      const drainSeconds = ((Date.now() - started) / 1000).toFixed(1);
+      const stalled = Date.now() - progressAt >= STALL_MS;
 
-    const ledger = await readLedger(db, ledgerCollection);
-    const deadLetters = await idsWithStatus(db, collections.outbox, 'dead_letter');
-    const delivered = new Set(await idsWithStatus(db, collections.outbox, 'delivered'));
-    const stillPending = await idsWithStatus(db, collections.outbox, 'pending');
-    const expectedDeadLetters = planned.filter((e) => e.poison).map((e) => e.id).sort();
-    // Lost: neither delivered, nor dead-lettered as the poison injected, nor still pending (which is a drain
-    // that did not finish, reported apart).
-    const stillThere = new Set((await db.collection(collections.outbox).select().get()).docs.map((doc) => doc.id));
-    const accountedFor = new Set([
-      ...delivered,
-      ...stillPending,
-      ...deadLetters.filter((id) => expectedDeadLetters.includes(id)),
-      // Deleted by their producer while in flight: gone, as the producer left them.
-      ...DELETED_IN_FLIGHT.filter((id) => !stillThere.has(id)),
-    ]);
-    const lost = planned.filter((e) => !accountedFor.has(e.id)).map((e) => e.id);
-    const poisonPending = stillPending.filter((id) => expectedDeadLetters.includes(id)).length;
-    const drain =
-      stillPending.length === 0
-        ? `drained in ${drainSeconds} s (longest wait for progress ${(longestStallMs / 1000).toFixed(1)} s)`
-        : `drain did not finish: ${stillPending.length} pending (${poisonPending} of them poison) after ${drainSeconds} s, ` +
-          (stalled ? `none left the outbox in the last ${STALL_MS / 1000} s` : `at the ${MAX_DRAIN_MS / 1000} s bound`);
-    if (stillPending.length > 0) {
-      // What the relay last recorded for a few of them: why the drain did not finish, not only that it did not.
-      const outbox = await readAll(db, collections.outbox);
-      for (const id of stillPending.slice(0, 5)) {
-        const doc = outbox.get(id);
-        process.stderr.write(`fault-injection: pending ${id} orderingKey=${String(doc?.orderingKey)} attempts=${String(doc?.attempts)} postAttempts=${String(doc?.postAttempts)} lastError=${String(doc?.lastError)}\n`);
+      const ledger = await readLedger(db, ledgerCollection);
+      const deadLetters = await idsWithStatus(db, collections.outbox, 'dead_letter');
+      const delivered = new Set(await idsWithStatus(db, collections.outbox, 'delivered'));
+      const stillPending = await idsWithStatus(db, collections.outbox, 'pending');
+      const expectedDeadLetters = planned
+        .filter((e) => e.poison)
+        .map((e) => e.id)
+        .sort();
+      // Lost: neither delivered, nor dead-lettered as the poison injected, nor still pending (which is a drain
+      // that did not finish, reported apart).
+      const stillThere = new Set((await db.collection(collections.outbox).select().get()).docs.map((doc) => doc.id));
+      const accountedFor = new Set([
+        ...delivered,
+        ...stillPending,
+        ...deadLetters.filter((id) => expectedDeadLetters.includes(id)),
+        // Deleted by their producer while in flight: gone, as the producer left them.
+        ...DELETED_IN_FLIGHT.filter((id) => !stillThere.has(id)),
+      ]);
+      const lost = planned.filter((e) => !accountedFor.has(e.id)).map((e) => e.id);
+      const poisonPending = stillPending.filter((id) => expectedDeadLetters.includes(id)).length;
+      const drain =
+        stillPending.length === 0
+          ? `drained in ${drainSeconds} s (longest wait for progress ${(longestStallMs / 1000).toFixed(1)} s)`
+          : `drain did not finish: ${stillPending.length} pending (${poisonPending} of them poison) after ${drainSeconds} s, ` +
+            (stalled ? `none left the outbox in the last ${STALL_MS / 1000} s` : `at the ${MAX_DRAIN_MS / 1000} s bound`);
+      if (stillPending.length > 0) {
+        // What the relay last recorded for a few of them: why the drain did not finish, not only that it did not.
+        const outbox = await readAll(db, collections.outbox);
+        for (const id of stillPending.slice(0, 5)) {
+          const doc = outbox.get(id);
+          process.stderr.write(
+            `fault-injection: pending ${id} orderingKey=${String(doc?.orderingKey)} attempts=${String(doc?.attempts)} postAttempts=${String(doc?.postAttempts)} lastError=${String(doc?.lastError)}\n`,
+          );
+        }
       }
-    }
-    process.stderr.write(
-      `fault-injection: events=${planned.length} POSTs sent=${proxy.stats.posts} faults injected=${proxy.stats.faults} ` +
-        `duplicates absorbed=${proxy.stats.duplicatesAbsorbed} changed in flight=${proxy.stats.changedInFlight} ` +
-        `SIGTERMs=${JSON.stringify(sigterms)} runs=${JSON.stringify(answers)} ticks=${ticks} ` +
-        `delivered=${delivered.size} dead-lettered=${deadLetters.length} ${drain} lost=${lost.length}\n`,
-    );
+      process.stderr.write(
+        `fault-injection: events=${planned.length} POSTs sent=${proxy.stats.posts} faults injected=${proxy.stats.faults} ` +
+          `duplicates absorbed=${proxy.stats.duplicatesAbsorbed} changed in flight=${proxy.stats.changedInFlight} ` +
+          `SIGTERMs=${JSON.stringify(sigterms)} runs=${JSON.stringify(answers)} ticks=${ticks} ` +
+          `delivered=${delivered.size} dead-lettered=${deadLetters.length} ${drain} lost=${lost.length}\n`,
+      );
 
-    expect(lost).toEqual([]);
-    expect(stillPending).toEqual([]);
-    expect(deadLetters).toEqual(expectedDeadLetters);
-    expect(answers.killed).toBe(2);
-    // Every run in flight at a SIGTERM answered, and its instance was gone well within Cloud Run's 10 s.
-    expect(sigterms.map((t) => t.answer)).toEqual([expect.stringMatching(/^(ok|failed)$/), expect.stringMatching(/^(ok|failed)$/)]);
-    expect(Math.max(...sigterms.map((t) => t.exitedAfterMs))).toBeLessThan(10_000);
-    // Deleted in flight: still deleted, no stub document. Written again in flight: sent again with its new data
-    // (same ce-id, so the inbox absorbs it), and only then recorded delivered.
-    expect(DELETED_IN_FLIGHT.filter((id) => stillThere.has(id))).toEqual([]);
-    for (const id of RECREATED_IN_FLIGHT) {
-      expect(delivered.has(id)).toBe(true);
-      expect(proxy.bodies.get(id)?.map((body) => JSON.parse(body) as unknown)).toContainEqual(recreatedData(id));
-    }
-    expect(proxy.stats.duplicatesAbsorbed).toBeGreaterThan(0);
-    for (const accountId of new Set(planned.map((e) => e.accountId))) {
-      const applies = planned.filter((e) => e.accountId === accountId && e.delta !== undefined);
-      const account = ledger[accountId];
-      // Every effect once, none missing, in createdAt order per key.
-      expect(account?.entries.map((entry) => entry.eventId)).toEqual(applies.map((e) => e.id));
-      expect(account?.balance).toBe(applies.reduce((sum, e) => sum + (e.delta ?? 0), 0));
-    }
-  }, TEST_TIMEOUT_MS);
+      expect(lost).toEqual([]);
+      expect(stillPending).toEqual([]);
+      expect(deadLetters).toEqual(expectedDeadLetters);
+      expect(answers.killed).toBe(2);
+      // Every run in flight at a SIGTERM answered, and its instance was gone well within Cloud Run's 10 s.
+      expect(sigterms.map((t) => t.answer)).toEqual([expect.stringMatching(/^(ok|failed)$/), expect.stringMatching(/^(ok|failed)$/)]);
+      expect(Math.max(...sigterms.map((t) => t.exitedAfterMs))).toBeLessThan(10_000);
+      // Deleted in flight: still deleted, no stub document. Written again in flight: sent again with its new data
+      // (same ce-id, so the inbox absorbs it), and only then recorded delivered.
+      expect(DELETED_IN_FLIGHT.filter((id) => stillThere.has(id))).toEqual([]);
+      for (const id of RECREATED_IN_FLIGHT) {
+        expect(delivered.has(id)).toBe(true);
+        expect(proxy.bodies.get(id)?.map((body) => JSON.parse(body) as unknown)).toContainEqual(recreatedData(id));
+      }
+      expect(proxy.stats.duplicatesAbsorbed).toBeGreaterThan(0);
+      for (const accountId of new Set(planned.map((e) => e.accountId))) {
+        const applies = planned.filter((e) => e.accountId === accountId && e.delta !== undefined);
+        const account = ledger[accountId];
+        // Every effect once, none missing, in createdAt order per key.
+        expect(account?.entries.map((entry) => entry.eventId)).toEqual(applies.map((e) => e.id));
+        expect(account?.balance).toBe(applies.reduce((sum, e) => sum + (e.delta ?? 0), 0));
+      }
+    },
+    TEST_TIMEOUT_MS,
+  );
 });

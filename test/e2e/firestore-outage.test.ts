@@ -74,7 +74,12 @@ type Seams = { wrapStore?: (store: OutboxStore) => OutboxStore; wrapLease?: (lea
 /** One run served by the Functions Framework against this spec's emulator; resolves with the answer and its time. */
 async function run(seams: Seams, overrides: Record<string, string> = {}) {
   const env = {
-    ...relayEnv(router.url, collections, { FIRESTORE_TIMEOUT_MS: String(FIRESTORE_TIMEOUT_MS), LEASE_TTL_MS: String(LEASE_TTL_MS), CHECKPOINT_SIZE: '4', DELIVERY_CONCURRENCY: '2' }),
+    ...relayEnv(router.url, collections, {
+      FIRESTORE_TIMEOUT_MS: String(FIRESTORE_TIMEOUT_MS),
+      LEASE_TTL_MS: String(LEASE_TTL_MS),
+      CHECKPOINT_SIZE: '4',
+      DELIVERY_CONCURRENCY: '2',
+    }),
     FIRESTORE_EMULATOR_HOST: emulator.host,
     ...overrides,
   };
@@ -114,7 +119,12 @@ async function afterThaw() {
   // One query, one snapshot: a commit abandoned at its deadline may still land now, and must not fall between two reads.
   const all = await db.collection(collections.outbox).get();
   const withStatus = (status: string) => all.docs.filter((doc) => doc.get('status') === status).map((doc) => doc.id);
-  return { accepted, delivered: withStatus('delivered'), pending: withStatus('pending'), postedTwice: accepted.length - new Set(accepted).size };
+  return {
+    accepted,
+    delivered: withStatus('delivered'),
+    pending: withStatus('pending'),
+    postedTwice: accepted.length - new Set(accepted).size,
+  };
 }
 
 describe('Firestore hanging at each boundary of a run', () => {

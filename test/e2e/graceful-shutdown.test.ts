@@ -21,7 +21,11 @@ describe('Shutting down the served function', () => {
   const served: ServedFunction[] = [];
 
   const serve = async (): Promise<ServedFunction> => {
-    const env = { PATH: process.env.PATH, METADATA_SERVER_DETECTION: 'none', ...relayEnv(router.url, collections, { DELIVERY_CONCURRENCY: '2', LOG_LEVEL: 'ERROR' }) };
+    const env = {
+      PATH: process.env.PATH,
+      METADATA_SERVER_DETECTION: 'none',
+      ...relayEnv(router.url, collections, { DELIVERY_CONCURRENCY: '2', LOG_LEVEL: 'ERROR' }),
+    };
     // The defaults Cloud Run would run with: LEASE_TTL_MS, SHUTDOWN_TIMEOUT_MS and FIRESTORE_TIMEOUT_MS unset.
     for (const name of ['LEASE_TTL_MS', 'SHUTDOWN_TIMEOUT_MS', 'FIRESTORE_TIMEOUT_MS']) delete (env as Record<string, unknown>)[name];
     const fn = await serveFunction({ projectRoot: PROJECT_ROOT, target: 'outboundEventHandler', env });
@@ -51,7 +55,10 @@ describe('Shutting down the served function', () => {
 
   it('on SIGTERM: answers the run in flight, records every event the router acknowledged, frees the lease, exits within 10 s', async () => {
     const fn = await serve();
-    const run = fetch(fn.url, { method: 'POST' }).then(async (response) => ({ status: response.status, body: (await response.json()) as Record<string, unknown> }));
+    const run = fetch(fn.url, { method: 'POST' }).then(async (response) => ({
+      status: response.status,
+      body: (await response.json()) as Record<string, unknown>,
+    }));
     await routerReceived(6);
 
     const signalledAt = Date.now();
@@ -70,7 +77,9 @@ describe('Shutting down the served function', () => {
     // A run in a new process takes the lease at once and delivers the rest.
     const next = await (await fetch((await serve()).url, { method: 'POST' })).json();
     expect(next).toMatchObject({ stoppedBy: 'drained', delivered: EVENTS - delivered.length });
-    process.stderr.write(`graceful-shutdown: exited ${exitedAfterMs} ms after SIGTERM; ${delivered.length} acknowledged, ${delivered.length} recorded; the next process took the lease at once\n`);
+    process.stderr.write(
+      `graceful-shutdown: exited ${exitedAfterMs} ms after SIGTERM; ${delivered.length} acknowledged, ${delivered.length} recorded; the next process took the lease at once\n`,
+    );
   }, 120_000);
 
   it('after SIGKILL: the shard is drained again by a run that starts within 60 s (the lease is short and was renewed)', async () => {

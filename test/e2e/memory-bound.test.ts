@@ -66,7 +66,12 @@ describe('Memory bounded by bytes', () => {
     fn = await serveFunction({
       projectRoot: PROJECT_ROOT,
       target: 'outboundEventHandler',
-      env: { PATH: process.env.PATH, METADATA_SERVER_DETECTION: 'none', NODE_OPTIONS: `--max-old-space-size=${HEAP_MIB}`, ...relayEnv(router.url, collections, { LOG_LEVEL: 'ERROR' }) },
+      env: {
+        PATH: process.env.PATH,
+        METADATA_SERVER_DETECTION: 'none',
+        NODE_OPTIONS: `--max-old-space-size=${HEAP_MIB}`,
+        ...relayEnv(router.url, collections, { LOG_LEVEL: 'ERROR' }),
+      },
       onOutput: (line) => output.push(line),
     });
 
@@ -82,6 +87,8 @@ describe('Memory bounded by bytes', () => {
     expect(router.bodies.size).toBe(EVENTS);
     expect(await idsWithStatus(db, collections.outbox, 'pending')).toEqual([]);
     expect(output.join('\n')).not.toMatch(/heap out of memory/i);
-    process.stderr.write(`memory-bound: ${EVENTS} × ${EVENT_BYTES / 1024} KiB drained, peak RSS ${Math.round(peakRssKiB / 1024)} MiB, heap limit ${HEAP_MIB} MiB\n`);
+    process.stderr.write(
+      `memory-bound: ${EVENTS} × ${EVENT_BYTES / 1024} KiB drained, peak RSS ${Math.round(peakRssKiB / 1024)} MiB, heap limit ${HEAP_MIB} MiB\n`,
+    );
   }, 300_000);
 });

@@ -40,7 +40,9 @@ describe('outboundEventHandler served by the Functions Framework CLI, as `npm st
     expect(await response.json()).toMatchObject({ delivered: 5 });
     expect(get.status).toBe(405);
     expect(await idsWithStatus(db, collections.outbox, 'delivered')).toEqual(ids);
-    const completed = output.map((line) => (line.startsWith('{') ? (JSON.parse(line) as Record<string, unknown>) : {})).find((e) => e.message === 'run finished');
+    const completed = output
+      .map((line) => (line.startsWith('{') ? (JSON.parse(line) as Record<string, unknown>) : {}))
+      .find((e) => e.message === 'run finished');
     expect(completed).toMatchObject({ severity: 'INFO', delivered: 5 });
   });
 

@@ -24,7 +24,13 @@ export class MemoryOutboxStore implements OutboxStore {
     for (let i = 0; i < count; i += 1) {
       const id = `evt-${String(i).padStart(4, '0')}`;
       ids.push(id);
-      this.put(id, { type: 'order.created', data: { i }, createdAt: Instant.fromMillis(Date.UTC(2026, 0, 1) + i), status: 'pending', ...fields(i) });
+      this.put(id, {
+        type: 'order.created',
+        data: { i },
+        createdAt: Instant.fromMillis(Date.UTC(2026, 0, 1) + i),
+        status: 'pending',
+        ...fields(i),
+      });
     }
     return ids;
   }
@@ -42,14 +48,19 @@ export class MemoryOutboxStore implements OutboxStore {
   fetchPending(limit: number, after: PageCursor | undefined): Promise<OutboxPage> {
     // Ordered by (createdAt, id), as Firestore orders the relay's query; the cursor is the last pair.
     const cursor = after as unknown as { at: Instant; id: string } | undefined;
-    const order = (a: { at: Instant; id: string }, b: { at: Instant; id: string }) => a.at.compare(b.at) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+    const order = (a: { at: Instant; id: string }, b: { at: Instant; id: string }) =>
+      a.at.compare(b.at) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
     const pending = [...this.documents.entries()]
       .filter(([, d]) => d.fields.status === 'pending' && d.fields.createdAt instanceof Instant)
       .map(([id, d]) => ({ id, at: d.fields.createdAt as Instant, d }))
       .sort(order)
       .filter((entry) => cursor === undefined || order(entry, cursor) > 0)
       .slice(0, limit);
-    const documents: StoredDocument[] = pending.map(({ id, d }) => ({ id, fields: { ...d.fields }, version: d.version as unknown as DocumentVersion }));
+    const documents: StoredDocument[] = pending.map(({ id, d }) => ({
+      id,
+      fields: { ...d.fields },
+      version: d.version as unknown as DocumentVersion,
+    }));
     const last = pending.at(-1);
     const next = documents.length === limit && last !== undefined ? ({ at: last.at, id: last.id } as unknown as PageCursor) : undefined;
     return Promise.resolve({ documents, next });
@@ -79,7 +90,8 @@ export class MemoryOutboxStore implements OutboxStore {
         Object.assign(fields, { status: 'dead_letter', deadLetterReason: outcome.reason, attempts: outcome.attempts });
         if (outcome.parkKey !== undefined && !this.parked.has(outcome.parkKey)) this.parked.set(outcome.parkKey, outcome.eventId);
       }
-      if (outcome.kind === 'failed') Object.assign(fields, { attempts: outcome.attempts, lastError: outcome.error, nextAttemptAt: outcome.nextAttemptAt });
+      if (outcome.kind === 'failed')
+        Object.assign(fields, { attempts: outcome.attempts, lastError: outcome.error, nextAttemptAt: outcome.nextAttemptAt });
       this.put(outcome.eventId, fields);
     }
     return Promise.resolve({ stale });
@@ -91,7 +103,10 @@ export class MemoryOutboxStore implements OutboxStore {
   }
 
   idsWithStatus(status: string): string[] {
-    return [...this.documents.entries()].filter(([, d]) => d.fields.status === status).map(([id]) => id).sort();
+    return [...this.documents.entries()]
+      .filter(([, d]) => d.fields.status === status)
+      .map(([id]) => id)
+      .sort();
   }
 }
 
@@ -108,7 +123,8 @@ export class MemoryRunLease implements RunLease {
 
   acquire(owner: string, ttlMs: number): Promise<LeaseAttempt> {
     const nowMs = this.now();
-    if (this.held !== undefined && this.held.expiresAtMs > nowMs) return Promise.resolve({ acquired: false, owner: this.held.owner, expiresAtMs: this.held.expiresAtMs });
+    if (this.held !== undefined && this.held.expiresAtMs > nowMs)
+      return Promise.resolve({ acquired: false, owner: this.held.owner, expiresAtMs: this.held.expiresAtMs });
     this.tokens += 1;
     this.held = { owner, token: `token-${this.tokens}`, expiresAtMs: nowMs + ttlMs };
     return Promise.resolve({ acquired: true, lease: { token: this.held.token, expiresAtMs: this.held.expiresAtMs } });

@@ -60,7 +60,7 @@ export class VirtualClock implements Clock {
     // Handled here, so a rejection while time is still being advanced is not reported as unhandled.
     tracked.catch(() => undefined);
     const deadline = this.nowMs + limitMs;
-    for (let idle = 0; !done; ) {
+    for (let idle = 0; !done;) {
       await settle();
       if (done) break;
       const next = this.earliest();

@@ -7,7 +7,12 @@ describe('Function: parseConfig', () => {
   it('applies the documented defaults when only ROUTER_URL is set', () => {
     const config = parseConfig(VALID);
 
-    expect(config).toMatchObject({ routerUrl: VALID.ROUTER_URL, outboxCollection: DEFAULT_OUTBOX_COLLECTION, batchSize: DEFAULT_BATCH_SIZE, shardIndex: 0 });
+    expect(config).toMatchObject({
+      routerUrl: VALID.ROUTER_URL,
+      outboxCollection: DEFAULT_OUTBOX_COLLECTION,
+      batchSize: DEFAULT_BATCH_SIZE,
+      shardIndex: 0,
+    });
   });
 
   it('returns a frozen object', () => {
@@ -31,7 +36,11 @@ describe('Function: parseConfig', () => {
     [{ ...VALID, SHARD_COUNT: '4', SHARD_INDEX: '4' }, 'SHARD_INDEX', 'from 0 to 3'],
     [{ ...VALID, EVENT_SOURCE: 'not a uri' }, 'EVENT_SOURCE', 'a URI reference'],
     [{ ...VALID, FIRESTORE_TIMEOUT_MS: '20000' }, 'LEASE_TTL_MS', 'at least 3 × FIRESTORE_TIMEOUT_MS (60000 ms)'],
-    [{ ...VALID, REDELIVERY_MIN_DELAY_MS: '5000', REDELIVERY_MAX_DELAY_MS: '1000' }, 'REDELIVERY_MAX_DELAY_MS', 'at least REDELIVERY_MIN_DELAY_MS'],
+    [
+      { ...VALID, REDELIVERY_MIN_DELAY_MS: '5000', REDELIVERY_MAX_DELAY_MS: '1000' },
+      'REDELIVERY_MAX_DELAY_MS',
+      'at least REDELIVERY_MIN_DELAY_MS',
+    ],
     [{ ...VALID, MAX_IN_FLIGHT_BYTES: '4096' }, 'MAX_IN_FLIGHT_BYTES', 'at least MAX_PAYLOAD_BYTES'],
     [{ ...VALID, SHUTDOWN_TIMEOUT_MS: '10000' }, 'SHUTDOWN_TIMEOUT_MS', 'from 100 to 9999'],
     [{ ...VALID, KEY_AFTER_DEAD_LETTER: 'skip' }, 'KEY_AFTER_DEAD_LETTER', 'park or continue'],
@@ -63,11 +72,21 @@ describe('Function: parseConfig', () => {
       LEASE_TTL_MS: '6000',
     });
 
-    expect(config).toMatchObject({ breakerThreshold: 8, redeliveryMinDelayMs: 0, redeliveryMaxDelayMs: 0, parkKeyOnDeadLetter: false, firestoreTimeoutMs: 2000, leaseTtlMs: 6000 });
+    expect(config).toMatchObject({
+      breakerThreshold: 8,
+      redeliveryMinDelayMs: 0,
+      redeliveryMaxDelayMs: 0,
+      parkKeyOnDeadLetter: false,
+      firestoreTimeoutMs: 2000,
+      leaseTtlMs: 6000,
+    });
   });
 
   it('uses ROUTER_URL as the ID-token audience unless ROUTER_AUDIENCE is set', () => {
-    expect(parseConfig({ ...VALID, ROUTER_AUTH: 'google-id-token' }).routerAuth).toEqual({ kind: 'google-id-token', audience: VALID.ROUTER_URL });
+    expect(parseConfig({ ...VALID, ROUTER_AUTH: 'google-id-token' }).routerAuth).toEqual({
+      kind: 'google-id-token',
+      audience: VALID.ROUTER_URL,
+    });
   });
 
   it('never echoes a secret', () => {

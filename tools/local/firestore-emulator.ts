@@ -76,15 +76,11 @@ export async function startFirestoreEmulator(options: StartFirestoreEmulatorOpti
     if (READY_OUTPUT.test(line)) probeNow?.();
   };
 
-  const child = spawn(
-    'gcloud',
-    ['emulators', 'firestore', 'start', `--host-port=${host}`, '--database-mode=firestore-native', '--quiet'],
-    {
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK: '1' },
-    },
-  );
+  const child = spawn('gcloud', ['emulators', 'firestore', 'start', `--host-port=${host}`, '--database-mode=firestore-native', '--quiet'], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK: '1' },
+  });
   // Keep draining both pipes for the emulator's whole life, or it blocks once a pipe buffer fills.
   readLines(child.stdout, onLine);
   readLines(child.stderr, onLine);
@@ -110,11 +106,7 @@ export async function startFirestoreEmulator(options: StartFirestoreEmulatorOpti
         else resolve();
       };
       const deadline = setTimeout(() => {
-        finish(
-          new Error(
-            `Firestore emulator did not answer on http://${host}/ within ${startTimeoutMs} ms.${formatTail(tail)}`,
-          ),
-        );
+        finish(new Error(`Firestore emulator did not answer on http://${host}/ within ${startTimeoutMs} ms.${formatTail(tail)}`));
       }, startTimeoutMs);
 
       child.once('error', (error: NodeJS.ErrnoException) => {
@@ -241,12 +233,7 @@ function guardGroup(pgid: number): { release: () => void } {
 }
 
 /** SIGTERM to the group, SIGKILL after a grace period, and resolve once the wrapper and every group member are gone. */
-async function terminateGroup(
-  child: ChildProcess,
-  pgid: number,
-  exited: Promise<void>,
-  release: () => void,
-): Promise<void> {
+async function terminateGroup(child: ChildProcess, pgid: number, exited: Promise<void>, release: () => void): Promise<void> {
   const gone = (): boolean => !isRunning(child) && !signalGroup(pgid, 0);
   signalGroup(pgid, 'SIGTERM');
   if (!(await waitUntil(gone, TERM_GRACE_MS))) {

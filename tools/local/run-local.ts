@@ -52,10 +52,21 @@ async function main(): Promise<number> {
   env.METADATA_SERVER_DETECTION ??= 'none';
   const firestore = createFirestore({ projectId: env.GOOGLE_CLOUD_PROJECT, firestoreEmulatorHost: env.FIRESTORE_EMULATOR_HOST });
   try {
-    const router = await serveFunction({ projectRoot: PROJECT_ROOT, target: 'exampleRouter', source: EXAMPLE_ROUTER_SOURCE, env, onOutput: logPrinter('router  │') });
+    const router = await serveFunction({
+      projectRoot: PROJECT_ROOT,
+      target: 'exampleRouter',
+      source: EXAMPLE_ROUTER_SOURCE,
+      env,
+      onOutput: logPrinter('router  │'),
+    });
     served.push(router);
     env.ROUTER_URL ??= router.url;
-    const relay = await serveFunction({ projectRoot: PROJECT_ROOT, target: 'outboundEventHandler', env, onOutput: logPrinter('relay   │') });
+    const relay = await serveFunction({
+      projectRoot: PROJECT_ROOT,
+      target: 'outboundEventHandler',
+      env,
+      onOutput: logPrinter('relay   │'),
+    });
     served.push(relay);
 
     const collection = parseStoreConfig(env).outboxCollection;
@@ -78,7 +89,9 @@ async function main(): Promise<number> {
     print(`result: HTTP ${response.status} ${await response.text()}`);
     const ledger = await readLedger(firestore, env.LEDGER_COLLECTION ?? DEFAULT_LEDGER_COLLECTION);
     for (const [accountId, account] of Object.entries(ledger)) {
-      print(`ledger: ${accountId} balance=${account.balance} entries=${account.entries.map((e) => `${e.type.split('.').pop() ?? ''}:${e.delta}`).join(', ')}`);
+      print(
+        `ledger: ${accountId} balance=${account.balance} entries=${account.entries.map((e) => `${e.type.split('.').pop() ?? ''}:${e.delta}`).join(', ')}`,
+      );
     }
     return response.ok ? 0 : 1;
   } finally {

@@ -96,7 +96,8 @@ export const deadLettersCommand: Command = {
     let limit = DEFAULT_DEAD_LETTER_LIMIT;
     if (values.limit !== undefined) {
       const parsed = limitSchema.safeParse(values.limit);
-      if (!parsed.success) throw new UsageError(`--limit must be a whole number from 1 to ${MAX_DEAD_LETTER_LIMIT} (got "${values.limit}")`, 'dead-letters');
+      if (!parsed.success)
+        throw new UsageError(`--limit must be a whole number from 1 to ${MAX_DEAD_LETTER_LIMIT} (got "${values.limit}")`, 'dead-letters');
       limit = parsed.data;
     }
     return {

@@ -24,7 +24,8 @@ export interface RedriveReport {
   readonly results: readonly RedriveResult[];
 }
 
-type RedriveConfig = Pick<StoreConfig, 'outboxCollection' | 'maxRedrives'> & Partial<Pick<StoreConfig, 'shardCount' | 'parkedKeysCollection'>>;
+type RedriveConfig = Pick<StoreConfig, 'outboxCollection' | 'maxRedrives'> &
+  Partial<Pick<StoreConfig, 'shardCount' | 'parkedKeysCollection'>>;
 
 /** Dead letters read per page by `--all`; each is then redriven in its own transaction. */
 export const DEFAULT_REDRIVE_PAGE_SIZE = 200;
@@ -49,7 +50,11 @@ export async function redriveEvent(firestore: Firestore, config: RedriveConfig, 
     if (!snapshot.exists) return { id, outcome: 'skipped', reason: 'not found' };
     const status: unknown = snapshot.get('status');
     if (status !== EventStatus.DeadLetter) {
-      return { id, outcome: 'skipped', reason: `is ${typeof status === 'string' ? `"${status}"` : 'without a status'}, not "${EventStatus.DeadLetter}"` };
+      return {
+        id,
+        outcome: 'skipped',
+        reason: `is ${typeof status === 'string' ? `"${status}"` : 'without a status'}, not "${EventStatus.DeadLetter}"`,
+      };
     }
     const redriveCount = count(snapshot.get('redriveCount'));
     if (redriveCount >= config.maxRedrives) {

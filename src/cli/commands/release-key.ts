@@ -14,7 +14,11 @@ export type ReleaseResult =
  * Lets the later events of parked keys go on without their dead letter: for when the operator decides that
  * order does not matter for it (or the dead letter will be dropped). The dead letter itself stays as it is.
  */
-export async function releaseKeys(firestore: Firestore, config: Pick<StoreConfig, 'parkedKeysCollection'>, keys: readonly string[]): Promise<ReleaseResult[]> {
+export async function releaseKeys(
+  firestore: Firestore,
+  config: Pick<StoreConfig, 'parkedKeysCollection'>,
+  keys: readonly string[],
+): Promise<ReleaseResult[]> {
   const parked = firestore.collection(config.parkedKeysCollection);
   return Promise.all(
     [...new Set(keys)].map((orderingKey) =>
@@ -60,7 +64,11 @@ export const releaseKeyCommand: Command = {
         const results = await releaseKeys(firestore, config, positionals);
         const complete = results.every((r) => r.outcome === 'released');
         const text = results
-          .map((r) => (r.outcome === 'released' ? `${r.orderingKey}  released (its dead letter ${r.deadLetter} stays)` : `${r.orderingKey}  not parked`))
+          .map((r) =>
+            r.outcome === 'released'
+              ? `${r.orderingKey}  released (its dead letter ${r.deadLetter} stays)`
+              : `${r.orderingKey}  not parked`,
+          )
           .join('\n');
         return { exitCode: complete ? ExitCode.Ok : ExitCode.Failed, json: { results }, text };
       },

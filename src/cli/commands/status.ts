@@ -45,7 +45,10 @@ export async function readOutboxStatus(
     parked.orderBy('parkedAt').limit(PARKED_KEYS_LISTED).select('orderingKey', 'eventId', 'parkedAt').get(),
     ...statuses.map((status) => outbox.where('status', '==', status).count().get()),
   ]);
-  const counts = Object.fromEntries(statuses.map((status, index) => [status, perStatus[index]?.data().count ?? 0])) as Record<EventStatus, number>;
+  const counts = Object.fromEntries(statuses.map((status, index) => [status, perStatus[index]?.data().count ?? 0])) as Record<
+    EventStatus,
+    number
+  >;
   const known = Object.values(counts).reduce((sum, n) => sum + n, 0);
   // The relay's own query and order, so the answer is the event it takes next.
   const oldest = await outbox
@@ -66,7 +69,11 @@ export async function readOutboxStatus(
       count: parkedCount.data().count,
       keys: parkedPage.docs.map((doc) => {
         const at: unknown = doc.get('parkedAt');
-        return { orderingKey: String(doc.get('orderingKey')), eventId: String(doc.get('eventId')), parkedAt: at instanceof Timestamp ? at.toDate().toISOString() : null };
+        return {
+          orderingKey: String(doc.get('orderingKey')),
+          eventId: String(doc.get('eventId')),
+          parkedAt: at instanceof Timestamp ? at.toDate().toISOString() : null,
+        };
       }),
     },
     oldestPending:
@@ -114,14 +121,16 @@ function describeStatus(status: OutboxStatus): string {
   const lines = [`outbox ${status.collection}`, ...rows.map(([name, n]) => `  ${name.padEnd(12)} ${String(n).padStart(width)}`)];
   const oldest = status.oldestPending;
   lines.push(
-    oldest === null
-      ? 'nothing pending'
-      : `oldest pending: ${oldest.id}, created ${oldest.createdAt}, ${formatDuration(oldest.ageMs)} ago`,
+    oldest === null ? 'nothing pending' : `oldest pending: ${oldest.id}, created ${oldest.createdAt}, ${formatDuration(oldest.ageMs)} ago`,
   );
   lines.push(`waiting on backoff: ${status.onBackoff}`);
   const { parkedKeys } = status;
-  lines.push(`parked keys: ${parkedKeys.count}${parkedKeys.count > 0 ? ' (release with "outbox-ops release-key <key>", or redrive the dead letter)' : ''}`);
-  for (const key of parkedKeys.keys) lines.push(`  ${key.orderingKey}  behind ${key.eventId}${key.parkedAt === null ? '' : ` since ${key.parkedAt}`}`);
-  if (parkedKeys.count > parkedKeys.keys.length) lines.push(`  … and ${parkedKeys.count - parkedKeys.keys.length} more (--json lists the first ${parkedKeys.keys.length})`);
+  lines.push(
+    `parked keys: ${parkedKeys.count}${parkedKeys.count > 0 ? ' (release with "outbox-ops release-key <key>", or redrive the dead letter)' : ''}`,
+  );
+  for (const key of parkedKeys.keys)
+    lines.push(`  ${key.orderingKey}  behind ${key.eventId}${key.parkedAt === null ? '' : ` since ${key.parkedAt}`}`);
+  if (parkedKeys.count > parkedKeys.keys.length)
+    lines.push(`  … and ${parkedKeys.count - parkedKeys.keys.length} more (--json lists the first ${parkedKeys.keys.length})`);
   return lines.join('\n');
 }

@@ -80,7 +80,9 @@ describe('Bin: outbox-ops', () => {
 
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toBe('outbox-ops: Invalid configuration: MAX_REDRIVES must be an integer from 0 to 1000 (got "many"). Set it in the environment (the function\'s, or your shell\'s for the CLI) and try again.\n');
+    expect(run.stderr).toBe(
+      'outbox-ops: Invalid configuration: MAX_REDRIVES must be an integer from 0 to 1000 (got "many"). Set it in the environment (the function\'s, or your shell\'s for the CLI) and try again.\n',
+    );
   });
 
   it.each([

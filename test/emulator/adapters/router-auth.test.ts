@@ -27,10 +27,17 @@ describe('Router authentication: ROUTER_AUTH=hmac', () => {
   it('signs natural ids exactly as sent, so a Standard Webhooks verifier accepts them', async () => {
     const outbox = createOutbox(fx.db, { collection: fx.collections.outbox, shardCount: 1 });
     const batch = fx.db.batch();
-    const ids = ['order-42:created', 'user@example.com+welcome', 'inv_2026.01~a=b'].map((id) => outbox.enqueue(batch, { type: 'com.example.t', data: {}, id }));
+    const ids = ['order-42:created', 'user@example.com+welcome', 'inv_2026.01~a=b'].map((id) =>
+      outbox.enqueue(batch, { type: 'com.example.t', data: {}, id }),
+    );
     await batch.commit();
 
-    const response = await request(serveHandler({ env: relayEnv(fx.router.url, fx.collections, { ROUTER_AUTH: 'hmac', ROUTER_HMAC_SECRET: SECRET }), logger: memoryLogger() })).post('/');
+    const response = await request(
+      serveHandler({
+        env: relayEnv(fx.router.url, fx.collections, { ROUTER_AUTH: 'hmac', ROUTER_HMAC_SECRET: SECRET }),
+        logger: memoryLogger(),
+      }),
+    ).post('/');
 
     expect(response.body).toMatchObject({ delivered: 3, deadLettered: 0 });
     expect(fx.router.received.map((r) => [r.headers['webhook-id'], r.headers['ce-id'], r.headers['idempotency-key']])).toEqual(
@@ -41,9 +48,17 @@ describe('Router authentication: ROUTER_AUTH=hmac', () => {
   it('refuses a natural id outside the header-safe set at enqueue, and dead-letters a stored one in its first run without POSTing it', async () => {
     const outbox = createOutbox(fx.db, { collection: fx.collections.outbox, shardCount: 1 });
     expect(() => outbox.enqueue(fx.db.batch(), { type: 'com.example.t', data: {}, id: 'commande-42-créée' })).toThrow(InvalidEventError);
-    await fx.db.collection(fx.collections.outbox).doc('commande-42-créée').set({ type: 'com.example.t', data: {}, createdAt: new Date(), status: 'pending' });
+    await fx.db
+      .collection(fx.collections.outbox)
+      .doc('commande-42-créée')
+      .set({ type: 'com.example.t', data: {}, createdAt: new Date(), status: 'pending' });
 
-    const response = await request(serveHandler({ env: relayEnv(fx.router.url, fx.collections, { ROUTER_AUTH: 'hmac', ROUTER_HMAC_SECRET: SECRET }), logger: memoryLogger() })).post('/');
+    const response = await request(
+      serveHandler({
+        env: relayEnv(fx.router.url, fx.collections, { ROUTER_AUTH: 'hmac', ROUTER_HMAC_SECRET: SECRET }),
+        logger: memoryLogger(),
+      }),
+    ).post('/');
 
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({ delivered: 0, deadLettered: 1 });
@@ -55,7 +70,12 @@ describe('Router authentication: ROUTER_AUTH=hmac', () => {
   it('signs every POST so the router can verify it with the shared secret', async () => {
     const ids = await seedEvents(fx.db, fx.collections.outbox, 3);
 
-    const response = await request(serveHandler({ env: relayEnv(fx.router.url, fx.collections, { ROUTER_AUTH: 'hmac', ROUTER_HMAC_SECRET: SECRET }), logger: memoryLogger() })).post('/');
+    const response = await request(
+      serveHandler({
+        env: relayEnv(fx.router.url, fx.collections, { ROUTER_AUTH: 'hmac', ROUTER_HMAC_SECRET: SECRET }),
+        logger: memoryLogger(),
+      }),
+    ).post('/');
 
     expect(response.body).toMatchObject({ delivered: 3, deadLettered: 0 });
     expect(await idsWithStatus(fx.db, fx.collections.outbox, 'delivered')).toEqual(ids);
@@ -78,7 +98,9 @@ describe('Router authentication: ROUTER_AUTH=hmac', () => {
     await seedEvents(fx.db, fx.collections.outbox, 1);
     fx.router.script = () => ({ respond: 200 });
 
-    await request(serveHandler({ env: relayEnv(fx.router.url, fx.collections), logger: memoryLogger() })).post('/').expect(200);
+    await request(serveHandler({ env: relayEnv(fx.router.url, fx.collections), logger: memoryLogger() }))
+      .post('/')
+      .expect(200);
 
     expect(fx.router.received[0]?.headers).not.toHaveProperty('webhook-signature');
     expect(fx.router.received[0]?.headers).not.toHaveProperty('authorization');

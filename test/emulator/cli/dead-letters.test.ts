@@ -40,7 +40,11 @@ describe('Command: dead-letters', () => {
   });
 
   it('shows at most --limit dead letters and says how many there are in all', async () => {
-    await seedDeadLetters(fx.db, fx.outbox, ['a', 'b', 'c', 'd'].map((id) => ({ id })));
+    await seedDeadLetters(
+      fx.db,
+      fx.outbox,
+      ['a', 'b', 'c', 'd'].map((id) => ({ id })),
+    );
 
     const text = await runInProcess(['dead-letters', '--limit', '2'], cliEnv(fx.outbox));
     const json = await runInProcess(['dead-letters', '--limit', '2', '--json'], cliEnv(fx.outbox));

@@ -26,7 +26,12 @@ describe('Command: purge', () => {
     const run = await runInProcess(['purge', '--delivered-before=2026-01-31', '--json'], cliEnv(fx.outbox));
 
     expect(run.code).toBe(0);
-    expect(JSON.parse(run.stdout)).toEqual({ collection: fx.outbox, deliveredBefore: '2026-01-31T00:00:00.000Z', dryRun: false, deleted: 1 });
+    expect(JSON.parse(run.stdout)).toEqual({
+      collection: fx.outbox,
+      deliveredBefore: '2026-01-31T00:00:00.000Z',
+      dryRun: false,
+      deleted: 1,
+    });
     expect(await idsWithStatus(fx.db, fx.outbox, 'delivered')).toEqual(['done-0001']);
   });
 
@@ -40,7 +45,11 @@ describe('Command: purge', () => {
   });
 
   it('deletes page by page when there is more than one commit’s worth', async () => {
-    await seedDelivered(fx.db, fx.outbox, Array.from({ length: 5 }, () => day('2026-01-01')));
+    await seedDelivered(
+      fx.db,
+      fx.outbox,
+      Array.from({ length: 5 }, () => day('2026-01-01')),
+    );
 
     const report = await purgeDelivered(fx.db, { outboxCollection: fx.outbox }, day('2026-01-02'), { batchSize: 2 });
 
@@ -49,7 +58,11 @@ describe('Command: purge', () => {
   });
 
   it('deletes more than Firestore’s 500 writes per commit in one purge', async () => {
-    await seedDelivered(fx.db, fx.outbox, Array.from({ length: 601 }, () => day('2026-01-01')));
+    await seedDelivered(
+      fx.db,
+      fx.outbox,
+      Array.from({ length: 601 }, () => day('2026-01-01')),
+    );
 
     const report = await purgeDelivered(fx.db, { outboxCollection: fx.outbox }, day('2026-01-02'));
 

@@ -31,12 +31,22 @@ describe('Command: redrive', () => {
 
       const report = await redriveEvents(db, config(), ['dead-1']);
 
-      expect(report).toMatchObject({ redriven: 1, refused: 0, skipped: 0, results: [{ id: 'dead-1', outcome: 'redriven', redriveCount: 1 }] });
+      expect(report).toMatchObject({
+        redriven: 1,
+        refused: 0,
+        skipped: 0,
+        results: [{ id: 'dead-1', outcome: 'redriven', redriveCount: 1 }],
+      });
       const after = (await readAll(db, collections.outbox)).get('dead-1');
       expect(after).toMatchObject({ status: 'pending', attempts: 0, redriveCount: 1, redrivenAt: expect.any(Timestamp) });
       expect(after).not.toHaveProperty('deadLetteredAt');
       expect(after).not.toHaveProperty('deadLetterReason');
-      expect(after).toMatchObject({ type: before?.type, data: before?.data, createdAt: before?.createdAt, postAttempts: before?.postAttempts });
+      expect(after).toMatchObject({
+        type: before?.type,
+        data: before?.data,
+        createdAt: before?.createdAt,
+        postAttempts: before?.postAttempts,
+      });
     });
 
     it('counts on from an earlier redrive', async () => {
@@ -94,7 +104,11 @@ describe('Command: redrive', () => {
   describe('--all', () => {
     it('pages through every dead letter, redriving each and refusing those at the limit', async () => {
       const ids = Array.from({ length: 7 }, (_, i) => `dead-${i}`);
-      await seedDeadLetters(db, collections.outbox, ids.map((id, i) => ({ id, redriveCount: i % 3 === 0 ? 3 : 0 })));
+      await seedDeadLetters(
+        db,
+        collections.outbox,
+        ids.map((id, i) => ({ id, redriveCount: i % 3 === 0 ? 3 : 0 })),
+      );
       await seedEvents(db, collections.outbox, 2);
 
       const report = await redriveAllDeadLetters(db, config(3), 2);
@@ -102,7 +116,14 @@ describe('Command: redrive', () => {
       expect(report).toMatchObject({ redriven: 4, refused: 3, skipped: 0 });
       expect(report.results.map((r) => r.id).sort()).toEqual(ids);
       expect(await idsWithStatus(db, collections.outbox, 'dead_letter')).toEqual(['dead-0', 'dead-3', 'dead-6']);
-      expect(await idsWithStatus(db, collections.outbox, 'pending')).toEqual(['dead-1', 'dead-2', 'dead-4', 'dead-5', 'evt-0000', 'evt-0001']);
+      expect(await idsWithStatus(db, collections.outbox, 'pending')).toEqual([
+        'dead-1',
+        'dead-2',
+        'dead-4',
+        'dead-5',
+        'evt-0000',
+        'evt-0001',
+      ]);
     });
 
     it('redrives every dead letter through the CLI and exits 0', async () => {
@@ -153,7 +174,9 @@ describe('Command: redrive', () => {
     });
 
     const runRelay = () =>
-      request(serveHandler({ env: relayEnv(router.url, { ...collections, leases: `leases_${collections.outbox}` }), logger: memoryLogger() })).post('/');
+      request(
+        serveHandler({ env: relayEnv(router.url, { ...collections, leases: `leases_${collections.outbox}` }), logger: memoryLogger() }),
+      ).post('/');
 
     it('delivers a redriven event on the next run', async () => {
       await seedEvents(db, collections.outbox, 1);

@@ -29,15 +29,27 @@ describe('Command: status', () => {
 
   it('counts the pending events waiting out a backoff and lists the keys parked behind a dead letter', async () => {
     await seedEvents(fx.db, fx.outbox, 3, { baseMs: BASE_MS });
-    await fx.db.collection(fx.outbox).doc('evt-0001').update({ nextAttemptAt: Timestamp.fromMillis(BASE_MS + 600_000), attempts: 1 });
-    await fx.db.collection(fx.outbox).doc('evt-0002').update({ nextAttemptAt: Timestamp.fromMillis(BASE_MS - 1), attempts: 1 });
-    await fx.db.collection(`${fx.outbox}_parked`).doc('k').set({ orderingKey: 'order-7', eventId: 'dead-7', parkedAt: Timestamp.fromMillis(BASE_MS), shard: 0 });
+    await fx.db
+      .collection(fx.outbox)
+      .doc('evt-0001')
+      .update({ nextAttemptAt: Timestamp.fromMillis(BASE_MS + 600_000), attempts: 1 });
+    await fx.db
+      .collection(fx.outbox)
+      .doc('evt-0002')
+      .update({ nextAttemptAt: Timestamp.fromMillis(BASE_MS - 1), attempts: 1 });
+    await fx.db
+      .collection(`${fx.outbox}_parked`)
+      .doc('k')
+      .set({ orderingKey: 'order-7', eventId: 'dead-7', parkedAt: Timestamp.fromMillis(BASE_MS), shard: 0 });
 
     const status = await readOutboxStatus(fx.db, collections(), BASE_MS + 1000);
     const text = await runInProcess(['status'], cliEnv(fx.outbox, { PARKED_KEYS_COLLECTION: `${fx.outbox}_parked` }));
 
     expect(status.onBackoff).toBe(1);
-    expect(status.parkedKeys).toEqual({ count: 1, keys: [{ orderingKey: 'order-7', eventId: 'dead-7', parkedAt: '2026-01-01T00:00:00.000Z' }] });
+    expect(status.parkedKeys).toEqual({
+      count: 1,
+      keys: [{ orderingKey: 'order-7', eventId: 'dead-7', parkedAt: '2026-01-01T00:00:00.000Z' }],
+    });
     expect(text.stdout).toContain('parked keys: 1');
     expect(text.stdout).toContain('order-7  behind dead-7');
   });

@@ -11,7 +11,11 @@ import { createOutbox } from '../../../src/producer/enqueue.js';
 const fx = useRelayFixture();
 
 async function run(overrides: Record<string, string> = {}, wrapStore?: (store: OutboxStore) => OutboxStore) {
-  const server = serveHandler({ env: relayEnv(fx.router.url, fx.collections, overrides), logger: memoryLogger(), ...(wrapStore ? { wrapStore } : {}) });
+  const server = serveHandler({
+    env: relayEnv(fx.router.url, fx.collections, overrides),
+    logger: memoryLogger(),
+    ...(wrapStore ? { wrapStore } : {}),
+  });
   return request(server).post('/');
 }
 
@@ -38,7 +42,8 @@ function peakInFlight(requests: readonly ReceivedRequest[]): number {
 describe('Delivery: classifying router answers', () => {
   it('dead-letters an event the router rejects with 422 at once, with the status and a body excerpt, and goes on', async () => {
     await seedEvents(fx.db, fx.collections.outbox, 4);
-    fx.router.script = (req) => (req.eventId === 'evt-0001' ? { respond: 422, body: `{"error":"unknown customer ${'x'.repeat(1000)}"}` } : { respond: 200 });
+    fx.router.script = (req) =>
+      req.eventId === 'evt-0001' ? { respond: 422, body: `{"error":"unknown customer ${'x'.repeat(1000)}"}` } : { respond: 200 };
 
     const response = await run({ DELIVERY_CONCURRENCY: '1', POST_RETRIES: '3' });
 
@@ -142,7 +147,13 @@ describe('Delivery: classifying router answers', () => {
     await fx.db.collection(fx.collections.outbox).doc('evt-0000').update({ attempts: 4 });
     fx.router.script = () => action;
 
-    const response = await run({ MAX_ATTEMPTS: '5', POST_RETRIES: '1', BREAKER_THRESHOLD: '5', DELIVERY_CONCURRENCY: '16', POST_TIMEOUT_MS: '300' });
+    const response = await run({
+      MAX_ATTEMPTS: '5',
+      POST_RETRIES: '1',
+      BREAKER_THRESHOLD: '5',
+      DELIVERY_CONCURRENCY: '16',
+      POST_TIMEOUT_MS: '300',
+    });
 
     expect(response.status).toBe(500);
     expect(response.body).toMatchObject({ error: 'router_failing', deadLettered: 0, delivered: 0 });
@@ -220,7 +231,12 @@ describe('Delivery: poison events', () => {
 });
 
 describe('Delivery: malformed documents', () => {
-  const good = (i: number) => ({ type: 'order.created', data: { i }, createdAt: Timestamp.fromMillis(Date.UTC(2026, 0, 1) + i), status: 'pending' });
+  const good = (i: number) => ({
+    type: 'order.created',
+    data: { i },
+    createdAt: Timestamp.fromMillis(Date.UTC(2026, 0, 1) + i),
+    status: 'pending',
+  });
   const cases: [string, Record<string, unknown>, RegExp][] = [
     ['bad-no-type', { ...good(1), type: undefined }, /type must be a non-empty string/],
     ['bad-no-data', { ...good(2), data: undefined }, /data is missing/],
@@ -237,7 +253,10 @@ describe('Delivery: malformed documents', () => {
   it('dead-letters each malformed document with a reason naming the field, never POSTs it, and delivers the good ones', async () => {
     const batch = fx.db.batch();
     for (const [id, fields] of cases) {
-      batch.set(fx.db.collection(fx.collections.outbox).doc(id), Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)));
+      batch.set(
+        fx.db.collection(fx.collections.outbox).doc(id),
+        Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)),
+      );
     }
     batch.set(fx.db.collection(fx.collections.outbox).doc('good-1'), good(0));
     batch.set(fx.db.collection(fx.collections.outbox).doc('good-2'), good(8));
@@ -286,7 +305,9 @@ describe('Delivery: parallelism and order per key', () => {
   it('delivers natural ids enqueued in one commit in enqueue order, however the ids sort', async () => {
     const outbox = createOutbox(fx.db, { collection: fx.collections.outbox, shardCount: 1 });
     const batch = fx.db.batch();
-    const ids = ['order-7-z-created', 'order-7-a-paid', 'order-7-m-shipped'].map((id) => outbox.enqueue(batch, { type: 'com.example.order.step', data: { id }, orderingKey: 'order-7', id }));
+    const ids = ['order-7-z-created', 'order-7-a-paid', 'order-7-m-shipped'].map((id) =>
+      outbox.enqueue(batch, { type: 'com.example.order.step', data: { id }, orderingKey: 'order-7', id }),
+    );
     await batch.commit();
 
     const response = await run({ DELIVERY_CONCURRENCY: '8', BATCH_SIZE: '2' });
@@ -381,7 +402,18 @@ describe('Delivery: checkpoints, drain and budget', () => {
     const response = await run();
 
     expect(Object.keys(response.body).sort()).toEqual([
-      'auditFailed', 'deadLettered', 'delivered', 'durationMs', 'failed', 'fetched', 'hasMore', 'runId', 'stale', 'stoppedBy', 'unrecorded', 'waiting',
+      'auditFailed',
+      'deadLettered',
+      'delivered',
+      'durationMs',
+      'failed',
+      'fetched',
+      'hasMore',
+      'runId',
+      'stale',
+      'stoppedBy',
+      'unrecorded',
+      'waiting',
     ]);
   });
 });
@@ -408,7 +440,14 @@ describe('Delivery: outcomes only to the version that was read', () => {
     const ref = fx.db.collection(fx.collections.outbox).doc('evt-0000');
     fx.router.script = (req) => {
       if (req.eventId === 'evt-0000' && (JSON.parse(req.body) as { revision?: number }).revision === undefined) {
-        void ref.delete().then(() => ref.set({ type: 'order.created', data: { orderId: 0, revision: 2 }, createdAt: Timestamp.fromMillis(Date.UTC(2026, 0, 3)), status: 'pending' }));
+        void ref.delete().then(() =>
+          ref.set({
+            type: 'order.created',
+            data: { orderId: 0, revision: 2 },
+            createdAt: Timestamp.fromMillis(Date.UTC(2026, 0, 3)),
+            status: 'pending',
+          }),
+        );
       }
       return { respond: 200, delayMs: 100 };
     };

@@ -40,16 +40,24 @@ describe('Fidelity: what a producer stored is what the router receives', () => {
 
     expect(response.body).toMatchObject({ deadLettered: 1, delivered: 0 });
     const stored = (await readAll(fx.db, fx.collections.outbox)).get('no-status');
-    expect(stored).toMatchObject({ status: 'dead_letter', deadLetterReason: 'malformed: event no-status: status must be "pending" (got nothing)' });
+    expect(stored).toMatchObject({
+      status: 'dead_letter',
+      deadLetterReason: 'malformed: event no-status: status must be "pending" (got nothing)',
+    });
     expect(fx.router.received).toHaveLength(0);
   });
 
   it('dead-letters a document whose data holds Infinity, naming the field, instead of sending null', async () => {
-    await fx.db.collection(fx.collections.outbox).doc('inf').set({ type: 'com.example.t', data: { ratio: Number.POSITIVE_INFINITY }, createdAt: Timestamp.now(), status: 'pending' });
+    await fx.db
+      .collection(fx.collections.outbox)
+      .doc('inf')
+      .set({ type: 'com.example.t', data: { ratio: Number.POSITIVE_INFINITY }, createdAt: Timestamp.now(), status: 'pending' });
 
     const response = await run();
 
     expect(response.body).toMatchObject({ deadLettered: 1 });
-    expect((await readAll(fx.db, fx.collections.outbox)).get('inf')?.deadLetterReason).toBe('malformed: event inf: data.ratio is Infinity, which JSON cannot carry');
+    expect((await readAll(fx.db, fx.collections.outbox)).get('inf')?.deadLetterReason).toBe(
+      'malformed: event inf: data.ratio is Infinity, which JSON cannot carry',
+    );
   });
 });

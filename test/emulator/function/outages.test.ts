@@ -12,7 +12,14 @@ describe('Router outages, measured in time', () => {
     fx.router.script = () => (down ? { respond: 503, body: 'maintenance' } : { respond: 200 });
     // Short backoff, so the many runs of an "hour" fit in a test; MAX_ATTEMPTS as low as it gets to be noticed.
     const server = serveHandler({
-      env: relayEnv(fx.router.url, fx.collections, { REDELIVERY_MIN_DELAY_MS: '10', REDELIVERY_MAX_DELAY_MS: '40', MAX_ATTEMPTS: '3', POST_RETRIES: '2', DELIVERY_CONCURRENCY: '16', BREAKER_THRESHOLD: '5' }),
+      env: relayEnv(fx.router.url, fx.collections, {
+        REDELIVERY_MIN_DELAY_MS: '10',
+        REDELIVERY_MAX_DELAY_MS: '40',
+        MAX_ATTEMPTS: '3',
+        POST_RETRIES: '2',
+        DELIVERY_CONCURRENCY: '16',
+        BREAKER_THRESHOLD: '5',
+      }),
       logger: memoryLogger(),
     });
 

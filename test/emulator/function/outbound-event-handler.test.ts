@@ -42,7 +42,9 @@ describe('outboundEventHandler', () => {
     await seedEvents(fx.db, fx.collections.outbox, 5);
     fx.router.script = (req) => (req.eventId === 'evt-0002' ? { respond: 503, body: 'router overloaded' } : { respond: 200 });
 
-    const response = await request(serveHandler({ env: env({ DELIVERY_CONCURRENCY: '1', POST_RETRIES: '1' }), logger: memoryLogger() })).post('/');
+    const response = await request(
+      serveHandler({ env: env({ DELIVERY_CONCURRENCY: '1', POST_RETRIES: '1' }), logger: memoryLogger() }),
+    ).post('/');
 
     expect(response.status).toBe(500);
     expect(response.body).toMatchObject({ error: 'delivery_failed', delivered: 4, failed: 1 });
@@ -57,7 +59,9 @@ describe('outboundEventHandler', () => {
     const ids = await seedEvents(fx.db, fx.collections.outbox, 3);
     const logger = memoryLogger();
 
-    const response = await request(serveHandler({ env: env(), logger, wrapStore: faultAt('writeAudit', rejectWith('deadline exceeded')) })).post('/');
+    const response = await request(
+      serveHandler({ env: env(), logger, wrapStore: faultAt('writeAudit', rejectWith('deadline exceeded')) }),
+    ).post('/');
 
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({ delivered: 3, auditFailed: true });
@@ -71,7 +75,13 @@ describe('outboundEventHandler', () => {
     const hang = () => new Promise<never>(() => undefined);
     const started = Date.now();
 
-    const response = await request(serveHandler({ env: env({ FIRESTORE_TIMEOUT_MS: '300', LEASE_TTL_MS: '3000' }), logger: memoryLogger(), wrapStore: faultAt('writeAudit', hang) })).post('/');
+    const response = await request(
+      serveHandler({
+        env: env({ FIRESTORE_TIMEOUT_MS: '300', LEASE_TTL_MS: '3000' }),
+        logger: memoryLogger(),
+        wrapStore: faultAt('writeAudit', hang),
+      }),
+    ).post('/');
 
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({ delivered: 2, auditFailed: true });
@@ -83,7 +93,9 @@ describe('outboundEventHandler', () => {
     await seedEvents(fx.db, fx.collections.outbox, 3);
     const logger = memoryLogger();
 
-    const response = await request(serveHandler({ env: env(), logger, wrapStore: faultAt('recordOutcomes', rejectWith('unavailable')) })).post('/');
+    const response = await request(
+      serveHandler({ env: env(), logger, wrapStore: faultAt('recordOutcomes', rejectWith('unavailable')) }),
+    ).post('/');
 
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({ delivered: 3, unrecorded: 3 });
@@ -95,7 +107,9 @@ describe('outboundEventHandler', () => {
   it('answers 500 and POSTs nothing when fetching pending events fails', async () => {
     await seedEvents(fx.db, fx.collections.outbox, 3);
 
-    const response = await request(serveHandler({ env: env(), logger: memoryLogger(), wrapStore: faultAt('fetch', rejectWith('permission denied')) })).post('/');
+    const response = await request(
+      serveHandler({ env: env(), logger: memoryLogger(), wrapStore: faultAt('fetch', rejectWith('permission denied')) }),
+    ).post('/');
 
     expect(response.status).toBe(500);
     expect(response.body).toMatchObject({ error: 'fetch_failed', delivered: 0 });
@@ -104,16 +118,21 @@ describe('outboundEventHandler', () => {
   });
 
   it('POSTs each event as a binary-mode CloudEvent with its id as idempotency key and an attempt number', async () => {
-    await fx.db.collection(fx.collections.outbox).doc('order-42').set({
-      type: 'com.example.order.created',
-      data: { orderId: 42, total: 9.5, note: 'ünïcode' },
-      createdAt: new Date('2026-03-04T05:06:07.089Z'),
-      status: 'pending',
-      source: '/shop/orders',
-      subject: 'orders/42',
-    });
+    await fx.db
+      .collection(fx.collections.outbox)
+      .doc('order-42')
+      .set({
+        type: 'com.example.order.created',
+        data: { orderId: 42, total: 9.5, note: 'ünïcode' },
+        createdAt: new Date('2026-03-04T05:06:07.089Z'),
+        status: 'pending',
+        source: '/shop/orders',
+        subject: 'orders/42',
+      });
 
-    await request(serveHandler({ env: env(), logger: memoryLogger() })).post('/').expect(200);
+    await request(serveHandler({ env: env(), logger: memoryLogger() }))
+      .post('/')
+      .expect(200);
 
     expect(fx.router.received).toHaveLength(1);
     const [sent] = fx.router.received;
@@ -133,14 +152,19 @@ describe('outboundEventHandler', () => {
   });
 
   it('sends ce-time with every digit of createdAt, and integers beyond 2^53 exactly', async () => {
-    await fx.db.collection(fx.collections.outbox).doc('order-43').set({
-      type: 'com.example.order.created',
-      data: { ledgerId: 123456789012345678n, amount: 10 },
-      createdAt: new Timestamp(1_772_600_767, 89_123_000),
-      status: 'pending',
-    });
+    await fx.db
+      .collection(fx.collections.outbox)
+      .doc('order-43')
+      .set({
+        type: 'com.example.order.created',
+        data: { ledgerId: 123456789012345678n, amount: 10 },
+        createdAt: new Timestamp(1_772_600_767, 89_123_000),
+        status: 'pending',
+      });
 
-    await request(serveHandler({ env: env(), logger: memoryLogger() })).post('/').expect(200);
+    await request(serveHandler({ env: env(), logger: memoryLogger() }))
+      .post('/')
+      .expect(200);
 
     const [sent] = fx.router.received;
     expect(sent?.headers['ce-time']).toBe('2026-03-04T05:06:07.089123Z');
@@ -151,7 +175,9 @@ describe('outboundEventHandler', () => {
     await seedEvents(fx.db, fx.collections.outbox, 1);
     fx.router.script = (_req, nth) => (nth < 3 ? { respond: 502 } : { respond: 204 });
 
-    await request(serveHandler({ env: env({ EVENT_SOURCE: '/billing', POST_RETRIES: '3' }), logger: memoryLogger() })).post('/').expect(200);
+    await request(serveHandler({ env: env({ EVENT_SOURCE: '/billing', POST_RETRIES: '3' }), logger: memoryLogger() }))
+      .post('/')
+      .expect(200);
 
     expect(fx.router.received.map((r) => r.headers['x-delivery-attempt'])).toEqual(['1', '2', '3']);
     expect(fx.router.received[0]?.headers['ce-source']).toBe('/billing');
@@ -173,7 +199,9 @@ describe('outboundEventHandler', () => {
     const lines: string[] = [];
     const { createCloudLogger } = await import('../../../src/adapters/cloud-logger.js');
 
-    await request(serveHandler({ env: env(), logger: createCloudLogger({ write: (line) => lines.push(line) }) })).post('/').expect(200);
+    await request(serveHandler({ env: env(), logger: createCloudLogger({ write: (line) => lines.push(line) }) }))
+      .post('/')
+      .expect(200);
 
     const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(entries.every((e) => typeof e.severity === 'string' && typeof e.message === 'string')).toBe(true);

@@ -9,7 +9,10 @@ const fx = useRelayFixture();
 describe('Order per key across a dead letter', () => {
   const parked = () => `${fx.collections.outbox}_parked`;
   const server = () =>
-    serveHandler({ env: relayEnv(fx.router.url, fx.collections, { PARKED_KEYS_COLLECTION: parked(), DELIVERY_CONCURRENCY: '4' }), logger: memoryLogger() });
+    serveHandler({
+      env: relayEnv(fx.router.url, fx.collections, { PARKED_KEYS_COLLECTION: parked(), DELIVERY_CONCURRENCY: '4' }),
+      logger: memoryLogger(),
+    });
 
   it('parks the key of a dead letter; after its redrive, the dead letter goes first and the rest of its key after it', async () => {
     // Key "k": evt-0000, evt-0002, evt-0004, evt-0006; the others have keys of their own.
@@ -21,7 +24,11 @@ describe('Order per key across a dead letter', () => {
     const first = await request(relay).post('/');
     const second = await request(relay).post('/');
     broken = false;
-    const redriven = await redriveEvent(fx.db, { outboxCollection: fx.collections.outbox, maxRedrives: 3, parkedKeysCollection: parked() }, 'evt-0002');
+    const redriven = await redriveEvent(
+      fx.db,
+      { outboxCollection: fx.collections.outbox, maxRedrives: 3, parkedKeysCollection: parked() },
+      'evt-0002',
+    );
     const third = await request(relay).post('/');
 
     expect(first.body).toMatchObject({ delivered: 5, deadLettered: 1, waiting: 2 });
@@ -37,7 +44,12 @@ describe('Order per key across a dead letter', () => {
     await seedEvents(fx.db, fx.collections.outbox, 4, { orderingKey: () => 'k' });
     fx.router.script = (req) => (req.eventId === 'evt-0001' ? { respond: 422 } : { respond: 200 });
 
-    const response = await request(serveHandler({ env: relayEnv(fx.router.url, fx.collections, { PARKED_KEYS_COLLECTION: parked(), KEY_AFTER_DEAD_LETTER: 'continue' }), logger: memoryLogger() })).post('/');
+    const response = await request(
+      serveHandler({
+        env: relayEnv(fx.router.url, fx.collections, { PARKED_KEYS_COLLECTION: parked(), KEY_AFTER_DEAD_LETTER: 'continue' }),
+        logger: memoryLogger(),
+      }),
+    ).post('/');
 
     expect(response.body).toMatchObject({ delivered: 3, deadLettered: 1 });
     expect((await readAll(fx.db, fx.collections.outbox)).get('evt-0001')).toMatchObject({ status: 'dead_letter' });

@@ -8,7 +8,8 @@ import { useRelayFixture } from '../../support/relay-fixture.js';
 const fx = useRelayFixture();
 
 const leaseDoc = () => fx.db.collection(DEFAULT_LEASE_COLLECTION).doc(`${fx.collections.outbox}.shard-0-of-1`);
-const serve = (overrides: Record<string, string> = {}) => serveHandler({ env: relayEnv(fx.router.url, fx.collections, overrides), logger: memoryLogger() });
+const serve = (overrides: Record<string, string> = {}) =>
+  serveHandler({ env: relayEnv(fx.router.url, fx.collections, overrides), logger: memoryLogger() });
 
 /** Resolves once the router has received `count` requests. */
 async function routerReceived(count: number): Promise<void> {
@@ -21,7 +22,9 @@ describe('Run lease', () => {
     fx.router.script = () => ({ respond: 200, delayMs: 400 });
     const server = serve({ DELIVERY_CONCURRENCY: '1' });
 
-    const first = request(server).post('/').then((r) => r);
+    const first = request(server)
+      .post('/')
+      .then((r) => r);
     await routerReceived(1);
     const second = await request(server).post('/');
 
@@ -67,7 +70,9 @@ describe('Run lease', () => {
     fx.router.script = () => ({ respond: 200, delayMs: 150 });
     const server = serve({ DELIVERY_CONCURRENCY: '1' });
 
-    const run = request(server).post('/').then((r) => r);
+    const run = request(server)
+      .post('/')
+      .then((r) => r);
     await routerReceived(1);
     await leaseDoc().set({ owner: 'newer-run', token: 'newer', expiresAt: Timestamp.fromMillis(Date.now() + 60_000) });
     const response = await run;

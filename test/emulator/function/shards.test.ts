@@ -12,13 +12,20 @@ const SHARDS = 3;
 async function enqueue(count: number): Promise<string[]> {
   const outbox = createOutbox(fx.db, { collection: fx.collections.outbox, shardCount: SHARDS });
   const batch = fx.db.batch();
-  const ids = Array.from({ length: count }, (_, i) => outbox.enqueue(batch, { type: 'order.created', data: { i }, orderingKey: `order-${i % 7}` }));
+  const ids = Array.from({ length: count }, (_, i) =>
+    outbox.enqueue(batch, { type: 'order.created', data: { i }, orderingKey: `order-${i % 7}` }),
+  );
   await batch.commit();
   return ids;
 }
 
 const runShard = (index: number) =>
-  request(serveHandler({ env: relayEnv(fx.router.url, fx.collections, { SHARD_COUNT: String(SHARDS), SHARD_INDEX: String(index) }), logger: memoryLogger() })).post('/');
+  request(
+    serveHandler({
+      env: relayEnv(fx.router.url, fx.collections, { SHARD_COUNT: String(SHARDS), SHARD_INDEX: String(index) }),
+      logger: memoryLogger(),
+    }),
+  ).post('/');
 
 describe('Shards', () => {
   it('has each SHARD_INDEX deliver only its own shard, and all shards together deliver everything', async () => {
@@ -46,8 +53,14 @@ describe('Shards', () => {
   });
 
   it('dead-letters, from shard 0, a pending event that names no existing shard, and a redrive puts it back in one', async () => {
-    await fx.db.collection(fx.collections.outbox).doc('lost-shard').set({ type: 'order.created', data: {}, createdAt: new Date(), status: 'pending', shard: 9, orderingKey: 'order-x' });
-    await fx.db.collection(fx.collections.outbox).doc('no-shard').set({ type: 'order.created', data: {}, createdAt: new Date(), status: 'pending' });
+    await fx.db
+      .collection(fx.collections.outbox)
+      .doc('lost-shard')
+      .set({ type: 'order.created', data: {}, createdAt: new Date(), status: 'pending', shard: 9, orderingKey: 'order-x' });
+    await fx.db
+      .collection(fx.collections.outbox)
+      .doc('no-shard')
+      .set({ type: 'order.created', data: {}, createdAt: new Date(), status: 'pending' });
 
     await runShard(2);
     expect(await idsWithStatus(fx.db, fx.collections.outbox, 'pending')).toEqual(['lost-shard', 'no-shard']);
@@ -57,6 +70,9 @@ describe('Shards', () => {
     const stored = await readAll(fx.db, fx.collections.outbox);
     expect(String(stored.get('lost-shard')?.deadLetterReason)).toContain('shard must be an integer from 0 to 2');
     await redriveEvent(fx.db, { outboxCollection: fx.collections.outbox, maxRedrives: 3, shardCount: SHARDS }, 'lost-shard');
-    expect((await readAll(fx.db, fx.collections.outbox)).get('lost-shard')).toMatchObject({ status: 'pending', shard: shardOf('order-x', SHARDS) });
+    expect((await readAll(fx.db, fx.collections.outbox)).get('lost-shard')).toMatchObject({
+      status: 'pending',
+      shard: shardOf('order-x', SHARDS),
+    });
   });
 });

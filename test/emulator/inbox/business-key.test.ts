@@ -56,7 +56,9 @@ async function setup(options: Partial<BusinessKeyOptions> = {}, openingBalance =
     return { outcome: 'applied', value: { amount } };
   };
   const charge = ({ messageId, billingId, amount, attempt }: Charge) =>
-    inbox.process(messageId, (tx) => keys.applyOnce(tx, { scope: 'charge', key: billingId, attempt, messageId }, (inner) => debit(inner, amount)));
+    inbox.process(messageId, (tx) =>
+      keys.applyOnce(tx, { scope: 'charge', key: billingId, attempt, messageId }, (inner) => debit(inner, amount)),
+    );
   const voidCharge = (messageId: string, billingId: string) =>
     inbox.process(messageId, (tx) =>
       keys.applyOnce(tx, { scope: 'void', key: billingId, messageId }, async (inner) => {
@@ -75,7 +77,8 @@ async function setup(options: Partial<BusinessKeyOptions> = {}, openingBalance =
 
 /** The applyOnce answer inside an inbox answer, failing the test if the inbox did not apply the message. */
 function applied<T>(result: { status: string; value?: T }): T {
-  if (result.status !== 'applied' || result.value === undefined) throw new Error(`expected the inbox to apply the message, got ${result.status}`);
+  if (result.status !== 'applied' || result.value === undefined)
+    throw new Error(`expected the inbox to apply the message, got ${result.status}`);
   return result.value;
 }
 
@@ -100,7 +103,15 @@ describe('Class: FirestoreBusinessKeys', () => {
 
       expect(repeat).toEqual({
         status: 'already_applied',
-        record: { scope: 'charge', key: 'bill-7', status: 'applied', attempt: 1, messageId: 'msg-1', value: { amount: 2_500 }, updatedAt: new Date(T0) },
+        record: {
+          scope: 'charge',
+          key: 'bill-7',
+          status: 'applied',
+          attempt: 1,
+          messageId: 'msg-1',
+          value: { amount: 2_500 },
+          updatedAt: new Date(T0),
+        },
       });
     });
 
@@ -170,7 +181,9 @@ describe('Class: FirestoreBusinessKeys', () => {
     it.each([0, -1, 1.5])('throws InvalidInboxArgumentError for attempt %p', async (attempt) => {
       const { keys } = await setup();
 
-      const rejection = db.runTransaction((tx) => keys.applyOnce(tx, { scope: 'charge', key: 'bill-7', attempt }, () => Promise.resolve({ outcome: 'applied', value: 1 })));
+      const rejection = db.runTransaction((tx) =>
+        keys.applyOnce(tx, { scope: 'charge', key: 'bill-7', attempt }, () => Promise.resolve({ outcome: 'applied', value: 1 })),
+      );
 
       await expect(rejection).rejects.toBeInstanceOf(InvalidInboxArgumentError);
     });
@@ -183,7 +196,12 @@ describe('Class: FirestoreBusinessKeys', () => {
       const declined = applied(await charge({ messageId: 'msg-1', billingId: 'bill-7', amount: 2_500 }));
 
       expect(declined).toEqual({ status: 'failed', reason: 'card_declined', attempt: 1 });
-      expect((await record('charge', 'bill-7').get()).data()).toMatchObject({ status: 'failed', reason: 'card_declined', attempt: 1, messageId: 'msg-1' });
+      expect((await record('charge', 'bill-7').get()).data()).toMatchObject({
+        status: 'failed',
+        reason: 'card_declined',
+        attempt: 1,
+        messageId: 'msg-1',
+      });
       expect(await balance()).toBe(1_000);
     });
 
@@ -195,7 +213,11 @@ describe('Class: FirestoreBusinessKeys', () => {
 
       const replay = applied(await charge({ messageId: 'msg-2', billingId: 'bill-7', amount: 2_500 }));
 
-      expect(replay).toMatchObject({ status: 'already_failed', nextAttempt: 2, record: { status: 'failed', reason: 'card_declined', attempt: 1 } });
+      expect(replay).toMatchObject({
+        status: 'already_failed',
+        nextAttempt: 2,
+        record: { status: 'failed', reason: 'card_declined', attempt: 1 },
+      });
       expect(effectRuns()).toBe(runsBefore);
       expect(await balance()).toBe(5_000);
     });

@@ -41,7 +41,8 @@ function setup(overrides: Partial<InboxOptions> = {}) {
   };
   const inbox = new FirestoreInbox(db, options);
   const counter = db.collection(`effects_${suffix}`).doc('counter');
-  const record = (messageId: string, consumer = options.consumer) => db.collection(options.collection).doc(recordDocumentId(consumer, messageId));
+  const record = (messageId: string, consumer = options.consumer) =>
+    db.collection(options.collection).doc(recordDocumentId(consumer, messageId));
   return { inbox, counter, record, time, logger, options };
 }
 
@@ -136,7 +137,11 @@ describe('Class: FirestoreInbox', () => {
 
       await inbox.process('evt-1', (tx) => increment(tx, counter));
 
-      expect(logger.entries).toContainEqual({ severity: 'INFO', message: 'duplicate message skipped', fields: { consumer: 'ledger', messageId: 'evt-1' } });
+      expect(logger.entries).toContainEqual({
+        severity: 'INFO',
+        message: 'duplicate message skipped',
+        fields: { consumer: 'ledger', messageId: 'evt-1' },
+      });
     });
 
     it('sets expireAt to the processing time plus retentionMs, for a Firestore TTL policy', async () => {

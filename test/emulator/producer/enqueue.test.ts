@@ -106,9 +106,23 @@ describe('Producer API: createOutbox', () => {
       await batch.commit();
 
       const snapshot = await db.collection(outboxCollection).doc(id).get();
-      const event = validateEvent({ id, fields: toPlain(snapshot.data()) as StoredDocument['fields'], version: snapshot.updateTime as unknown as StoredDocument['version'] }, { maxPayloadBytes: 512 * 1024, shardCount: 8 });
+      const event = validateEvent(
+        {
+          id,
+          fields: toPlain(snapshot.data()) as StoredDocument['fields'],
+          version: snapshot.updateTime as unknown as StoredDocument['version'],
+        },
+        { maxPayloadBytes: 512 * 1024, shardCount: 8 },
+      );
 
-      expect(event).toMatchObject({ id, type: 'com.example.order.created', source: '/shop/orders', subject: 'orders/42', orderingKey: 'order-42', attempts: 0 });
+      expect(event).toMatchObject({
+        id,
+        type: 'com.example.order.created',
+        source: '/shop/orders',
+        subject: 'orders/42',
+        orderingKey: 'order-42',
+        attempts: 0,
+      });
     });
   });
 
@@ -154,7 +168,10 @@ describe('Producer API: createOutbox', () => {
       const id = outbox().enqueue(batch, { ...orderCreated, data: { ledgerId: 9_007_199_254_740_993n } });
       await batch.commit();
 
-      const exact = createFirestore({ projectId: process.env.GOOGLE_CLOUD_PROJECT, firestoreEmulatorHost: process.env.FIRESTORE_EMULATOR_HOST }, { exactIntegers: true });
+      const exact = createFirestore(
+        { projectId: process.env.GOOGLE_CLOUD_PROJECT, firestoreEmulatorHost: process.env.FIRESTORE_EMULATOR_HOST },
+        { exactIntegers: true },
+      );
       const snapshot = await exact.collection(outboxCollection).doc(id).get();
       await exact.terminate();
       expect(snapshot.get('data.ledgerId')).toBe(9_007_199_254_740_993n);
@@ -258,7 +275,9 @@ describe('Producer API: createOutbox', () => {
       const refused = () => producer.enqueue(db.batch(), { ...orderCreated, data: `${fits}y` });
 
       expect(accepted).not.toThrow();
-      expect(refused).toThrow(expect.objectContaining({ field: 'data', message: expect.stringContaining('21 bytes of JSON, over the 20-byte limit') }));
+      expect(refused).toThrow(
+        expect.objectContaining({ field: 'data', message: expect.stringContaining('21 bytes of JSON, over the 20-byte limit') }),
+      );
     });
 
     it('accepts the 512 KiB default and refuses more', () => {

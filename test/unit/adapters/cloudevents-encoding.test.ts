@@ -52,7 +52,10 @@ describe('Function: encodeEvent, distributed tracing', () => {
   it('sends the event’s trace context as traceparent and tracestate, and none when it has none', () => {
     const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
-    expect(encodeEvent(event({ traceparent, tracestate: 'vendor=1' }), 1, '/relay').headers).toMatchObject({ traceparent, tracestate: 'vendor=1' });
+    expect(encodeEvent(event({ traceparent, tracestate: 'vendor=1' }), 1, '/relay').headers).toMatchObject({
+      traceparent,
+      tracestate: 'vendor=1',
+    });
     expect(encodeEvent(event(), 1, '/relay').headers).not.toHaveProperty('traceparent');
   });
 });

@@ -19,7 +19,10 @@ describe('Function: backoffDelayMs', () => {
 
 describe('Function: shortestRedeliverySpanMs', () => {
   it('spans at least 24 hours from first to last attempt with the default settings', () => {
-    const span = shortestRedeliverySpanMs(DEFAULT_MAX_ATTEMPTS, { minDelayMs: DEFAULT_REDELIVERY_MIN_DELAY_MS, maxDelayMs: DEFAULT_REDELIVERY_MAX_DELAY_MS });
+    const span = shortestRedeliverySpanMs(DEFAULT_MAX_ATTEMPTS, {
+      minDelayMs: DEFAULT_REDELIVERY_MIN_DELAY_MS,
+      maxDelayMs: DEFAULT_REDELIVERY_MAX_DELAY_MS,
+    });
 
     expect(span).toBeGreaterThanOrEqual(24 * 60 * 60_000);
   });

@@ -3,7 +3,12 @@ import type { DocumentVersion, EventOutcome } from '../../../src/core/event.js';
 import type { RecordReport } from '../../../src/core/ports.js';
 import { FlushError } from '../../../src/errors.js';
 
-const delivered = (i: number): EventOutcome => ({ kind: 'delivered', eventId: `evt-${i}`, version: 1 as unknown as DocumentVersion, postAttempts: 1 });
+const delivered = (i: number): EventOutcome => ({
+  kind: 'delivered',
+  eventId: `evt-${i}`,
+  version: 1 as unknown as DocumentVersion,
+  postAttempts: 1,
+});
 
 /** A writer that records each batch; `fail` decides per call. */
 function writer(fail: (call: number) => boolean = () => false) {
@@ -53,7 +58,11 @@ describe('Class: Checkpointer', () => {
   });
 
   it('counts a write still in flight as unwritten, so a flush cut off by its deadline reports it', () => {
-    const checkpointer = new Checkpointer(() => new Promise<never>(() => undefined), 2, () => undefined);
+    const checkpointer = new Checkpointer(
+      () => new Promise<never>(() => undefined),
+      2,
+      () => undefined,
+    );
 
     checkpointer.add(delivered(1));
     checkpointer.add(delivered(2));

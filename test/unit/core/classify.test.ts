@@ -22,7 +22,12 @@ describe('Function: classify', () => {
   });
 
   it('treats a POST the relay could not authenticate as a setup fault, left to a later run', () => {
-    expect(classify({ kind: 'not_sent', reason: 'no credentials' }, NOW)).toEqual({ kind: 'transient', reason: 'not sent: no credentials', retryAfterMs: undefined, retryInRun: false });
+    expect(classify({ kind: 'not_sent', reason: 'no credentials' }, NOW)).toEqual({
+      kind: 'transient',
+      reason: 'not sent: no credentials',
+      retryAfterMs: undefined,
+      retryInRun: false,
+    });
   });
 
   it.each([400, 404, 405, 409, 410, 413, 415, 422])('treats HTTP %i as permanent (dead-letter)', (status) => {
@@ -30,12 +35,22 @@ describe('Function: classify', () => {
   });
 
   it('treats a timeout as transient', () => {
-    expect(classify({ kind: 'timeout', timeoutMs: 500 }, NOW)).toEqual({ kind: 'transient', reason: 'timed out after 500 ms', retryAfterMs: undefined, retryInRun: true });
+    expect(classify({ kind: 'timeout', timeoutMs: 500 }, NOW)).toEqual({
+      kind: 'transient',
+      reason: 'timed out after 500 ms',
+      retryAfterMs: undefined,
+      retryInRun: true,
+    });
   });
 
   it('treats a connection error as transient and names its code', () => {
     const verdict = classify({ kind: 'network', code: 'ECONNRESET', message: 'socket hang up' }, NOW);
-    expect(verdict).toEqual({ kind: 'transient', reason: 'network error ECONNRESET: socket hang up', retryAfterMs: undefined, retryInRun: true });
+    expect(verdict).toEqual({
+      kind: 'transient',
+      reason: 'network error ECONNRESET: socket hang up',
+      retryAfterMs: undefined,
+      retryInRun: true,
+    });
   });
 
   it('keeps a short, single-line excerpt of the body in the reason', () => {

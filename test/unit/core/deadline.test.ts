@@ -7,14 +7,25 @@ describe('Function: withDeadline', () => {
   it('answers with the work when it finishes in time', async () => {
     const clock = new VirtualClock();
 
-    await expect(clock.run(withDeadline(clock.sleep(50).then(() => 'done'), 100, clock, 'reading'))).resolves.toBe('done');
+    await expect(
+      clock.run(
+        withDeadline(
+          clock.sleep(50).then(() => 'done'),
+          100,
+          clock,
+          'reading',
+        ),
+      ),
+    ).resolves.toBe('done');
   });
 
   it('rejects with a DeadlineError naming the call once the time is up, however long the work hangs', async () => {
     const clock = new VirtualClock();
     const started = clock.now();
 
-    await expect(clock.run(withDeadline(new Promise(() => undefined), 100, clock, 'reading pending events'))).rejects.toThrow(DeadlineError);
+    await expect(clock.run(withDeadline(new Promise(() => undefined), 100, clock, 'reading pending events'))).rejects.toThrow(
+      DeadlineError,
+    );
     expect(clock.now() - started).toBe(100);
   });
 

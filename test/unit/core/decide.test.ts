@@ -28,22 +28,98 @@ const common = { eventId: 'evt-1', version };
 describe('Function: decide (an event’s fate after an attempt)', () => {
   it.each<[string, DeliveryResult, Fault, object | undefined, boolean, boolean]>([
     ['delivered', delivered, 'event', { kind: 'delivered', ...common, postAttempts: 5 }, false, false],
-    ['malformed: dead letter, nothing charged, key parked', malformed, 'event',
-      { kind: 'dead_letter', ...common, reason: 'malformed: event evt-1: type must be a non-empty string', attempts: 1, postAttempts: 3, parkKey: 'order-1' }, true, false],
-    ['rejected by the router, its own fault: dead letter, charged, key parked', rejected, 'event',
-      { kind: 'dead_letter', ...common, reason: 'rejected by the router: HTTP 422', attempts: 2, postAttempts: 4, parkKey: 'order-1' }, true, false],
-    ['rejected while the router was failing: nothing charged', rejected, 'router',
-      { kind: 'failed', ...common, error: 'HTTP 422 (the router was failing: not charged)', attempts: 1, postAttempts: 4, nextAttemptAt: undefined }, true, true],
-    ['failed, its own fault: charged, waits 2 × REDELIVERY_MIN_DELAY_MS after its 2nd failure', failed, 'event',
-      { kind: 'failed', ...common, error: 'HTTP 503', attempts: 2, postAttempts: 5, nextAttemptAt: at(120_000) }, true, true],
-    ['failed while the router was failing: nothing charged, next run may try at once', failed, 'router',
-      { kind: 'failed', ...common, error: 'HTTP 503 (the router was failing: not charged)', attempts: 1, postAttempts: 5, nextAttemptAt: undefined }, true, true],
-    ['throttled for longer than its backoff: waits the Retry-After', throttled, 'event',
-      { kind: 'failed', ...common, error: 'HTTP 429', attempts: 2, postAttempts: 4, nextAttemptAt: at(7_200_000) }, true, true],
-    ['throttled while the router was failing: not charged, Retry-After honoured', throttled, 'router',
-      { kind: 'failed', ...common, error: 'HTTP 429 (the router was failing: not charged)', attempts: 1, postAttempts: 4, nextAttemptAt: at(7_200_000) }, true, true],
-    ['interrupted after a POST: nothing charged, the POST counted', interrupted, 'event',
-      { kind: 'failed', ...common, error: 'shutting down', attempts: 1, postAttempts: 4, nextAttemptAt: undefined }, true, false],
+    [
+      'malformed: dead letter, nothing charged, key parked',
+      malformed,
+      'event',
+      {
+        kind: 'dead_letter',
+        ...common,
+        reason: 'malformed: event evt-1: type must be a non-empty string',
+        attempts: 1,
+        postAttempts: 3,
+        parkKey: 'order-1',
+      },
+      true,
+      false,
+    ],
+    [
+      'rejected by the router, its own fault: dead letter, charged, key parked',
+      rejected,
+      'event',
+      { kind: 'dead_letter', ...common, reason: 'rejected by the router: HTTP 422', attempts: 2, postAttempts: 4, parkKey: 'order-1' },
+      true,
+      false,
+    ],
+    [
+      'rejected while the router was failing: nothing charged',
+      rejected,
+      'router',
+      {
+        kind: 'failed',
+        ...common,
+        error: 'HTTP 422 (the router was failing: not charged)',
+        attempts: 1,
+        postAttempts: 4,
+        nextAttemptAt: undefined,
+      },
+      true,
+      true,
+    ],
+    [
+      'failed, its own fault: charged, waits 2 × REDELIVERY_MIN_DELAY_MS after its 2nd failure',
+      failed,
+      'event',
+      { kind: 'failed', ...common, error: 'HTTP 503', attempts: 2, postAttempts: 5, nextAttemptAt: at(120_000) },
+      true,
+      true,
+    ],
+    [
+      'failed while the router was failing: nothing charged, next run may try at once',
+      failed,
+      'router',
+      {
+        kind: 'failed',
+        ...common,
+        error: 'HTTP 503 (the router was failing: not charged)',
+        attempts: 1,
+        postAttempts: 5,
+        nextAttemptAt: undefined,
+      },
+      true,
+      true,
+    ],
+    [
+      'throttled for longer than its backoff: waits the Retry-After',
+      throttled,
+      'event',
+      { kind: 'failed', ...common, error: 'HTTP 429', attempts: 2, postAttempts: 4, nextAttemptAt: at(7_200_000) },
+      true,
+      true,
+    ],
+    [
+      'throttled while the router was failing: not charged, Retry-After honoured',
+      throttled,
+      'router',
+      {
+        kind: 'failed',
+        ...common,
+        error: 'HTTP 429 (the router was failing: not charged)',
+        attempts: 1,
+        postAttempts: 4,
+        nextAttemptAt: at(7_200_000),
+      },
+      true,
+      true,
+    ],
+    [
+      'interrupted after a POST: nothing charged, the POST counted',
+      interrupted,
+      'event',
+      { kind: 'failed', ...common, error: 'shutting down', attempts: 1, postAttempts: 4, nextAttemptAt: undefined },
+      true,
+      false,
+    ],
     ['interrupted before any POST: nothing to write', unsent, 'event', undefined, true, false],
   ])('%s', (_name, result, fault, outcome, holdsKey, failedDelivery) => {
     expect(decide(event(), result, fault, POLICY, NOW, 0.5)).toEqual({ outcome, holdsKey, failedDelivery });
@@ -51,15 +127,28 @@ describe('Function: decide (an event’s fate after an attempt)', () => {
 
   it('dead-letters at MAX_ATTEMPTS with the last reason, and does not ask for a retry of it', () => {
     expect(decide(event({ attempts: 4 }), failed, 'event', POLICY, NOW, 0.5)).toEqual({
-      outcome: { kind: 'dead_letter', ...common, reason: 'max attempts exceeded (5): HTTP 503', attempts: 5, postAttempts: 5, parkKey: 'order-1' },
+      outcome: {
+        kind: 'dead_letter',
+        ...common,
+        reason: 'max attempts exceeded (5): HTTP 503',
+        attempts: 5,
+        postAttempts: 5,
+        parkKey: 'order-1',
+      },
       holdsKey: true,
       failedDelivery: false,
     });
   });
 
   it('does not park a key with KEY_AFTER_DEAD_LETTER=continue, nor an event without a key', () => {
-    expect(decide(event(), rejected, 'event', { ...POLICY, parkKeyOnDeadLetter: false }, NOW, 0.5)).toMatchObject({ holdsKey: false, outcome: { parkKey: undefined } });
-    expect(decide(event({ orderingKey: undefined }), rejected, 'event', POLICY, NOW, 0.5)).toMatchObject({ holdsKey: false, outcome: { parkKey: undefined } });
+    expect(decide(event(), rejected, 'event', { ...POLICY, parkKeyOnDeadLetter: false }, NOW, 0.5)).toMatchObject({
+      holdsKey: false,
+      outcome: { parkKey: undefined },
+    });
+    expect(decide(event({ orderingKey: undefined }), rejected, 'event', POLICY, NOW, 0.5)).toMatchObject({
+      holdsKey: false,
+      outcome: { parkKey: undefined },
+    });
   });
 
   it('lets the next run retry at once when both redelivery delays are 0', () => {

@@ -12,19 +12,21 @@ function tracker() {
   const order: string[] = [];
   const runningByKey = new Map<string, number>();
   let keyOverlap = false;
-  const task = (key: string | undefined, name: string, ms = 5) => async () => {
-    running += 1;
-    peak = Math.max(peak, running);
-    if (key !== undefined) {
-      const now = (runningByKey.get(key) ?? 0) + 1;
-      runningByKey.set(key, now);
-      if (now > 1) keyOverlap = true;
-    }
-    order.push(name);
-    await delay(ms);
-    if (key !== undefined) runningByKey.set(key, (runningByKey.get(key) ?? 1) - 1);
-    running -= 1;
-  };
+  const task =
+    (key: string | undefined, name: string, ms = 5) =>
+    async () => {
+      running += 1;
+      peak = Math.max(peak, running);
+      if (key !== undefined) {
+        const now = (runningByKey.get(key) ?? 0) + 1;
+        runningByKey.set(key, now);
+        if (now > 1) keyOverlap = true;
+      }
+      order.push(name);
+      await delay(ms);
+      if (key !== undefined) runningByKey.set(key, (runningByKey.get(key) ?? 1) - 1);
+      running -= 1;
+    };
   return { task, order, peak: () => peak, keyOverlap: () => keyOverlap };
 }
 

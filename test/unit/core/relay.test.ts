@@ -44,7 +44,14 @@ function setup(script?: (event: OutboxEvent, nth: number) => MemoryAnswer) {
     clock.run(
       runRelay(
         `run-${clock.now()}`,
-        { store: ports.store ?? store, lease: ports.lease ?? lease, router: router.router, clock, logger: ports.logger ?? logger, random: () => 0.5 },
+        {
+          store: ports.store ?? store,
+          lease: ports.lease ?? lease,
+          router: router.router,
+          clock,
+          logger: ports.logger ?? logger,
+          random: () => 0.5,
+        },
         { ...OPTIONS, ...options },
         { ...(ports.shutdown === undefined ? {} : { shutdown: ports.shutdown }) },
       ),
@@ -66,7 +73,14 @@ describe('A run', () => {
       const result = ran(await run());
 
       expect(result.retryWanted).toBe(false);
-      expect(result.summary).toMatchObject({ fetched: 25, delivered: 25, hasMore: false, auditFailed: false, unrecorded: 0, stoppedBy: 'drained' });
+      expect(result.summary).toMatchObject({
+        fetched: 25,
+        delivered: 25,
+        hasMore: false,
+        auditFailed: false,
+        unrecorded: 0,
+        stoppedBy: 'drained',
+      });
       expect(router.posts).toHaveLength(25);
       expect(store.idsWithStatus('delivered')).toHaveLength(25);
       expect(store.audits).toEqual([expect.objectContaining({ delivered: 25 })]);
@@ -215,7 +229,10 @@ describe('A run', () => {
 
       const result = await run();
 
-      expect(result).toMatchObject({ kind: 'not_started', error: expect.stringContaining('acquiring the run lease did not finish within 2000 ms') });
+      expect(result).toMatchObject({
+        kind: 'not_started',
+        error: expect.stringContaining('acquiring the run lease did not finish within 2000 ms'),
+      });
       expect(clock.now() - started).toBe(2_000);
       expect(router.posts).toHaveLength(0);
     });
@@ -307,7 +324,10 @@ describe('A run', () => {
   describe('retrying across runs, in time', () => {
     it('leaves an event on backoff alone, and the later events of its key with it', async () => {
       const { clock, store, router, run } = setup();
-      store.seed(3, (i) => ({ orderingKey: i < 2 ? 'k' : undefined, ...(i === 0 ? { nextAttemptAt: Instant.fromMillis(clock.now() + 30_000) } : {}) }));
+      store.seed(3, (i) => ({
+        orderingKey: i < 2 ? 'k' : undefined,
+        ...(i === 0 ? { nextAttemptAt: Instant.fromMillis(clock.now() + 30_000) } : {}),
+      }));
 
       const first = ran(await run());
       await clock.advance(30_000);
@@ -339,7 +359,11 @@ describe('A run', () => {
         store.put(`evt-10${attempt}`, { type: 't', data: {}, createdAt: Instant.fromMillis(clock.now()), status: 'pending' });
       }
 
-      expect(store.fields('evt-0000')).toMatchObject({ status: 'dead_letter', attempts: 3, deadLetterReason: 'max attempts exceeded (3): HTTP 500' });
+      expect(store.fields('evt-0000')).toMatchObject({
+        status: 'dead_letter',
+        attempts: 3,
+        deadLetterReason: 'max attempts exceeded (3): HTTP 500',
+      });
     });
   });
 
@@ -462,7 +486,8 @@ describe('A run', () => {
     it('leaves an event deleted while in flight deleted, and one re-created meanwhile pending with its new content', async () => {
       const { store, run } = setup((event) => {
         if (event.id === 'evt-0000') store.documents.delete('evt-0000');
-        if (event.id === 'evt-0001') store.put('evt-0001', { type: 't', data: { v: 2 }, createdAt: Instant.fromMillis(Date.UTC(2026, 0, 2)), status: 'pending' });
+        if (event.id === 'evt-0001')
+          store.put('evt-0001', { type: 't', data: { v: 2 }, createdAt: Instant.fromMillis(Date.UTC(2026, 0, 2)), status: 'pending' });
         return ok;
       });
       store.seed(2);

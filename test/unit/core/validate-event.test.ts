@@ -69,8 +69,16 @@ describe('Function: validateEvent', () => {
 
   it('carries a valid W3C trace context on, and drops an invalid one rather than hold the event back', () => {
     const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
-    expect(validateEvent(doc({ ...good, traceparent, tracestate: 'vendor=1' }), LIMITS)).toMatchObject({ traceparent, tracestate: 'vendor=1' });
-    expect(validateEvent(doc({ ...good, traceparent: '00-00000000000000000000000000000000-00f067aa0ba902b7-01', tracestate: 'vendor=1' }), LIMITS)).toMatchObject({
+    expect(validateEvent(doc({ ...good, traceparent, tracestate: 'vendor=1' }), LIMITS)).toMatchObject({
+      traceparent,
+      tracestate: 'vendor=1',
+    });
+    expect(
+      validateEvent(
+        doc({ ...good, traceparent: '00-00000000000000000000000000000000-00f067aa0ba902b7-01', tracestate: 'vendor=1' }),
+        LIMITS,
+      ),
+    ).toMatchObject({
       traceparent: undefined,
       tracestate: undefined,
     });

@@ -4,7 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { DEFAULT_FIRESTORE_TIMEOUT_MS, DEFAULT_LEASE_TTL_MS, DEFAULT_POST_TIMEOUT_MS, DEFAULT_RUN_BUDGET_MS, longestRunMs } from '../../../src/config.js';
+import {
+  DEFAULT_FIRESTORE_TIMEOUT_MS,
+  DEFAULT_LEASE_TTL_MS,
+  DEFAULT_POST_TIMEOUT_MS,
+  DEFAULT_RUN_BUDGET_MS,
+  longestRunMs,
+} from '../../../src/config.js';
 import { PROJECT_ROOT } from '../../support/project-root.js';
 
 /*
@@ -498,7 +504,9 @@ function runBuild(stepIds: readonly string[], options: BuildOptions = {}): Build
       const found = calls.filter((call) => call.is(...words));
       if (found.length !== 1) {
         const made = calls.map((call) => `gcloud ${call.args.join(' ')}`).join('\n  ');
-        throw new Error(`expected one "gcloud ${words.join(' ')}", found ${found.length}${failed ? ` (step ${failed.step} failed: ${failed.stderr})` : ''}; calls:\n  ${made}`);
+        throw new Error(
+          `expected one "gcloud ${words.join(' ')}", found ${found.length}${failed ? ` (step ${failed.step} failed: ${failed.stderr})` : ''}; calls:\n  ${made}`,
+        );
       }
       return found[0] as GcloudCall;
     },
@@ -566,7 +574,10 @@ function functionTimeoutMs(deploy: GcloudCall): number {
 }
 
 function schedulerServiceAccount(build: BuildRun): string {
-  return build.call('functions', 'add-invoker-policy-binding').text('--member').replace(/^serviceAccount:/, '');
+  return build
+    .call('functions', 'add-invoker-policy-binding')
+    .text('--member')
+    .replace(/^serviceAccount:/, '');
 }
 
 /** The Node.js major of an image like node:22-bookworm or node:24. */

@@ -51,13 +51,30 @@ interface Delivery {
 
 /** The request exactly as the relay encodes it: binary-mode CloudEvent, idempotency-key, x-delivery-attempt. */
 function encoded({ id, type, data, attempt = 1 }: Delivery) {
-  const event: OutboxEvent = { id, type, body: toJsonText(data), bodyBytes: 0, createdAt: Instant.fromMillis(Date.UTC(2026, 0, 1)), source: '/tests', subject: undefined, orderingKey: undefined, attempts: 0, postAttempts: 0, nextAttemptAt: undefined, traceparent: undefined, tracestate: undefined, version: undefined as unknown as OutboxEvent['version'] };
+  const event: OutboxEvent = {
+    id,
+    type,
+    body: toJsonText(data),
+    bodyBytes: 0,
+    createdAt: Instant.fromMillis(Date.UTC(2026, 0, 1)),
+    source: '/tests',
+    subject: undefined,
+    orderingKey: undefined,
+    attempts: 0,
+    postAttempts: 0,
+    nextAttemptAt: undefined,
+    traceparent: undefined,
+    tracestate: undefined,
+    version: undefined as unknown as OutboxEvent['version'],
+  };
   return encodeEvent(event, attempt, '/tests');
 }
 
 function deliver(server: Server, delivery: Delivery, headers: Record<string, string | undefined> = {}) {
   const { headers: sent, body } = encoded(delivery);
-  const merged = Object.fromEntries(Object.entries({ ...sent, ...headers }).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  const merged = Object.fromEntries(
+    Object.entries({ ...sent, ...headers }).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
   return request(server).post('/').set(merged).send(body);
 }
 
@@ -168,7 +185,11 @@ describe('createExampleRouter', () => {
       await deliver(server, { id: 'evt-1', type: CREDITED, data: { accountId: 'acc-1', amount: 10_000 } });
       await deliver(server, { id: 'evt-2', type: VOIDED, data: { billingId: 'bill-7' } });
 
-      const charge = await deliver(server, { id: 'evt-3', type: CHARGED, data: { billingId: 'bill-7', accountId: 'acc-1', amount: 2_500 } });
+      const charge = await deliver(server, {
+        id: 'evt-3',
+        type: CHARGED,
+        data: { billingId: 'bill-7', accountId: 'acc-1', amount: 2_500 },
+      });
 
       expect(charge.body).toMatchObject({ applied: false, reason: 'voided' });
       expect((await ledger())['acc-1']?.balance).toBe(10_000);
@@ -243,7 +264,11 @@ describe('createExampleRouter', () => {
 
       await deliver(server, { ...credit, attempt: 2 });
 
-      expect(logger.entries).toContainEqual({ severity: 'INFO', message: 'duplicate message skipped', fields: { consumer: 'example-ledger', messageId: 'evt-1' } });
+      expect(logger.entries).toContainEqual({
+        severity: 'INFO',
+        message: 'duplicate message skipped',
+        fields: { consumer: 'example-ledger', messageId: 'evt-1' },
+      });
       expect(JSON.stringify(logger.entries)).not.toContain('acc-secret-42');
     });
   });
