@@ -36,6 +36,8 @@ export const DEFAULT_LEASE_TTL_MS = 30_000;
 export const DEFAULT_MAX_REDRIVES = 3;
 export const DEFAULT_SHARD_COUNT = 1;
 export const DEFAULT_DELIVERED_RETENTION_DAYS = 7;
+/** With telemetry on, spans and metrics get this long to export before the run answers (less during a shutdown). */
+export const DEFAULT_TELEMETRY_FLUSH_TIMEOUT_MS = 2_000;
 
 /** What every tool that touches the outbox needs: the relay, the producer API and the ops CLI. */
 export interface StoreConfig {
@@ -115,6 +117,11 @@ export interface Config extends StoreConfig {
   readonly maxPayloadBytes: number;
   /** LOG_LEVEL: the least severe entry written (DEBUG logs one line per delivered event). */
   readonly logLevel: Severity;
+  /**
+   * OTEL_EXPORTER_OTLP_ENDPOINT: where spans and metrics go (OTLP over HTTP, e.g. a collector); unset, telemetry is
+   * off and nothing of the OpenTelemetry SDK is loaded. The SDK reads the other standard OTEL_* variables itself.
+   */
+  readonly otlpEndpoint: string | undefined;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -175,6 +182,10 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
     checkpointSize: read.integer('CHECKPOINT_SIZE', DEFAULT_CHECKPOINT_SIZE, 1, 500),
     maxPayloadBytes: read.integer('MAX_PAYLOAD_BYTES', DEFAULT_MAX_PAYLOAD_BYTES, 1, 1_048_576),
     logLevel: read.text('LOG_LEVEL', severity, 'one of DEBUG, INFO, WARNING, ERROR', 'INFO'),
+    otlpEndpoint:
+      read.optional('OTEL_EXPORTER_OTLP_ENDPOINT') === undefined
+        ? undefined
+        : read.text('OTEL_EXPORTER_OTLP_ENDPOINT', httpUrl, 'an http:// or https:// URL'),
   };
   checkTogether(config);
   return Object.freeze(config);
@@ -183,10 +194,14 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
 /**
  * The longest a run can take, start to answer: the budget (the lease is taken inside it), a last POST (or page
  * read) started just before the budget ran out, the final flush, then the audit and the lease release side by
- * side. The function timeout and Scheduler's attempt deadline must exceed it (the deploy test checks them).
+ * side, then (telemetry on) the flush of spans and metrics. The function timeout and Scheduler's attempt deadline
+ * must exceed it (the deploy test checks them).
  */
-export function longestRunMs(config: Pick<Config, 'runBudgetMs' | 'postTimeoutMs' | 'firestoreTimeoutMs'>): number {
-  return config.runBudgetMs + Math.max(config.postTimeoutMs, config.firestoreTimeoutMs) + 2 * config.firestoreTimeoutMs;
+export function longestRunMs(
+  config: Pick<Config, 'runBudgetMs' | 'postTimeoutMs' | 'firestoreTimeoutMs'> & Partial<Pick<Config, 'otlpEndpoint'>>,
+): number {
+  const telemetryFlushMs = config.otlpEndpoint === undefined ? 0 : DEFAULT_TELEMETRY_FLUSH_TIMEOUT_MS;
+  return config.runBudgetMs + Math.max(config.postTimeoutMs, config.firestoreTimeoutMs) + 2 * config.firestoreTimeoutMs + telemetryFlushMs;
 }
 
 /** Settings that only make sense together; each error names the variable to change. */

@@ -6,9 +6,11 @@ import { FirestoreOutboxStore } from './adapters/firestore-outbox-store.js';
 import { FirestoreRunLease } from './adapters/firestore-run-lease.js';
 import { createRouterAuth } from './adapters/router-auth.js';
 import { systemClock } from './adapters/system-clock.js';
-import type { Config } from './config.js';
+import { DEFAULT_TELEMETRY_FLUSH_TIMEOUT_MS, type Config } from './config.js';
 import type { Clock, Logger, OutboxStore, RouterClient, RunLease } from './core/ports.js';
 import { runRelay, type RunControl, type RunResult } from './core/relay.js';
+import { NO_TELEMETRY, type Telemetry } from './core/telemetry.js';
+import { describeError } from './errors.js';
 
 /** Seams for tests, the local runner and the benchmark; production passes none. */
 export interface RelaySeams {
@@ -21,6 +23,8 @@ export interface RelaySeams {
   readonly wrapLease?: (lease: RunLease) => RunLease;
   /** Replaces the axios client (the benchmark's raw sender, a test's in-memory router). */
   readonly router?: RouterClient;
+  /** Replaces the telemetry OTEL_EXPORTER_OTLP_ENDPOINT would load (a test's own, or NO_TELEMETRY). */
+  readonly telemetry?: Telemetry;
 }
 
 /** The relay of one deployment, wired once per instance: clients are reused across runs. */
@@ -28,7 +32,7 @@ export interface Relay {
   readonly config: Readonly<Config>;
   /** One scheduled run. */
   run(runId: string, control?: RunControl): Promise<RunResult>;
-  /** Closes the Firestore client (tools and tests; the function never needs to). */
+  /** Closes the Firestore client and stops the telemetry exporters (tools and tests; the function never needs to). */
   close(): Promise<void>;
 }
 
@@ -63,11 +67,39 @@ export function createRelay(config: Readonly<Config>, seams: RelaySeams = {}): R
     logger,
     ...(seams.random === undefined ? {} : { random: seams.random }),
   };
+  const telemetry = seams.telemetry === undefined ? loadTelemetry(config, logger) : Promise.resolve(seams.telemetry);
   return {
     config,
-    run: (runId, control) => runRelay(runId, deps, config, control),
-    close: () => firestore.terminate(),
+    async run(runId, control) {
+      const loaded = await telemetry;
+      const result = await runRelay(runId, { ...deps, telemetry: loaded }, config, control);
+      // Before the answer, and bounded: telemetry never changes the answer nor holds it past its bound.
+      await loaded.flush(control?.shutdown?.aborted === true ? SHUTDOWN_FLUSH_TIMEOUT_MS : DEFAULT_TELEMETRY_FLUSH_TIMEOUT_MS);
+      return result;
+    },
+    async close() {
+      await Promise.all([firestore.terminate(), telemetry.then((loaded) => loaded.shutdown())]);
+    },
   };
+}
+
+/** During a shutdown the run's answer comes first: telemetry gets what SHUTDOWN_TIMEOUT_MS leaves before SIGKILL. */
+const SHUTDOWN_FLUSH_TIMEOUT_MS = 500;
+
+/**
+ * The OpenTelemetry SDK is imported only when OTEL_EXPORTER_OTLP_ENDPOINT is set, so with telemetry off none of it
+ * is loaded. Should it fail to load, the relay runs without telemetry rather than not at all.
+ */
+async function loadTelemetry(config: Readonly<Config>, logger: Logger): Promise<Telemetry> {
+  const endpoint = config.otlpEndpoint;
+  if (endpoint === undefined) return NO_TELEMETRY;
+  try {
+    const { createOtelTelemetry } = await import('./adapters/otel-telemetry.js');
+    return createOtelTelemetry({ endpoint });
+  } catch (error) {
+    logger.log('ERROR', 'telemetry could not be started; running without it', { error: describeError(error) });
+    return NO_TELEMETRY;
+  }
 }
 
 /** One lease per outbox shard, so shards drain in parallel while each runs one at a time. */

@@ -128,6 +128,12 @@ export const SETTINGS: readonly Setting[] = [
     accepts: '`DEBUG`, `INFO`, `WARNING`, `ERROR`',
     meaning: 'least severe entry written; `DEBUG` logs every delivered event',
   },
+  {
+    variable: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    key: 'otlpEndpoint',
+    accepts: 'http(s) URL',
+    meaning: 'OTLP/HTTP endpoint for spans and metrics ([observability](docs/observability.md)); unset, telemetry is off',
+  },
 ];
 
 /** The variables parseConfig reads, found by watching it read each context's environment. */

@@ -4,6 +4,7 @@ import { classify, type Verdict } from './classify.js';
 import type { DeliveryResult } from './decide.js';
 import type { OutboxEvent } from './event.js';
 import type { Clock, RouterClient } from './ports.js';
+import { NO_RUN_TRACE, type RunTrace } from './telemetry.js';
 import { MalformedEventError, describeError } from '../errors.js';
 
 /** How hard one run tries one event before leaving it to a later run. */
@@ -26,6 +27,8 @@ export interface DeliveryContext {
   /** Told every verdict as it arrives, so the run can judge the router while this event still retries. */
   readonly onVerdict: (verdict: Verdict) => void;
   readonly random: () => number;
+  /** The run's telemetry: a span per POST, whose context the POST carries. */
+  readonly trace?: RunTrace;
 }
 
 /**
@@ -35,6 +38,7 @@ export interface DeliveryContext {
  */
 export async function deliver(event: OutboxEvent, policy: RetryPolicy, run: DeliveryContext): Promise<DeliveryResult> {
   const { router, clock } = run;
+  const trace = run.trace ?? NO_RUN_TRACE;
   let posts = 0;
   let last: Verdict | undefined;
   let waitMs = 0;
@@ -47,9 +51,14 @@ export async function deliver(event: OutboxEvent, policy: RetryPolicy, run: Deli
   const attempt = async (): Promise<void> => {
     if (clock.now() >= run.deadlineMs) throw new AbortError('run budget spent');
     let response;
+    const deliveryAttempt = event.postAttempts + posts + 1;
+    const span = trace.startAttempt(event, deliveryAttempt);
     try {
-      response = await router.post(event, event.postAttempts + posts + 1, run.cancelPosts);
+      // With telemetry on, the POST carries the delivery span's context (same trace, the span's id).
+      const sent = span.traceparent === undefined ? event : { ...event, traceparent: span.traceparent, tracestate: span.tracestate };
+      response = await router.post(sent, deliveryAttempt, run.cancelPosts);
     } catch (error) {
+      span.end('error', undefined);
       // The encoder refused what validation let through: this event's fault, not a reason to fail every run.
       if (error instanceof MalformedEventError) malformed = error.message;
       else unexpected = { error };
@@ -57,6 +66,7 @@ export async function deliver(event: OutboxEvent, policy: RetryPolicy, run: Deli
     }
     if (response.kind !== 'not_sent') posts += 1;
     last = classify(response, clock.now());
+    span.end(last.kind, response.kind === 'response' ? response.status : undefined);
     run.onVerdict(last);
     if (last.kind === 'delivered') return;
     gaveUp = posts > policy.postRetries;

@@ -13,6 +13,8 @@ import type { Clock, HeldLease, Logger, OutboxStore, RouterClient, RunLease } fr
 import { RouterHealth } from './router-health.js';
 import { RunState, StopReason } from './run-state.js';
 import type { Verdict } from './classify.js';
+import { Instant } from './instant.js';
+import { NO_TELEMETRY, type RunTrace, type Telemetry } from './telemetry.js';
 import { recordOf, validateEvent } from './validate-event.js';
 
 /** The settings one run needs; a subset of Config, so the core never reads the environment. */
@@ -46,6 +48,8 @@ export interface RelayDeps {
   readonly logger: Logger;
   /** Jitter; injectable so backoff is exact in tests. */
   readonly random?: () => number;
+  /** Spans and metrics; none when unset (telemetry off). */
+  readonly telemetry?: Telemetry;
 }
 
 /** What the caller may tell a run while it goes. */
@@ -99,6 +103,7 @@ class RelayRun {
   private readonly cancelPosts = new AbortController();
   private readonly redelivery: BackoffRange;
   private readonly random: () => number;
+  private readonly trace: RunTrace;
   private undecided: Undecided[] = [];
   /** Holds the run's lease from acquireLease on; every write is guarded by its token. */
   private keeper: LeaseKeeper | undefined;
@@ -118,6 +123,7 @@ class RelayRun {
     this.budget = new ByteBudget(options.maxInFlightBytes, options.maxPayloadBytes);
     this.redelivery = { minDelayMs: options.redeliveryMinDelayMs, maxDelayMs: options.redeliveryMaxDelayMs };
     this.random = deps.random ?? Math.random;
+    this.trace = (deps.telemetry ?? NO_TELEMETRY).startRun(runId);
     this.checkpointer = new Checkpointer(
       (outcomes) => this.bounded(this.deps.store.recordOutcomes(outcomes, this.lease), 'recording outcomes'),
       options.checkpointSize,
@@ -130,7 +136,10 @@ class RelayRun {
 
   async execute(): Promise<RunResult> {
     const acquired = await this.acquireLease();
-    if (acquired.kind !== 'ran') return acquired;
+    if (acquired.kind !== 'ran') {
+      this.endTrace(acquired.kind, acquired.kind === 'not_started', undefined);
+      return acquired;
+    }
     const stopListening = this.listenForShutdown();
     try {
       await this.readParkedKeys();
@@ -154,6 +163,7 @@ class RelayRun {
     const final: RunSummary = { ...summary, auditFailed: !auditOk, durationMs: this.elapsedMs() };
     const { retryWanted, cause } = this.run;
     this.log(retryWanted ? 'ERROR' : 'INFO', 'run finished', { ...final, retryWanted, cause: cause.error, error: cause.message });
+    this.endTrace(cause.error, retryWanted, final);
     return { kind: 'ran', summary: final, retryWanted, cause: cause.error, error: cause.message };
   }
 
@@ -195,6 +205,7 @@ class RelayRun {
   private async readParkedKeys(): Promise<void> {
     try {
       this.run.parkedKeys = await this.bounded(this.deps.store.fetchParkedKeys(), 'reading parked keys');
+      this.trace.parkedKeys(this.run.parkedKeys.size);
     } catch (error) {
       this.run.stopWith(StopReason.FetchFailed, new FetchError(error).message);
     }
@@ -219,6 +230,7 @@ class RelayRun {
   private async deliverPending(): Promise<void> {
     const pages = new PendingPages(this.deps.store);
     const maxQueued = Math.max(this.options.batchSize, this.options.deliveryConcurrency * QUEUED_PER_SLOT);
+    let firstPage = true;
     while (!this.run.stopping.signal.aborted) {
       if (this.deps.clock.now() >= this.run.deadlineMs) {
         this.run.stopWith(StopReason.BudgetSpent, `RUN_BUDGET_MS (${this.options.runBudgetMs} ms) spent`);
@@ -234,6 +246,8 @@ class RelayRun {
         if (this.run.stopReason !== StopReason.Shutdown) this.run.stopWith(StopReason.FetchFailed, new FetchError(error).message);
         break;
       }
+      if (firstPage) this.traceOldestPending(batch.documents[0]);
+      firstPage = false;
       this.run.counts.fetched += batch.documents.length;
       for (const document of batch.documents) this.submit(document);
       if (batch.done) break;
@@ -286,6 +300,7 @@ class RelayRun {
       cancelPosts: this.cancelPosts.signal,
       onVerdict: (verdict) => this.observe(event.id, verdict),
       random: this.random,
+      trace: this.trace,
     });
     this.conclude(event, result);
   }
@@ -299,6 +314,7 @@ class RelayRun {
     if (change === 'opened') {
       const reason = `${this.options.breakerThreshold} distinct events failed in a row (last: ${verdict.kind === 'delivered' ? '' : verdict.reason}); the router is failing, not the events`;
       this.log('ERROR', 'circuit open: starting no new POSTs', { error: reason });
+      this.trace.breakerOpened();
       this.judgeUndecided('router');
       this.run.stopWith(StopReason.RouterFailing, reason);
     }
@@ -332,6 +348,13 @@ class RelayRun {
     if (decision.failedDelivery && outcome?.kind === 'failed') this.run.failDelivery(`event ${event.id}: ${outcome.error}`);
     const { counts } = this.run;
     const eventId = event.id;
+    if (outcome !== undefined) {
+      const createdAt = 'createdAt' in event ? event.createdAt : undefined;
+      this.trace.settled(
+        outcome.kind,
+        outcome.kind === 'delivered' && createdAt instanceof Instant ? nowMs - createdAt.toMillis() : undefined,
+      );
+    }
     if (outcome === undefined) {
       counts.waiting += 1;
     } else if (outcome.kind === 'delivered') {
@@ -398,6 +421,25 @@ class RelayRun {
   }
 
   // ── Helpers ──────────────────────────────────────────────────────────────────────────────────────────
+
+  /** How the run ended, for its span and the run metrics. */
+  private endTrace(outcome: string, failing: boolean, summary: RunSummary | undefined): void {
+    this.trace.end({
+      outcome,
+      failing,
+      durationMs: this.elapsedMs(),
+      delivered: summary?.delivered ?? 0,
+      deadLettered: summary?.deadLettered ?? 0,
+      failed: summary?.failed ?? 0,
+      breakerOpen: this.health.open,
+    });
+  }
+
+  /** The first page starts with the oldest pending event (strays aside): how far the outbox is behind. */
+  private traceOldestPending(first: StoredDocument | undefined): void {
+    const createdAt = first?.fields.createdAt;
+    this.trace.oldestPending(createdAt instanceof Instant ? Math.max(0, this.deps.clock.now() - createdAt.toMillis()) : 0);
+  }
 
   /** SIGTERM: no new POSTs; POSTs in flight get part of the shutdown time, the tail the rest. */
   private listenForShutdown(): () => void {
