@@ -38,6 +38,8 @@ const DEFAULT_METRIC_INTERVAL_MS = 60_000;
 /** Spans queued for export at most; beyond it the SDK drops them (a run of tens of thousands of POSTs). */
 const MAX_QUEUED_SPANS = 8192;
 const SPAN_BATCH = 1024;
+/** Closing the exporters flushes them; a collector that does not answer must not hold a tool or a test that long. */
+const SHUTDOWN_TIMEOUT_MS = 2_000;
 
 /** Span attribute names: the event's id and type, the attempt and its verdict; never payloads. */
 const ATTR = {
@@ -110,9 +112,7 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): Telemetry {
     startRun: (runId) =>
       new OtelRunTrace(tracer.startSpan('outbox.relay.run', { attributes: { [ATTR.runId]: runId } }), tracer, instruments, propagator),
     flush: (timeoutMs) => settleWithin(Promise.all([tracerProvider.forceFlush(), meterProvider.forceFlush()]), timeoutMs),
-    shutdown: async () => {
-      await Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown()]);
-    },
+    shutdown: () => settleWithin(Promise.all([tracerProvider.shutdown(), meterProvider.shutdown()]), SHUTDOWN_TIMEOUT_MS),
   };
 }
 

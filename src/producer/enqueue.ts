@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { context, propagation } from '@opentelemetry/api';
 import { FieldValue, type DocumentData, type DocumentReference, type Firestore } from '@google-cloud/firestore';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '../config.js';
 import { EventStatus } from '../core/event.js';
@@ -65,6 +66,28 @@ function nextInWriter(writer: OutboxWriter): { readonly id: string; readonly seq
   return { id: `${ids.prefix}${String(ids.next).padStart(6, '0')}`, sequence: ids.next };
 }
 
+/** W3C trace context as the producer's OpenTelemetry propagator writes it; `traceparent` and `tracestate` only. */
+interface TraceCarrier {
+  traceparent?: string;
+  tracestate?: string;
+}
+
+/**
+ * The producer's active trace context (W3C `traceparent`, and `tracestate` when present), so the relay's delivery
+ * continues the trace of the request that enqueued the event. Through the OpenTelemetry API: without an SDK in the
+ * application the propagator is a no-op and nothing is stored.
+ */
+function activeTraceContext(): TraceCarrier {
+  const carrier: TraceCarrier = {};
+  propagation.inject(context.active(), carrier);
+  const stored: TraceCarrier = {};
+  if (typeof carrier.traceparent === 'string') {
+    stored.traceparent = carrier.traceparent;
+    if (typeof carrier.tracestate === 'string' && carrier.tracestate !== '') stored.tracestate = carrier.tracestate;
+  }
+  return stored;
+}
+
 /** Checks the options once, so a misconfigured producer fails at start rather than on its first event. */
 export function createOutbox(firestore: Firestore, options: OutboxOptions): Outbox {
   const { collection, shardCount, defaultSource, maxPayloadBytes = DEFAULT_MAX_PAYLOAD_BYTES } = options;
@@ -100,6 +123,7 @@ export function createOutbox(firestore: Firestore, options: OutboxOptions): Outb
         ...(source === undefined ? {} : { source }),
         ...(checked.subject === undefined ? {} : { subject: checked.subject }),
         ...(checked.orderingKey === undefined ? {} : { orderingKey: checked.orderingKey }),
+        ...activeTraceContext(),
       });
       return ref.id;
     },

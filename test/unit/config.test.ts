@@ -1,4 +1,10 @@
-import { DEFAULT_BATCH_SIZE, DEFAULT_OUTBOX_COLLECTION, parseConfig } from '../../src/config.js';
+import {
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_OUTBOX_COLLECTION,
+  DEFAULT_TELEMETRY_FLUSH_TIMEOUT_MS,
+  longestRunMs,
+  parseConfig,
+} from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
 
 const VALID = { ROUTER_URL: 'https://router.example.com/events' };
@@ -80,6 +86,19 @@ describe('Function: parseConfig', () => {
       firestoreTimeoutMs: 2000,
       leaseTtlMs: 6000,
     });
+  });
+
+  it('turns telemetry on only when OTEL_EXPORTER_OTLP_ENDPOINT is set, to an http(s) URL', () => {
+    expect(parseConfig(VALID).otlpEndpoint).toBeUndefined();
+    expect(parseConfig({ ...VALID, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }).otlpEndpoint).toBe('http://127.0.0.1:4318');
+    expect(() => parseConfig({ ...VALID, OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://collector:4317' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT/);
+  });
+
+  it('adds the telemetry flush to the longest run only when telemetry is on', () => {
+    const off = parseConfig(VALID);
+    const on = parseConfig({ ...VALID, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' });
+
+    expect(longestRunMs(on) - longestRunMs(off)).toBe(DEFAULT_TELEMETRY_FLUSH_TIMEOUT_MS);
   });
 
   it('uses ROUTER_URL as the ID-token audience unless ROUTER_AUDIENCE is set', () => {
