@@ -30,7 +30,15 @@ export type Invocation =
       readonly kind: 'run';
       readonly json: boolean;
       execute(firestore: Firestore, config: Readonly<StoreConfig>): Promise<CommandOutput>;
+      /** Run again every `intervalMs` (`status --watch`), `count` times in all or until Ctrl-C when unset. */
+      readonly repeat?: Repeat;
     };
+
+/** How a watching command repeats; the runner does the waiting, so every command stays one answer. */
+export interface Repeat {
+  readonly intervalMs: number;
+  readonly count: number | undefined;
+}
 
 /** One ops command; the runner knows nothing else about it. */
 export interface Command {

@@ -1,4 +1,5 @@
 import type { Firestore } from '@google-cloud/firestore';
+import { setTimeout as delay } from 'node:timers/promises';
 import { createFirestore } from '../adapters/firestore-client.js';
 import { parseStoreConfig, type StoreConfig } from '../config.js';
 import { ConfigError, UsageError, describeError } from '../errors.js';
@@ -23,6 +24,10 @@ export interface CliOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Makes the Firestore client; it is terminated when the command ends. */
   readonly connect?: (config: Readonly<StoreConfig>) => Firestore;
+  /** Waits between the refreshes of a watch; resolves early when `signal` aborts. Real time when omitted. */
+  readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Ends a watch (the bin aborts it on Ctrl-C); a watch without a count runs until then. */
+  readonly stop?: AbortSignal;
 }
 
 /** Every command, in the order the help lists them. */
@@ -78,15 +83,34 @@ export async function runCli(argv: readonly string[], io: CliIo, options: CliOpt
     return ExitCode.Usage;
   }
   const firestore = (options.connect ?? createFirestore)(config);
+  const stop = options.stop ?? new AbortController().signal;
+  const sleep = options.sleep ?? realSleep;
   try {
-    const output = await invocation.execute(firestore, config);
-    io.out(invocation.json ? JSON.stringify(output.json) : output.text);
-    return output.exitCode;
+    const { repeat } = invocation;
+    for (let round = 1; ; round += 1) {
+      const output = await invocation.execute(firestore, config);
+      // A watch prints one JSON document per line (NDJSON), or a timestamped screen per refresh.
+      if (repeat !== undefined && !invocation.json)
+        io.out(`── ${new Date().toISOString()} (every ${repeat.intervalMs / 1000} s; Ctrl-C stops)`);
+      io.out(invocation.json ? JSON.stringify(output.json) : output.text);
+      const more = repeat !== undefined && (repeat.count === undefined || round < repeat.count) && !stop.aborted;
+      if (!more) return output.exitCode;
+      await sleep(repeat.intervalMs, stop);
+      if (stop.aborted) return output.exitCode;
+    }
   } catch (error) {
     io.err(`outbox-ops ${command.name} failed: ${describeError(error)}`);
     return ExitCode.Failed;
   } finally {
     await firestore.terminate();
+  }
+}
+
+async function realSleep(ms: number, signal: AbortSignal): Promise<void> {
+  try {
+    await delay(ms, undefined, { signal });
+  } catch {
+    // Aborted: the watch ends.
   }
 }
 

@@ -9,6 +9,8 @@ export interface DeadLetterSeed {
   /** When the relay dead-lettered it. */
   readonly deadLetteredAtMs?: number;
   readonly reason?: string;
+  readonly type?: string;
+  readonly orderingKey?: string;
 }
 
 /** Writes dead letters the way the relay leaves them (after a router rejection), optionally already redriven. */
@@ -17,8 +19,9 @@ export async function seedDeadLetters(db: Firestore, collection: string, seeds: 
   seeds.forEach((seed, index) => {
     const reason = seed.reason ?? 'rejected by the router: HTTP 422: unknown customer';
     batch.set(db.collection(collection).doc(seed.id), {
-      type: 'com.example.order.created',
+      type: seed.type ?? 'com.example.order.created',
       data: SECRET_PAYLOAD,
+      ...(seed.orderingKey === undefined ? {} : { orderingKey: seed.orderingKey }),
       createdAt: Timestamp.fromMillis(Date.UTC(2026, 0, 1) + index),
       status: 'dead_letter',
       deadLetteredAt: Timestamp.fromMillis(seed.deadLetteredAtMs ?? Date.UTC(2026, 0, 2) + index),

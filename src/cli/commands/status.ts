@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { FieldPath, Timestamp, type Firestore } from '@google-cloud/firestore';
 import type { StoreConfig } from '../../config.js';
 import { EventStatus } from '../../core/event.js';
+import { UsageError } from '../../errors.js';
 import { COMMON_OPTIONS, ExitCode, readArguments, type Command } from '../command.js';
 import { formatDuration } from '../format-duration.js';
 
@@ -83,14 +84,22 @@ export async function readOutboxStatus(
   };
 }
 
-const HELP = `Usage: outbox-ops status [--json]
+/** Between two refreshes of `status --watch` when no interval is given. */
+export const DEFAULT_WATCH_INTERVAL_S = 10;
+/** Each refresh costs a few aggregation reads: faster than this would only add cost. */
+const MIN_WATCH_INTERVAL_S = 1;
+const MAX_WATCH_INTERVAL_S = 3600;
+
+const HELP = `Usage: outbox-ops status [--watch [SECONDS]] [--count N] [--json]
 
 Counts the outbox's events by status and shows the oldest pending event and its age, the pending
 events waiting out a backoff, and the ordering keys parked behind a dead letter.
 
 Options:
-  --json      print one JSON document instead of text
-  -h, --help  show this help
+  --watch [SECONDS]  refresh every SECONDS (default ${DEFAULT_WATCH_INTERVAL_S}, ${MIN_WATCH_INTERVAL_S}-${MAX_WATCH_INTERVAL_S}) until Ctrl-C; with --json, one JSON line per refresh
+  --count N          with --watch: stop after N refreshes
+  --json             print one JSON document instead of text
+  -h, --help         show this help
 
 Environment: OUTBOX_COLLECTION, PARKED_KEYS_COLLECTION, GOOGLE_CLOUD_PROJECT, FIRESTORE_EMULATOR_HOST.
 Exit codes: 0 ok, 1 Firestore failed, 2 usage or configuration error.`;
@@ -101,11 +110,28 @@ export const statusCommand: Command = {
   summary: 'count events by status; oldest pending event, backoff, parked keys',
   help: HELP,
   parse(argv) {
-    const { values } = readArguments('status', () => parseArgs({ args: [...argv], options: COMMON_OPTIONS, strict: true }));
+    const { values, positionals } = readArguments('status', () =>
+      parseArgs({
+        args: [...argv],
+        options: { ...COMMON_OPTIONS, watch: { type: 'boolean' }, count: { type: 'string' } },
+        allowPositionals: true,
+        strict: true,
+      }),
+    );
     if (values.help === true) return { kind: 'help' };
+    const watching = values.watch === true;
+    if (!watching && (positionals.length > 0 || values.count !== undefined))
+      throw new UsageError('an interval or --count goes with --watch', 'status');
+    if (positionals.length > 1) throw new UsageError('--watch takes one interval in seconds', 'status');
+    const intervalS =
+      positionals[0] === undefined
+        ? DEFAULT_WATCH_INTERVAL_S
+        : wholeNumber('--watch', positionals[0], MIN_WATCH_INTERVAL_S, MAX_WATCH_INTERVAL_S);
+    const count = values.count === undefined ? undefined : wholeNumber('--count', values.count, 1, 1_000_000);
     return {
       kind: 'run',
       json: values.json === true,
+      ...(watching ? { repeat: { intervalMs: intervalS * 1000, count } } : {}),
       async execute(firestore, config) {
         const status = await readOutboxStatus(firestore, config);
         return { exitCode: ExitCode.Ok, json: status, text: describeStatus(status) };
@@ -113,6 +139,13 @@ export const statusCommand: Command = {
     };
   },
 };
+
+function wholeNumber(option: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new UsageError(`${option} takes a whole number from ${min} to ${max} (got "${text.slice(0, 20)}")`, 'status');
+  return value;
+}
 
 function describeStatus(status: OutboxStatus): string {
   const rows: [string, number][] = Object.entries(status.counts);
