@@ -88,5 +88,12 @@ export const RELAY_METRICS = {
   },
 } as const satisfies Record<string, MetricDefinition>;
 
+/**
+ * Where the metrics land in Cloud Monitoring, as deploy/monitoring assumes: OTLP into an OpenTelemetry collector
+ * whose `googlecloud` exporter writes them as `workload.googleapis.com/<name>` (its default prefix); see
+ * docs/observability.md for other routes.
+ */
+export const CLOUD_MONITORING_METRIC_PREFIX = 'workload.googleapis.com/';
+
 /** The names above, for checks that compare what deploy files use with what the code emits. */
 export const RELAY_METRIC_NAMES: readonly string[] = Object.values(RELAY_METRICS).map((metric) => metric.name);
