@@ -105,7 +105,12 @@ export async function runTelemetryBench(env: Readonly<Record<string, string | un
   };
   await mkdir(path.dirname(OUTPUT), { recursive: true });
   await writeFile(OUTPUT, `${JSON.stringify(result, null, 2)}\n`);
-  await writeTable(result.headline, result.settings, drains, machine.cpuModel, machine.cores);
+  await writeTable(
+    result.headline,
+    result.settings,
+    drains,
+    `${machine.cpuModel} (${machine.cores} cores, load ${machine.loadAverageAtStart.join(' / ')} at the start)`,
+  );
   process.stdout.write(`${JSON.stringify(result.headline, null, 2)}\nResult written to ${path.relative(process.cwd(), OUTPUT)}\n`);
   return 0;
 }
@@ -154,8 +159,7 @@ async function writeTable(
   },
   settings: { events: number; concurrency: number; rounds: number },
   drains: readonly Drain[],
-  cpuModel: string,
-  cores: number,
+  machine: string,
 ): Promise<void> {
   const cell = (variant: Variant): string =>
     drains
@@ -172,7 +176,7 @@ async function writeTable(
     `| telemetry on (OTLP to a loopback sink) | ${headline.telemetryOnCpuMsPerEvent.value.toFixed(4)} | ${cell('on')} | reported: ${headline.telemetryOnCostPercent >= 0 ? '+' : ''}${headline.telemetryOnCostPercent.toFixed(1)} % against off |`,
   ];
   const table = [
-    `Function CPU per delivered event, drains of ${settings.events} events at router latency 0 ms, DELIVERY_CONCURRENCY ${settings.concurrency}, ${settings.rounds} interleaved round(s) after a warm-up, on ${cpuModel} (${cores} cores), ${new Date().toISOString().slice(0, 10)}:`,
+    `Function CPU per delivered event, drains of ${settings.events} events at router latency 0 ms, DELIVERY_CONCURRENCY ${settings.concurrency}, ${settings.rounds} interleaved round(s) after a warm-up, on ${machine}, ${new Date().toISOString().slice(0, 10)}:`,
     '',
     ...rows,
   ].join('\n');
