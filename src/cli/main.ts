@@ -9,11 +9,7 @@ const io: CliIo = {
   err: (text) => void process.stderr.write(`${text}\n`),
 };
 
-// Ctrl-C ends `status --watch` after the refresh in hand, so the client is closed and the exit code is 0.
-const stop = new AbortController();
-process.once('SIGINT', () => stop.abort());
-
-process.exitCode = await runCli(process.argv.slice(2), io, { stop: stop.signal }).catch((error: unknown) => {
+process.exitCode = await runCli(process.argv.slice(2), io).catch((error: unknown) => {
   io.err(`outbox-ops: ${describeError(error)}`);
   return ExitCode.Failed;
 });

@@ -26,7 +26,7 @@ export interface CliOptions {
   readonly connect?: (config: Readonly<StoreConfig>) => Firestore;
   /** Waits between the refreshes of a watch; resolves early when `signal` aborts. Real time when omitted. */
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
-  /** Ends a watch (the bin aborts it on Ctrl-C); a watch without a count runs until then. */
+  /** Ends a watch; a watch without a count runs until then. Unset, Ctrl-C (SIGINT) ends it. */
   readonly stop?: AbortSignal;
 }
 
@@ -83,10 +83,15 @@ export async function runCli(argv: readonly string[], io: CliIo, options: CliOpt
     return ExitCode.Usage;
   }
   const firestore = (options.connect ?? createFirestore)(config);
-  const stop = options.stop ?? new AbortController().signal;
+  const { repeat } = invocation;
+  // Only a watch takes Ctrl-C over (to end after the refresh in hand, close the client and exit 0); any other
+  // command keeps the default, so Ctrl-C stops it at once.
+  const interrupt = new AbortController();
+  const onSigint = (): void => interrupt.abort();
+  if (repeat !== undefined && options.stop === undefined) process.once('SIGINT', onSigint);
+  const stop = options.stop ?? interrupt.signal;
   const sleep = options.sleep ?? realSleep;
   try {
-    const { repeat } = invocation;
     for (let round = 1; ; round += 1) {
       const output = await invocation.execute(firestore, config);
       // A watch prints one JSON document per line (NDJSON), or a timestamped screen per refresh.
@@ -102,6 +107,7 @@ export async function runCli(argv: readonly string[], io: CliIo, options: CliOpt
     io.err(`outbox-ops ${command.name} failed: ${describeError(error)}`);
     return ExitCode.Failed;
   } finally {
+    process.removeListener('SIGINT', onSigint);
     await firestore.terminate();
   }
 }
