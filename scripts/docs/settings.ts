@@ -132,7 +132,7 @@ export const SETTINGS: readonly Setting[] = [
     variable: 'OTEL_EXPORTER_OTLP_ENDPOINT',
     key: 'otlpEndpoint',
     accepts: 'http(s) URL',
-    meaning: 'OTLP/HTTP endpoint for spans and metrics ([observability](docs/observability.md)); unset, telemetry is off',
+    meaning: 'OTLP/HTTP endpoint for spans and metrics ([observability](docs/observability.md)); unset: off',
   },
 ];
 
