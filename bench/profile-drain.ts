@@ -25,7 +25,12 @@ interface HeapNode {
 
 /** The part of the code a script URL belongs to: an npm package, Node itself, or the relay. */
 export function partOf(url: string, functionName: string): string {
-  if (url === '') return functionName === '' ? '(native)' : `(${functionName.replace(/^\(|\)$/g, '')})`;
+  if (url === '') {
+    // V8's own entries keep their names; the rest without a script is native code or code made at run time
+    // (protobufjs compiles the Firestore messages' encoders and decoders with `new Function`).
+    if (/^\((garbage collector|program|idle|root)\)$/.test(functionName)) return functionName;
+    return '(builtins, native and generated code: protobufjs codecs, RegExps)';
+  }
   const modules = url.lastIndexOf('/node_modules/');
   if (modules !== -1) {
     const rest = url.slice(modules + '/node_modules/'.length).split('/');

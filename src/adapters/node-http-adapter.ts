@@ -10,6 +10,8 @@ export interface NodeHttpAdapterOptions {
   readonly timeoutMs: number;
   /** Longest answer body kept; the rest is not read, and a body cut off there still counts as answered. */
   readonly maxResponseBytes: number;
+  /** The answer's headers the caller reads (lower case); axios gets only these, so it normalises no others. */
+  readonly responseHeaders: readonly string[];
 }
 
 /**
@@ -78,11 +80,16 @@ export function createNodeHttpAdapter(options: NodeHttpAdapterOptions): AxiosAda
           if (settled) return;
           settled = true;
           cleanUp();
+          const kept: Record<string, string | string[]> = {};
+          for (const name of options.responseHeaders) {
+            const header = response.headers[name];
+            if (header !== undefined) kept[name] = header;
+          }
           resolve({
             data: Buffer.concat(chunks, length).subarray(0, options.maxResponseBytes).toString('utf8'),
             status: response.statusCode ?? 0,
             statusText: response.statusMessage ?? '',
-            headers: response.headers,
+            headers: kept,
             config,
             request,
           });
