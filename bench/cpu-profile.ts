@@ -6,4 +6,4 @@
  */
 await import(new URL('./resolve-ts.ts', import.meta.url).href);
 const { runProfile } = await import('./profile-drain.js');
-process.exitCode = await runProfile(process.argv.includes('--heap') ? 'heap' : 'cpu');
+process.exitCode = await runProfile();

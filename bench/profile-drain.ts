@@ -17,12 +17,6 @@ interface CpuProfile {
   readonly timeDeltas: readonly number[];
 }
 
-interface HeapNode {
-  readonly callFrame: { readonly functionName: string; readonly url: string };
-  readonly selfSize: number;
-  readonly children: readonly HeapNode[];
-}
-
 /** The part of the code a script URL belongs to: an npm package, Node itself, or the relay. */
 export function partOf(url: string, functionName: string): string {
   if (url === '') {
@@ -52,19 +46,18 @@ function table(rows: readonly (readonly [string, number])[], unit: string, total
   return lines.join('\n');
 }
 
-/** Drains once with the profiler on and prints where the time (or the allocation) went, per package. */
-export async function runProfile(kind: 'cpu' | 'heap'): Promise<number> {
+/** Drains once with the CPU profiler on and prints where the time went, per package. */
+export async function runProfile(): Promise<number> {
   const config = parseBenchConfig(process.env);
   const deploy = await readDeployProfile(PROJECT_ROOT);
-  const dir = await mkdtemp(path.join(os.tmpdir(), `bench-${kind}-prof-`));
-  const flags = kind === 'cpu' ? `--cpu-prof --cpu-prof-dir=${dir}` : `--heap-prof --heap-prof-dir=${dir} --heap-prof-interval=4096`;
-  const relayEnv = { NODE_OPTIONS: `${deploy.nodeOptions} ${flags}`.trim(), ...config.relayEnv };
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-cpu-prof-'));
+  const relayEnv = { NODE_OPTIONS: `${deploy.nodeOptions} --cpu-prof --cpu-prof-dir=${dir}`.trim(), ...config.relayEnv };
   const session = await openEmulatorSession(process.env);
   const progress = (line: string): void => void process.stderr.write(`${line}\n`);
   const context: ScenarioContext = { config, session, projectRoot: PROJECT_ROOT, relayEnv, progress };
   let delivered: number;
   try {
-    const collections = collectionsFor(`${kind}prof`);
+    const collections = collectionsFor('cpuprof');
     await seedPending(session.firestore, collections.outbox, config.events, { shardCount: 1, parallelCommits: config.seedParallelCommits });
     const drain = await withRouter(0, (router) => drainWithFunctions(functionsFor(context, collections, router.url)));
     delivered = Math.max(1, drain.delivered);
@@ -72,32 +65,22 @@ export async function runProfile(kind: 'cpu' | 'heap'): Promise<number> {
   } finally {
     await session.close();
   }
-  const files = (await readdir(dir)).filter((file) => file.endsWith(kind === 'cpu' ? '.cpuprofile' : '.heapprofile'));
+  const files = (await readdir(dir)).filter((file) => file.endsWith('.cpuprofile'));
   const byPart = new Map<string, number>();
   for (const file of files) {
-    const profile: unknown = JSON.parse(await readFile(path.join(dir, file), 'utf8'));
-    if (kind === 'cpu') {
-      const cpu = profile as CpuProfile;
-      const part = new Map(cpu.nodes.map((node) => [node.id, partOf(node.callFrame.url, node.callFrame.functionName)]));
-      cpu.samples.forEach((id, index) => {
-        const key = part.get(id) ?? '(unknown)';
-        byPart.set(key, (byPart.get(key) ?? 0) + (cpu.timeDeltas[index] ?? 0) / 1000);
-      });
-    } else {
-      const visit = (node: HeapNode): void => {
-        const key = partOf(node.callFrame.url, node.callFrame.functionName);
-        byPart.set(key, (byPart.get(key) ?? 0) + node.selfSize / 1024);
-        node.children.forEach(visit);
-      };
-      visit((profile as { head: HeapNode }).head);
-    }
+    const cpu = JSON.parse(await readFile(path.join(dir, file), 'utf8')) as CpuProfile;
+    const part = new Map(cpu.nodes.map((node) => [node.id, partOf(node.callFrame.url, node.callFrame.functionName)]));
+    cpu.samples.forEach((id, index) => {
+      const key = part.get(id) ?? '(unknown)';
+      byPart.set(key, (byPart.get(key) ?? 0) + (cpu.timeDeltas[index] ?? 0) / 1000);
+    });
   }
   byPart.delete('(idle)');
   const rows = [...byPart.entries()].sort((a, b) => b[1] - a[1]);
   const total = rows.reduce((sum, [, amount]) => sum + amount, 0);
   process.stdout.write(
-    `${kind === 'cpu' ? 'Self time' : 'Sampled allocation (live at exit, so a lower bound)'} per part over one drain of ${delivered} events ` +
-      `(the process's whole life, start-up included; idle left out):\n\n${table(rows, kind === 'cpu' ? 'ms' : 'KiB', total, delivered)}\n`,
+    `Self time per part over one drain of ${delivered} events (the process's whole life, start-up and the ` +
+      `profiler's own cost included; idle left out):\n\n${table(rows, total, delivered)}\n`,
   );
   return 0;
 }
