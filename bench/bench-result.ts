@@ -80,6 +80,8 @@ export interface CpuRound {
   /** V8 heap bytes the function allocated per delivered event, in KiB (bench/function-probe.ts). */
   readonly allocKbPerEvent: number | undefined;
   readonly collections: number | undefined;
+  /** Main-thread garbage-collection time per delivered event (v8.GCProfiler's cost), in ms. */
+  readonly gcMsPerEvent: number | undefined;
   /** VmHWM of the function process: its peak resident set while draining at full speed. */
   readonly peakRssBytes: number | undefined;
   readonly rawCpuMsPerPost: number;
@@ -98,6 +100,8 @@ export interface CpuResult {
   readonly functionCpuMsPerEvent: number;
   readonly rawCpuMsPerPost: number;
   readonly allocKbPerEvent: number | undefined;
+  /** Median main-thread GC time per event over the warm rounds. */
+  readonly gcMsPerEvent: number | undefined;
   /** The largest peak RSS over the warm rounds. */
   readonly peakRssBytes: number | undefined;
   /** Median function CPU per event with the per-request domain left in place; undefined when not measured. */

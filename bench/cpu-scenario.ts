@@ -60,6 +60,7 @@ export async function measureCpu(context: ScenarioContext): Promise<CpuResult> {
       emulatorCpuMsPerEvent: (drain.cpu.emulatorSeconds * 1000) / delivered,
       allocKbPerEvent: shard?.allocatedBytes === undefined ? undefined : shard.allocatedBytes / 1024 / delivered,
       collections: shard?.collections,
+      gcMsPerEvent: shard?.gcMs === undefined ? undefined : shard.gcMs / delivered,
       peakRssBytes: shard?.peakRssBytes,
       rawCpuMsPerPost: (raw.cpuSeconds * 1000) / Math.max(1, raw.ok),
       rawEventsPerSecond: raw.eventsPerSecond,
@@ -68,7 +69,8 @@ export async function measureCpu(context: ScenarioContext): Promise<CpuResult> {
     rounds.push(result);
     progress(
       `  round ${round}${result.dropped ? ' (cold emulator, dropped)' : ''}: ${drain.delivered} in ${seconds(drain.ms)}, ` +
-        `function ${result.functionCpuMsPerEvent.toFixed(3)} ms/event, ${result.allocKbPerEvent?.toFixed(1) ?? 'n/a'} KB/event, ` +
+        `function ${result.functionCpuMsPerEvent.toFixed(3)} ms/event (GC ${result.gcMsPerEvent?.toFixed(3) ?? 'n/a'}), ` +
+        `${result.allocKbPerEvent?.toFixed(1) ?? 'n/a'} KB/event, ` +
         `peak RSS ${((result.peakRssBytes ?? 0) / 2 ** 20).toFixed(0)} MiB; raw ${result.rawCpuMsPerPost.toFixed(3)} ms/POST; ` +
         `with the domain ${withDomainCpuMsPerEvent?.toFixed(3) ?? 'n/a'} ms/event; ${cpuLine(drain.cpu)}`,
     );
@@ -76,6 +78,7 @@ export async function measureCpu(context: ScenarioContext): Promise<CpuResult> {
   const warm = rounds.filter((round) => !round.dropped);
   const counted = warm.length > 0 ? warm : rounds;
   const alloc = counted.flatMap((round) => (round.allocKbPerEvent === undefined ? [] : [round.allocKbPerEvent]));
+  const gc = counted.flatMap((round) => (round.gcMsPerEvent === undefined ? [] : [round.gcMsPerEvent]));
   const domain = counted.flatMap((round) => (round.withDomainCpuMsPerEvent === undefined ? [] : [round.withDomainCpuMsPerEvent]));
   const peaks = counted.flatMap((round) => (round.peakRssBytes === undefined ? [] : [round.peakRssBytes]));
   return {
@@ -86,6 +89,7 @@ export async function measureCpu(context: ScenarioContext): Promise<CpuResult> {
     functionCpuMsPerEvent: median(counted.map((round) => round.functionCpuMsPerEvent)),
     rawCpuMsPerPost: median(counted.map((round) => round.rawCpuMsPerPost)),
     allocKbPerEvent: alloc.length === 0 ? undefined : median(alloc),
+    gcMsPerEvent: gc.length === 0 ? undefined : median(gc),
     peakRssBytes: peaks.length === 0 ? undefined : Math.max(...peaks),
     withDomainCpuMsPerEvent: domain.length === 0 ? undefined : median(domain),
   };

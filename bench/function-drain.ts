@@ -51,8 +51,9 @@ export interface ShardDrain {
   readonly cpuSeconds: number;
   /** Bytes the function allocated on the V8 heap during the drain; undefined without probeAllocation. */
   readonly allocatedBytes: number | undefined;
-  /** Garbage collections during the drain; undefined without probeAllocation. */
+  /** Garbage collections during the drain, and the main-thread time they took; undefined without probeAllocation. */
   readonly collections: number | undefined;
+  readonly gcMs: number | undefined;
   readonly lastError: string | undefined;
 }
 
@@ -246,6 +247,7 @@ async function drainShard(
     allocatedBytes:
       probeBefore === undefined || probeAfter === undefined ? undefined : probeAfter.allocatedBytes - probeBefore.allocatedBytes,
     collections: probeBefore === undefined || probeAfter === undefined ? undefined : probeAfter.collections - probeBefore.collections,
+    gcMs: probeBefore === undefined || probeAfter === undefined ? undefined : probeAfter.gcMs - probeBefore.gcMs,
     lastError,
   };
 }

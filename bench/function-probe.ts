@@ -12,10 +12,14 @@ export interface ProbeSample {
   readonly seq: number;
   readonly allocatedBytes: number;
   readonly collections: number;
+  /** Time the collections took on the main thread, as v8.GCProfiler reports it (its `cost`), in milliseconds. */
+  readonly gcMs: number;
   readonly heapUsedBytes: number;
 }
 
 interface GcStatistics {
+  /** Microseconds. */
+  readonly cost: number;
   readonly beforeGC: { readonly heapStatistics: { readonly usedHeapSize: number } };
   readonly afterGC: { readonly heapStatistics: { readonly usedHeapSize: number } };
 }
@@ -25,6 +29,7 @@ if (file !== undefined && file !== '') {
   const startUsed = v8.getHeapStatistics().used_heap_size;
   let freed = 0;
   let collections = 0;
+  let gcMicros = 0;
   let seq = 0;
   let profiler = new v8.GCProfiler();
   profiler.start();
@@ -35,10 +40,17 @@ if (file !== undefined && file !== '') {
     for (const gc of result?.statistics ?? []) {
       freed += Math.max(0, gc.beforeGC.heapStatistics.usedHeapSize - gc.afterGC.heapStatistics.usedHeapSize);
       collections += 1;
+      gcMicros += gc.cost;
     }
     const heapUsedBytes = v8.getHeapStatistics().used_heap_size;
     seq += 1;
-    const sample: ProbeSample = { seq, allocatedBytes: heapUsedBytes - startUsed + freed, collections, heapUsedBytes };
+    const sample: ProbeSample = {
+      seq,
+      allocatedBytes: heapUsedBytes - startUsed + freed,
+      collections,
+      gcMs: gcMicros / 1000,
+      heapUsedBytes,
+    };
     appendFileSync(file, `${JSON.stringify(sample)}\n`);
   });
 }

@@ -36,12 +36,10 @@ export function partOf(url: string, functionName: string): string {
   return url;
 }
 
-function table(rows: readonly (readonly [string, number])[], unit: string, total: number, events: number): string {
-  const lines = [`| part | ${unit} | share | per event |`, '|---|---|---|---|'];
-  for (const [part, amount] of rows) {
-    lines.push(
-      `| ${part} | ${amount.toFixed(1)} | ${((amount / total) * 100).toFixed(1)} % | ${((amount / events) * (unit === 'ms' ? 1 : 1024)).toFixed(unit === 'ms' ? 4 : 2)} ${unit === 'ms' ? 'ms' : 'KB'} |`,
-    );
+function table(rows: readonly (readonly [string, number])[], total: number, events: number): string {
+  const lines = ['| part | ms | share | per event |', '|---|---|---|---|'];
+  for (const [part, ms] of rows) {
+    lines.push(`| ${part} | ${ms.toFixed(1)} | ${((ms / total) * 100).toFixed(1)} % | ${(ms / events).toFixed(4)} ms |`);
   }
   return lines.join('\n');
 }

@@ -51,6 +51,7 @@ function cpuTable(result: BenchResult): string[] {
         r.dropped ? `${r.round} (dropped)` : String(r.round),
         rate(r.eventsPerSecond),
         `${r.functionCpuMsPerEvent.toFixed(3)} ms`,
+        r.gcMsPerEvent === undefined ? 'n/a' : `${r.gcMsPerEvent.toFixed(3)} ms`,
         r.allocKbPerEvent === undefined ? 'n/a' : `${r.allocKbPerEvent.toFixed(1)} KB`,
         r.collections === undefined ? 'n/a' : String(r.collections),
         mib(r.peakRssBytes),

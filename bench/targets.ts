@@ -80,10 +80,15 @@ function cpuVerdict(cpu: CpuResult | undefined): TargetVerdict {
   const measured =
     `${cpu.functionCpuMsPerEvent.toFixed(3)} ms (rounds: ${warm.map((round) => round.functionCpuMsPerEvent.toFixed(3)).join(', ')}; ` +
     `cold round dropped), raw sender ${cpu.rawCpuMsPerPost.toFixed(3)} ms per POST`;
-  const relayOwn = cpu.functionCpuMsPerEvent - cpu.rawCpuMsPerPost;
+  const gc = cpu.gcMsPerEvent ?? 0;
+  const relayOwn = cpu.functionCpuMsPerEvent - cpu.rawCpuMsPerPost - gc;
   const note =
-    `${(cpu.functionCpuMsPerEvent / cpu.rawCpuMsPerPost).toFixed(2)} × the raw sender: ${relayOwn.toFixed(3)} ms per event beyond the POST ` +
-    `(Firestore reads and batched writes, scheduling, the run's bookkeeping); ${cpu.allocKbPerEvent?.toFixed(1) ?? 'n/a'} KB allocated per event` +
+    `by part: the POST as the raw sender spends it ${cpu.rawCpuMsPerPost.toFixed(3)} ms, garbage collection (main thread) ${gc.toFixed(3)} ms ` +
+    `at ${cpu.allocKbPerEvent?.toFixed(1) ?? 'n/a'} KB allocated per event, the rest ${relayOwn.toFixed(3)} ms ` +
+    `(the Firestore client's reads and batched writes, scheduling, the run's bookkeeping, GC helper threads)` +
+    (cpu.withDomainCpuMsPerEvent === undefined
+      ? ''
+      : `; with the Functions Framework's per-request domain it was ${cpu.withDomainCpuMsPerEvent.toFixed(3)} ms`) +
     (met
       ? ''
       : `; over by ${(cpu.functionCpuMsPerEvent - TARGET_FUNCTION_CPU_MS_PER_EVENT).toFixed(3)} ms: profile one drain with ` +
