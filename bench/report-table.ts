@@ -41,6 +41,7 @@ function cpuTable(result: BenchResult): string[] {
         'round',
         'events/s',
         'function CPU / event',
+        'of which GC (main thread)',
         'allocated / event',
         'GCs',
         'function peak RSS',
