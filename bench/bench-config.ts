@@ -4,6 +4,11 @@ export interface BenchConfig {
   readonly quick: boolean;
   /** BENCH_EVENTS: pending events drained per throughput measurement (default 10,000; quick 2,000). */
   readonly events: number;
+  /**
+   * BENCH_CPU_ROUNDS: rounds of the CPU measurement, each a function drain of BENCH_EVENTS with the router
+   * answering at once, then the raw sender's same POSTs; the first is dropped (default 4; 0 skips it).
+   */
+  readonly cpuRounds: number;
   /** BENCH_LATENCIES_MS: router answer delays measured, comma-separated (default 0,5,50). */
   readonly latenciesMs: readonly number[];
   /** BENCH_CONCURRENCY: the relay's DELIVERY_CONCURRENCY and the raw sender's parallelism (default 32). */
@@ -18,8 +23,8 @@ export interface BenchConfig {
    */
   readonly rssRunSeconds: number;
   /**
-   * BENCH_RSS_HEAP_MB: a second peak-memory run with NODE_OPTIONS=--max-old-space-size=<this> (default 256, near
-   * the heap Node sizes itself in a 256 MiB instance; this machine's default heap is far larger); 0 skips it.
+   * BENCH_RSS_HEAP_MB: one more peak-memory run with NODE_OPTIONS=--max-old-space-size=<this> (default 0: none;
+   * the runs with Node's default heap and with the deploy's NODE_OPTIONS always happen).
    */
   readonly rssHeapMb: number;
   /** BENCH_SHARDS: shard counts measured, comma-separated (default 1,2,4); empty skips them. */
@@ -52,12 +57,13 @@ export function parseBenchConfig(env: Env = process.env): BenchConfig {
   return {
     quick,
     events: integer(env, 'BENCH_EVENTS', pick(10_000, 2_000), 1, 1_000_000),
+    cpuRounds: integer(env, 'BENCH_CPU_ROUNDS', 4, 0, 20),
     latenciesMs: integers(env, 'BENCH_LATENCIES_MS', [0, 5, 50], 0, 10_000),
     concurrency: integer(env, 'BENCH_CONCURRENCY', 32, 1, 256),
     rssEvents: integer(env, 'BENCH_RSS_EVENTS', pick(100_000, 20_000), 0, 1_000_000),
     rssLatencyMs: integer(env, 'BENCH_RSS_LATENCY_MS', 50, 0, 10_000),
     rssRunSeconds: integer(env, 'BENCH_RSS_RUN_SECONDS', pick(120, 20), 1, 3_000),
-    rssHeapMb: integer(env, 'BENCH_RSS_HEAP_MB', 256, 0, 65_536),
+    rssHeapMb: integer(env, 'BENCH_RSS_HEAP_MB', 0, 0, 65_536),
     shardCounts: integers(env, 'BENCH_SHARDS', [1, 2, 4], 1, 64),
     shardLatencyMs: integer(env, 'BENCH_SHARD_LATENCY_MS', 50, 0, 10_000),
     seedShapedSeconds: integer(env, 'BENCH_SEED_SHAPED_SECONDS', pick(15, 4), 1, 600),

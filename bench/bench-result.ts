@@ -1,4 +1,6 @@
 import type { BenchConfig } from './bench-config.js';
+import type { DeployProfile } from './deploy-profile.js';
+import type { Headline } from './headline.js';
 import type { DrainResult } from './function-drain.js';
 import type { MachineInfo } from './machine.js';
 import type { RawSenderResult } from './raw-sender.js';
@@ -65,6 +67,47 @@ export interface PeakMemoryResult {
   readonly runs: readonly PeakMemoryRun[];
 }
 
+/** One round of the CPU measurement: a function drain, then the raw sender's same POSTs. */
+export interface CpuRound {
+  readonly round: number;
+  /** The first round (a cold emulator) is reported but not counted. */
+  readonly dropped: boolean;
+  readonly delivered: number;
+  readonly eventsPerSecond: number;
+  /** User + system time of the function process over the drain, per delivered event. */
+  readonly functionCpuMsPerEvent: number;
+  readonly emulatorCpuMsPerEvent: number;
+  /** V8 heap bytes the function allocated per delivered event, in KiB (bench/function-probe.ts). */
+  readonly allocKbPerEvent: number | undefined;
+  readonly collections: number | undefined;
+  /** Main-thread garbage-collection time per delivered event (v8.GCProfiler's cost), in ms. */
+  readonly gcMsPerEvent: number | undefined;
+  /** VmHWM of the function process: its peak resident set while draining at full speed. */
+  readonly peakRssBytes: number | undefined;
+  readonly rawCpuMsPerPost: number;
+  readonly rawEventsPerSecond: number;
+  /** The same drain with the Functions Framework's per-request domain left in place (bench/with-domain-entry.ts). */
+  readonly withDomainCpuMsPerEvent: number | undefined;
+}
+
+/** CPU and allocation per delivered event: medians over the warm rounds. */
+export interface CpuResult {
+  readonly latencyMs: number;
+  readonly events: number;
+  /** NODE_OPTIONS the functions ran with (the deploy's, from cloudbuild.yaml, unless BENCH_RELAY_ENV says otherwise). */
+  readonly nodeOptions: string;
+  readonly rounds: readonly CpuRound[];
+  readonly functionCpuMsPerEvent: number;
+  readonly rawCpuMsPerPost: number;
+  readonly allocKbPerEvent: number | undefined;
+  /** Median main-thread GC time per event over the warm rounds. */
+  readonly gcMsPerEvent: number | undefined;
+  /** The largest peak RSS over the warm rounds. */
+  readonly peakRssBytes: number | undefined;
+  /** Median function CPU per event with the per-request domain left in place; undefined when not measured. */
+  readonly withDomainCpuMsPerEvent: number | undefined;
+}
+
 /** One target of the issue, judged against what was measured. */
 export interface TargetVerdict {
   readonly name: string;
@@ -77,13 +120,18 @@ export interface TargetVerdict {
 
 /** Everything `bench/results/latest.json` holds. */
 export interface BenchResult {
+  /** The figures the issue asks for, each with its target and verdict; printed first. */
+  readonly headline: Headline;
   readonly date: string;
   readonly command: string;
   readonly config: BenchConfig;
   readonly machine: MachineInfo & { readonly loadAverageAtEnd: readonly number[] };
   /** The measured checkout's commit; undefined outside git. */
   readonly source: SourceRevision | undefined;
+  /** What cloudbuild.yaml deploys with; the functions here ran with its NODE_OPTIONS. */
+  readonly deploy: DeployProfile;
   readonly emulator: { readonly host: string; readonly startedByBench: boolean; readonly startMs: number };
+  readonly cpu: CpuResult | undefined;
   readonly throughput: readonly ThroughputResult[];
   readonly storeCost: StoreCost | undefined;
   readonly shards: readonly ShardResult[];

@@ -1,5 +1,12 @@
+import { randomBytes } from 'node:crypto';
+import { readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { serveFunction, type ServedFunction } from '../build/tools/local/functions-framework-process.js';
+import type { ProbeSample } from './function-probe.js';
 import { readCpuSeconds, readGroupCpuSeconds, readProcessMemory } from './proc-status.js';
+
+const PROBE = new URL('./function-probe.ts', import.meta.url);
 
 /** Where the served functions read, write and POST; one value of each for every shard. */
 export interface FunctionDrainOptions {
@@ -17,6 +24,10 @@ export interface FunctionDrainOptions {
   readonly maxRuns?: number;
   /** Extra variables for the functions, applied last (BENCH_RELAY_ENV). */
   readonly extraEnv: Readonly<Record<string, string>>;
+  /** The module that registers the function, relative to the project root; package.json `main` by default. */
+  readonly source?: string;
+  /** Preload bench/function-probe.ts into each function, to report the bytes it allocated during the drain. */
+  readonly probeAllocation?: boolean;
 }
 
 /** What one shard's function did while the outbox drained. */
@@ -38,6 +49,11 @@ export interface ShardDrain {
   readonly coldStartMs: number;
   /** CPU seconds the function process used during the drain. */
   readonly cpuSeconds: number;
+  /** Bytes the function allocated on the V8 heap during the drain; undefined without probeAllocation. */
+  readonly allocatedBytes: number | undefined;
+  /** Garbage collections during the drain, and the main-thread time they took; undefined without probeAllocation. */
+  readonly collections: number | undefined;
+  readonly gcMs: number | undefined;
   readonly lastError: string | undefined;
 }
 
@@ -77,6 +93,11 @@ const OUTPUT_TAIL_LINES = 20;
 export async function drainWithFunctions(options: FunctionDrainOptions): Promise<DrainResult> {
   const tails: string[][] = [];
   const served: ServedFunction[] = [];
+  const probeFiles = Array.from({ length: options.shardCount }, (_unused, shardIndex) =>
+    options.probeAllocation === true
+      ? path.join(os.tmpdir(), `bench-probe-${process.pid}-${randomBytes(4).toString('hex')}-${shardIndex}.jsonl`)
+      : undefined,
+  );
   const coldStartMs: number[] = [];
   try {
     await Promise.all(
@@ -87,7 +108,8 @@ export async function drainWithFunctions(options: FunctionDrainOptions): Promise
         served[shardIndex] = await serveFunction({
           projectRoot: options.projectRoot,
           target: 'outboundEventHandler',
-          env: functionEnv(options, shardIndex),
+          ...(options.source === undefined ? {} : { source: options.source }),
+          env: functionEnv(options, shardIndex, probeFiles[shardIndex]),
           onOutput: (line) => {
             tail.push(line);
             if (tail.length > OUTPUT_TAIL_LINES) tail.shift();
@@ -108,6 +130,7 @@ export async function drainWithFunctions(options: FunctionDrainOptions): Promise
           maxRuns: options.maxRuns ?? MAX_RUNS_PER_SHARD,
           coldStartMs: coldStartMs[shardIndex] ?? 0,
           tail: tails[shardIndex] ?? [],
+          probeFile: probeFiles[shardIndex],
         }),
       ),
     );
@@ -124,10 +147,12 @@ export async function drainWithFunctions(options: FunctionDrainOptions): Promise
     return { delivered, startedAt, ms, eventsPerSecond: delivered / (ms / 1000), shards, cpu };
   } finally {
     await Promise.all(served.map((fn) => fn.stop()));
+    await Promise.all(probeFiles.flatMap((file) => (file === undefined ? [] : [rm(file, { force: true })])));
   }
 }
 
-function functionEnv(options: FunctionDrainOptions, shardIndex: number): Record<string, string | undefined> {
+function functionEnv(options: FunctionDrainOptions, shardIndex: number, probeFile: string | undefined): Record<string, string | undefined> {
+  const nodeOptions = options.extraEnv.NODE_OPTIONS ?? '';
   return {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -143,6 +168,7 @@ function functionEnv(options: FunctionDrainOptions, shardIndex: number): Record<
     SHARD_COUNT: String(options.shardCount),
     SHARD_INDEX: String(shardIndex),
     ...options.extraEnv,
+    ...(probeFile === undefined ? {} : { BENCH_PROBE_FILE: probeFile, NODE_OPTIONS: `--import ${PROBE.href} ${nodeOptions}`.trim() }),
   };
 }
 
@@ -163,9 +189,11 @@ async function drainShard(
     readonly maxRuns: number;
     readonly coldStartMs: number;
     readonly tail: readonly string[];
+    readonly probeFile: string | undefined;
   },
 ): Promise<ShardDrain> {
-  const { shardIndex, deadline, coldStartMs, tail } = bounds;
+  const { shardIndex, deadline, coldStartMs, tail, probeFile } = bounds;
+  const probeBefore = probeFile === undefined ? undefined : await sampleProbe(fn.pid, probeFile, 1);
   const startedAt = performance.now();
   const cpuBefore = await readCpuSeconds(fn.pid);
   let runs = 0;
@@ -202,6 +230,7 @@ async function drainShard(
   }
   const ms = performance.now() - startedAt;
   const cpuSeconds = (await readCpuSeconds(fn.pid)) - cpuBefore;
+  const probeAfter = probeFile === undefined ? undefined : await sampleProbe(fn.pid, probeFile, 2);
   const memory = await readProcessMemory(fn.pid);
   return {
     shardIndex,
@@ -215,6 +244,27 @@ async function drainShard(
     peakRssBytes: memory?.peakRssBytes,
     coldStartMs,
     cpuSeconds,
+    allocatedBytes:
+      probeBefore === undefined || probeAfter === undefined ? undefined : probeAfter.allocatedBytes - probeBefore.allocatedBytes,
+    collections: probeBefore === undefined || probeAfter === undefined ? undefined : probeAfter.collections - probeBefore.collections,
+    gcMs: probeBefore === undefined || probeAfter === undefined ? undefined : probeAfter.gcMs - probeBefore.gcMs,
     lastError,
   };
+}
+
+/** Asks the probe in process `pid` for sample number `seq` (SIGUSR2) and waits until it is written. */
+async function sampleProbe(pid: number, file: string, seq: number): Promise<ProbeSample | undefined> {
+  process.kill(pid, 'SIGUSR2');
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const text = await readFile(file, 'utf8').catch(() => '');
+    const sample = text
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as ProbeSample)
+      .find((candidate) => candidate.seq === seq);
+    if (sample !== undefined) return sample;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return undefined;
 }

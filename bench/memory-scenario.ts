@@ -5,7 +5,8 @@ import { countPending, seedPending } from './seed-outbox.js';
 
 /**
  * The function's peak resident set during one budgeted run against a large backlog: once with Node's default
- * heap sizing, once (when BENCH_RSS_HEAP_MB is set) with the old space capped, after topping the backlog up again.
+ * heap sizing, then with the deploy's NODE_OPTIONS and (when BENCH_RSS_HEAP_MB is set) with the old space capped,
+ * each after topping the backlog up again.
  */
 export async function measurePeakMemory(context: ScenarioContext): Promise<PeakMemoryResult> {
   const { config, session, progress } = context;
@@ -17,13 +18,17 @@ export async function measurePeakMemory(context: ScenarioContext): Promise<PeakM
   });
   progress(`  seeded ${config.rssEvents} events in ${seconds(seed.ms)} (${seed.eventsPerSecond.toFixed(0)}/s)`);
   const runBudgetMs = config.rssRunSeconds * 1000;
-  const variants = config.rssHeapMb > 0 ? ['', `--max-old-space-size=${config.rssHeapMb}`] : [''];
+  const deployOptions = context.relayEnv.NODE_OPTIONS ?? '';
+  const capped = config.rssHeapMb > 0 ? `--max-old-space-size=${config.rssHeapMb}` : '';
+  // Node's default heap first (the target), then the deploy's NODE_OPTIONS and BENCH_RSS_HEAP_MB's cap, each once.
+  const variants = ['', ...new Set([deployOptions, capped].filter((options) => options !== ''))];
   const runs: PeakMemoryRun[] = [];
   for (const nodeOptions of variants) {
     const pendingAtStart = await countPending(session.firestore, collections.outbox);
+    const others = Object.entries(context.relayEnv).filter(([name]) => name !== 'NODE_OPTIONS');
     const extraEnv = {
       RUN_BUDGET_MS: String(runBudgetMs),
-      ...config.relayEnv,
+      ...Object.fromEntries(others),
       ...(nodeOptions === '' ? {} : { NODE_OPTIONS: nodeOptions }),
     };
     const drain = await withRouter(config.rssLatencyMs, (router) =>

@@ -1,4 +1,6 @@
 import type { BenchResult } from './bench-result.js';
+import type { Headline } from './headline.js';
+import { sizingTable } from './sizing.js';
 
 const MIB = 2 ** 20;
 const rate = (eventsPerSecond: number): string => eventsPerSecond.toFixed(0);
@@ -9,17 +11,97 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
   return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)];
 }
 
-/** The result as Markdown tables, printed at the end of a run and pasted as-is into docs/performance.md. */
-export function formatReport(result: BenchResult): string {
-  const { machine, config } = result;
-  const lines: string[] = [
-    `Machine: ${machine.cpuModel}, ${machine.cores} cores, ${(machine.memoryBytes / 2 ** 30).toFixed(0)} GiB, Node ${machine.node}, ${machine.platform}; ` +
-      `V8 default heap limit ${mib(machine.v8HeapLimitBytes)}; load average at start ${machine.loadAverageAtStart.join(' / ')}, at end ${machine.loadAverageAtEnd.join(' / ')}. ` +
-      `${result.date}${config.quick ? ' (BENCH_QUICK)' : ''}` +
-      (result.source === undefined
-        ? ''
-        : `, commit ${result.source.commit}${result.source.srcModified ? ' with uncommitted src/ changes' : ''}.`),
+const value = (v: number | null): string => (v === null ? 'n/a' : String(v));
+
+/** The headline as a table: each figure, its target, met or missed, and where it came from. */
+export function headlineTable(headline: Headline): string {
+  return table(
+    ['figure', 'value', 'target', 'verdict', 'from'],
+    Object.entries(headline).map(([name, e]) => [
+      `\`${name}\``,
+      value(e.value),
+      e.target,
+      e.met === null ? 'no target' : e.met ? 'met' : 'MISSED',
+      e.source ?? 'this run',
+    ]),
+  ).join('\n');
+}
+
+/** CPU and allocation per event, round by round. */
+function cpuTable(result: BenchResult): string[] {
+  const cpu = result.cpu;
+  if (cpu === undefined) return [];
+  return [
+    `CPU per delivered event: ${cpu.rounds.length} rounds of a function drain of ${cpu.events.toLocaleString('en-US')} events (router answering at once) ` +
+      `then the raw sender's same POSTs, interleaved; the first round (cold emulator) is dropped, the figures are medians of the rest. ` +
+      `NODE_OPTIONS=${cpu.nodeOptions === '' ? '(none)' : cpu.nodeOptions}.`,
     '',
+    ...table(
+      [
+        'round',
+        'events/s',
+        'function CPU / event',
+        'of which GC (main thread)',
+        'allocated / event',
+        'GCs',
+        'function peak RSS',
+        'emulator CPU / event',
+        'raw CPU / POST',
+      ],
+      cpu.rounds.map((r) => [
+        r.dropped ? `${r.round} (dropped)` : String(r.round),
+        rate(r.eventsPerSecond),
+        `${r.functionCpuMsPerEvent.toFixed(3)} ms`,
+        r.gcMsPerEvent === undefined ? 'n/a' : `${r.gcMsPerEvent.toFixed(3)} ms`,
+        r.allocKbPerEvent === undefined ? 'n/a' : `${r.allocKbPerEvent.toFixed(1)} KB`,
+        r.collections === undefined ? 'n/a' : String(r.collections),
+        mib(r.peakRssBytes),
+        `${r.emulatorCpuMsPerEvent.toFixed(3)} ms`,
+        `${r.rawCpuMsPerPost.toFixed(3)} ms`,
+      ]),
+    ),
+  ];
+}
+
+/** What the Functions Framework's per-request domain costs: the same drains with it left in place. */
+function domainTable(result: BenchResult): string {
+  const cpu = result.cpu;
+  if (cpu?.withDomainCpuMsPerEvent === undefined) return '_Not measured in this run._';
+  return table(
+    ['served', 'function CPU / event (median of the warm rounds)'],
+    [
+      ['without the per-request domain (src/index.ts)', `${cpu.functionCpuMsPerEvent.toFixed(3)} ms`],
+      ['with it (bench/with-domain-entry.ts)', `${cpu.withDomainCpuMsPerEvent.toFixed(3)} ms`],
+      ['the domain costs', `${(cpu.withDomainCpuMsPerEvent - cpu.functionCpuMsPerEvent).toFixed(3)} ms per event`],
+    ],
+  ).join('\n');
+}
+
+/** The machine and the run, one paragraph. */
+function machineLine(result: BenchResult): string {
+  const { machine, config } = result;
+  return (
+    `Machine: ${machine.cpuModel}, ${machine.cores} cores, ${(machine.memoryBytes / 2 ** 30).toFixed(0)} GiB, Node ${machine.node}, ${machine.platform}; ` +
+    `V8 default heap limit ${mib(machine.v8HeapLimitBytes)}; load average at start ${machine.loadAverageAtStart.join(' / ')}, at end ${machine.loadAverageAtEnd.join(' / ')}. ` +
+    `${result.date}${config.quick ? ' (BENCH_QUICK)' : ''}` +
+    (result.source === undefined
+      ? ''
+      : `, commit ${result.source.commit}${result.source.srcModified ? ' with uncommitted src/ changes' : ''}.`) +
+    ` Deploy: ${result.deploy.memory}, ${result.deploy.cpu} vCPU, NODE_OPTIONS=${result.deploy.nodeOptions === '' ? '(none)' : result.deploy.nodeOptions} (cloudbuild.yaml).`
+  );
+}
+
+/** Every table of a run by name, in print order; a full run writes each into docs/performance.md between `<!-- bench:NAME -->` markers. */
+export function reportSections(result: BenchResult): Record<string, string> {
+  const { config } = result;
+  const sections: Record<string, string> = {
+    headline: headlineTable(result.headline),
+    machine: machineLine(result),
+    cpu: cpuTable(result).join('\n'),
+    sizing: sizingTable(result).join('\n'),
+    domain: domainTable(result),
+  };
+  const lines: string[] = [
     `Throughput, ${config.events.toLocaleString('en-US')} pending events, DELIVERY_CONCURRENCY=${config.concurrency}, events/s:`,
     '',
     ...table(
@@ -72,10 +154,10 @@ export function formatReport(result: BenchResult): string {
       }),
     ),
   ];
+  sections.throughput = lines.join('\n');
   if (result.storeCost !== undefined) {
     const cost = result.storeCost;
-    lines.push(
-      '',
+    sections['store-cost'] = [
       `Firestore per delivered event (${cost.delivered.toLocaleString('en-US')} events, ${cost.runs} run(s), counted at the store interface; billed = estimate incl. lease, strays scan, empty pages):`,
       '',
       ...table(
@@ -91,11 +173,10 @@ export function formatReport(result: BenchResult): string {
           ],
         ],
       ),
-    );
+    ].join('\n');
   }
   if (result.shards.length > 0) {
-    lines.push(
-      '',
+    sections.shards = [
       `Scale-out, ${config.events.toLocaleString('en-US')} pending events, router latency ${config.shardLatencyMs} ms, DELIVERY_CONCURRENCY=${config.concurrency} per function:`,
       '',
       ...table(
@@ -116,12 +197,11 @@ export function formatReport(result: BenchResult): string {
           s.drain.shards.map((shard) => mib(shard.peakRssBytes)).join(', '),
         ]),
       ),
-    );
+    ].join('\n');
   }
   if (result.peakMemory !== undefined) {
     const peak = result.peakMemory;
-    lines.push(
-      '',
+    sections.memory = [
       `Peak memory: ${peak.pending.toLocaleString('en-US')} pending (seeded in ${(peak.seed.ms / 1000).toFixed(1)} s, ${rate(peak.seed.eventsPerSecond)} events/s), ` +
         `one run with RUN_BUDGET_MS=${peak.runBudgetMs}, router latency ${peak.latencyMs} ms:`,
       '',
@@ -135,16 +215,18 @@ export function formatReport(result: BenchResult): string {
           mib(run.peakRssBytes),
         ]),
       ),
-    );
+    ].join('\n');
   }
-  lines.push(
-    '',
-    'Targets:',
-    '',
-    ...table(
-      ['target', 'wanted', 'measured', 'verdict'],
-      result.targets.map((t) => [t.name, t.target, t.measured, verdict(t.met)]),
-    ),
-  );
-  return lines.join('\n');
+  sections.targets = table(
+    ['target', 'wanted', 'measured', 'verdict', 'note'],
+    result.targets.map((t) => [t.name, t.target, t.measured, verdict(t.met), t.note.replaceAll('|', '/')]),
+  ).join('\n');
+  return sections;
+}
+
+/** The result as Markdown, the headline first: what `npm run bench` prints at the end of a run. */
+export function formatReport(result: BenchResult): string {
+  const sections = reportSections(result);
+  const { headline, ...rest } = sections;
+  return ['Headline:', '', headline, ...Object.values(rest).flatMap((section) => ['', section])].join('\n');
 }

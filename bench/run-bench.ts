@@ -3,11 +3,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseBenchConfig } from './bench-config.js';
-import type { BenchResult, PeakMemoryResult, ShardResult, ThroughputResult } from './bench-result.js';
+import type { BenchResult, CpuResult, PeakMemoryResult, ShardResult, ThroughputResult } from './bench-result.js';
 import { openEmulatorSession } from './emulator-session.js';
 import { describeMachine } from './machine.js';
-import { formatReport } from './report-table.js';
+import { formatReport, reportSections } from './report-table.js';
 import { measureCost } from './cost-scenario.js';
+import { measureCpu } from './cpu-scenario.js';
+import { readDeployProfile } from './deploy-profile.js';
+import { mergedHeadline, ownHeadline } from './headline.js';
+import { writeBenchSections } from './performance-page.js';
 import { measurePeakMemory } from './memory-scenario.js';
 import type { ScenarioContext } from './scenario-context.js';
 import { measureShards } from './shard-scenario.js';
@@ -18,6 +22,7 @@ import { judgeTargets } from './targets.js';
 
 const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DEFAULT_OUTPUT = path.join(PROJECT_ROOT, 'bench', 'results', 'latest.json');
+const PERFORMANCE_PAGE = path.join(PROJECT_ROOT, 'docs', 'performance.md');
 
 /**
  * Runs every measurement in turn on one emulator, prints the tables and writes the JSON result; answers the
@@ -29,6 +34,9 @@ export async function runBench(env: Readonly<Record<string, string | undefined>>
   // Read first, next to the build `npm run bench` has just made: src/ may change while the bench runs.
   const source = readSourceRevision(projectRoot);
   const machine = describeMachine();
+  // The functions run with the deploy's NODE_OPTIONS, so the figures are those of the deployed instance.
+  const deploy = await readDeployProfile(projectRoot);
+  const relayEnv = { ...(deploy.nodeOptions === '' ? {} : { NODE_OPTIONS: deploy.nodeOptions }), ...config.relayEnv };
   const startedAt = performance.now();
   const progress = (line: string): void => {
     const elapsed = ((performance.now() - startedAt) / 1000).toFixed(0).padStart(4);
@@ -42,48 +50,80 @@ export async function runBench(env: Readonly<Record<string, string | undefined>>
   progress(
     `emulator on ${session.host}${session.owned ? `, started in ${(session.startMs / 1000).toFixed(1)} s` : ' (external, not wiped)'}`,
   );
-  const context: ScenarioContext = { config, session, projectRoot, progress };
+  const context: ScenarioContext = { config, session, projectRoot, relayEnv, progress };
+  let cpu: CpuResult | undefined;
   const throughput: ThroughputResult[] = [];
   const shards: ShardResult[] = [];
   let storeCost: StoreCost | undefined;
   let peakMemory: PeakMemoryResult | undefined;
   try {
+    if (config.cpuRounds > 0) {
+      progress(`CPU per delivered event: ${config.cpuRounds} rounds of ${config.events} events, router answering at once`);
+      cpu = await measureCpu(context);
+    }
     for (const latencyMs of config.latenciesMs) {
       progress(`throughput at router latency ${latencyMs} ms`);
       throughput.push(await measureThroughput(context, latencyMs));
     }
     progress('Firestore reads and writes per delivered event');
-    storeCost = await measureCost(context);
+    storeCost = await orSkip(progress, 'Firestore cost', () => measureCost(context));
     for (const shardCount of config.shardCounts) {
       progress(`${shardCount} shard(s) at router latency ${config.shardLatencyMs} ms`);
-      shards.push(await measureShards(context, shardCount, shards.find((result) => result.shardCount === 1)?.drain.eventsPerSecond));
+      const shard = await orSkip(progress, `${shardCount} shard(s)`, () =>
+        measureShards(context, shardCount, shards.find((result) => result.shardCount === 1)?.drain.eventsPerSecond),
+      );
+      if (shard !== undefined) shards.push(shard);
     }
     if (config.rssEvents > 0) {
       progress(`peak memory with ${config.rssEvents} pending`);
-      peakMemory = await measurePeakMemory(context);
+      peakMemory = await orSkip(progress, 'peak memory', () => measurePeakMemory(context));
     }
   } finally {
     await session.close();
   }
-  const result: BenchResult = {
+  const measured = {
     date: new Date().toISOString(),
     command: `${config.quick ? 'BENCH_QUICK=1 ' : ''}npm run bench`,
     config,
     machine: { ...machine, loadAverageAtEnd: os.loadavg().map((load) => Number(load.toFixed(2))) },
     source,
+    deploy,
     emulator: { host: session.host, startedByBench: session.owned, startMs: session.startMs },
+    cpu,
     throughput,
     storeCost,
     shards,
     peakMemory,
-    targets: judgeTargets(config, machine, throughput, storeCost, peakMemory),
+  };
+  const result: BenchResult = {
+    headline: await mergedHeadline(ownHeadline(measured), PROJECT_ROOT),
+    ...measured,
+    targets: judgeTargets(config, machine, cpu, throughput, storeCost, peakMemory),
     durationMs: performance.now() - startedAt,
   };
   const outputFile = config.outputFile ?? DEFAULT_OUTPUT;
   await mkdir(path.dirname(outputFile), { recursive: true });
   await writeFile(outputFile, `${JSON.stringify(result, null, 2)}\n`);
+  // A quick run's figures are indicative only, and a run against another checkout describes that one: neither
+  // goes into this checkout's performance page.
+  const writesPage = !config.quick && config.functionRoot === undefined && config.outputFile === undefined;
+  if (writesPage) await writeBenchSections(PERFORMANCE_PAGE, reportSections(result));
   process.stdout.write(
-    `\n${formatReport(result)}\n\nResult written to ${path.relative(process.cwd(), outputFile)} (${(result.durationMs / 1000).toFixed(0)} s).\n`,
+    `\n${formatReport(result)}\n\nResult written to ${path.relative(process.cwd(), outputFile)}` +
+      `${writesPage ? ` and ${path.relative(process.cwd(), PERFORMANCE_PAGE)}` : ''} (${(result.durationMs / 1000).toFixed(0)} s).\n`,
   );
   return 0;
+}
+
+/**
+ * A measurement that fails (on a loaded machine the emulator can time a run's Firestore calls out) is reported
+ * and left out, so the others still reach the result file; its targets then read "not measured".
+ */
+async function orSkip<T>(progress: (line: string) => void, name: string, measure: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await measure();
+  } catch (error) {
+    progress(`  ${name} FAILED and is left out of this result: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  }
 }

@@ -9,6 +9,8 @@ export interface ScenarioContext {
   readonly config: BenchConfig;
   readonly session: EmulatorSession;
   readonly projectRoot: string;
+  /** What every served function gets: the deploy's NODE_OPTIONS (cloudbuild.yaml), then BENCH_RELAY_ENV. */
+  readonly relayEnv: Readonly<Record<string, string>>;
   readonly progress: (line: string) => void;
 }
 
@@ -40,7 +42,7 @@ export function functionsFor(
   context: ScenarioContext,
   collections: BenchCollections,
   routerUrl: string,
-  overrides: Partial<Pick<FunctionDrainOptions, 'shardCount' | 'maxRuns' | 'extraEnv'>> = {},
+  overrides: Partial<Pick<FunctionDrainOptions, 'shardCount' | 'maxRuns' | 'extraEnv' | 'probeAllocation' | 'source'>> = {},
 ): FunctionDrainOptions {
   const { config, session } = context;
   return {
@@ -53,7 +55,7 @@ export function functionsFor(
     shardCount: 1,
     drainTimeoutMs: config.drainTimeoutMs,
     emulatorProcessGroup: session.processGroup,
-    extraEnv: config.relayEnv,
+    extraEnv: context.relayEnv,
     ...overrides,
   };
 }

@@ -7,6 +7,7 @@ import type { Logger } from '../core/ports.js';
 import type { RunResult } from '../core/relay.js';
 import { createRelay, type RelaySeams } from '../create-relay.js';
 import { ConfigError, describeError } from '../errors.js';
+import { AsyncErrorGuard } from './async-error-guard.js';
 import { GracefulShutdown } from './graceful-shutdown.js';
 
 /** Seams for tests and embedders; production passes nothing. */
@@ -17,6 +18,12 @@ export interface HandlerOptions extends RelaySeams {
    * Functions Framework (graceful-shutdown.ts); pass a signal of your own to drive it yourself.
    */
   readonly shutdown?: AbortSignal;
+  /**
+   * Catch errors that escape every promise chain (uncaughtException, unhandledRejection): the runs in flight
+   * stop and answer 500 instead of the process exiting. src/index.ts turns it on, as it serves the function
+   * without the Functions Framework's per-request domain (async-error-guard.ts); off by default for embedders.
+   */
+  readonly guardAsyncErrors?: boolean;
 }
 
 /** The answer to Cloud Scheduler: a status and a JSON body. */
@@ -46,6 +53,7 @@ export function createOutboundEventHandler(options: HandlerOptions = {}): Outbou
   // The shutdown signal is the process's: a second handler in one process shares it.
   const graceful = options.shutdown === undefined ? processShutdown(logger, config.shutdownTimeoutMs) : undefined;
   const shutdown = options.shutdown ?? (graceful as GracefulShutdown).signal;
+  const guard = options.guardAsyncErrors === true ? processErrorGuard(logger) : undefined;
 
   const handler: HttpFunction = async (req, res) => {
     if (req.method !== 'POST') {
@@ -53,11 +61,15 @@ export function createOutboundEventHandler(options: HandlerOptions = {}): Outbou
       return;
     }
     graceful?.install();
+    guard?.install();
     const runId = newRunId(clock.now());
+    // An escaped error ends the run as a shutdown would (acknowledged outcomes recorded, lease released).
+    const escaped = guard?.signal;
     const work = (async () => {
       let answer: Answer;
       try {
-        answer = answerFor(await relay.run(runId, { shutdown }));
+        answer = answerFor(await relay.run(runId, { shutdown: escaped === undefined ? shutdown : AbortSignal.any([shutdown, escaped]) }));
+        if (escaped?.aborted === true) answer = escapedErrorAnswer(answer, runId, escaped.reason);
       } catch (error) {
         // The core catches its own errors; this is the last line, for a bug outside it.
         logger.log('ERROR', 'run crashed', { runId, error: describeError(error) });
@@ -84,6 +96,12 @@ export function answerFor(result: RunResult): Answer {
   }
 }
 
+/** A run an escaped error ended answers 500, so Scheduler retries; the body keeps what the run did. */
+function escapedErrorAnswer(answer: Answer, runId: string, error: unknown): Answer {
+  const message = `an unexpected asynchronous error ended the run: ${describeError(error)}`;
+  return { status: 500, body: { ...answer.body, error: 'internal', message, runId } };
+}
+
 /** Resolves once the answer has been handed to the socket, so a shutdown waiting on it does not cut it off. */
 function send(res: Response, answer: Answer): Promise<void> {
   return new Promise((resolve) => {
@@ -100,6 +118,14 @@ function processShutdown(logger: Logger, shutdownTimeoutMs: number): GracefulShu
   // A little longer than a run needs to wind down, so a bug cannot keep the instance past Cloud Run's SIGKILL.
   sharedShutdown ??= new GracefulShutdown(logger, shutdownTimeoutMs + 1000);
   return sharedShutdown;
+}
+
+let sharedGuard: AsyncErrorGuard | undefined;
+
+/** One guard per process, however many handlers it serves. */
+function processErrorGuard(logger: Logger): AsyncErrorGuard {
+  sharedGuard ??= new AsyncErrorGuard(logger);
+  return sharedGuard;
 }
 
 /** A misconfigured deployment answers every run with the same one-line reason instead of crashing. */

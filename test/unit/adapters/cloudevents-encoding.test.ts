@@ -1,3 +1,4 @@
+import { CloudEvent, HTTP } from 'cloudevents';
 import { encodeEvent, percentEncode } from '../../../src/adapters/cloudevents-encoding.js';
 import type { OutboxEvent } from '../../../src/core/event.js';
 import { Instant } from '../../../src/core/instant.js';
@@ -57,5 +58,56 @@ describe('Function: encodeEvent, distributed tracing', () => {
       tracestate: 'vendor=1',
     });
     expect(encodeEvent(event(), 1, '/relay').headers).not.toHaveProperty('traceparent');
+  });
+});
+
+/** What the relay sent while it encoded through the CloudEvents SDK: HTTP.binary, then the relay's own headers. */
+function encodeWithSdk(e: OutboxEvent, deliveryAttempt: number, defaultSource: string): Record<string, string> {
+  const message = HTTP.binary(
+    new CloudEvent({
+      specversion: '1.0',
+      id: e.id,
+      type: e.type,
+      source: e.source ?? defaultSource,
+      time: e.createdAt.toRfc3339(),
+      datacontenttype: 'application/json',
+      ...(e.subject === undefined ? {} : { subject: e.subject }),
+    }),
+  );
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(message.headers)) {
+    if (typeof value === 'string') headers[name.toLowerCase()] = name.toLowerCase().startsWith('ce-') ? percentEncode(value) : value;
+  }
+  headers['ce-time'] = e.createdAt.toRfc3339();
+  headers['content-type'] = 'application/json';
+  headers['idempotency-key'] = percentEncode(e.id);
+  headers['x-delivery-attempt'] = String(deliveryAttempt);
+  if (e.traceparent !== undefined) headers.traceparent = e.traceparent;
+  if (e.tracestate !== undefined) headers.tracestate = e.tracestate;
+  return headers;
+}
+
+describe('Function: encodeEvent, against the CloudEvents SDK', () => {
+  const cases: readonly [string, Partial<OutboxEvent>][] = [
+    ['a plain event with the default source', {}],
+    ['a source and a subject of its own', { source: 'https://shop.example/orders', subject: 'orders/42' }],
+    ['a subject outside printable ASCII', { subject: 'orders/日本 "x" 100%' }],
+    ['microseconds in createdAt', { createdAt: Instant.of(Date.UTC(2026, 0, 2, 3, 4, 5) / 1000, 6_007_000) }],
+    ['nanoseconds in createdAt', { createdAt: Instant.of(Date.UTC(2026, 0, 2, 3, 4, 5) / 1000, 6_007_008) }],
+    ['trace context', { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', tracestate: 'vendor=1,other=two' }],
+  ];
+
+  it.each(cases)('sends the headers the SDK emits for %s, in the same order', (_name, overrides) => {
+    const e = event(overrides);
+
+    const direct = encodeEvent(e, 3, '/relay').headers;
+
+    expect(Object.entries(direct)).toEqual(Object.entries(encodeWithSdk(e, 3, '/relay')));
+  });
+
+  it('keeps ce-time at full microsecond precision where the SDK would cut it to milliseconds', () => {
+    const e = event({ createdAt: Instant.of(Date.UTC(2026, 0, 2, 3, 4, 5) / 1000, 6_007_000) });
+
+    expect(encodeEvent(e, 1, '/relay').headers['ce-time']).toBe('2026-01-02T03:04:05.006007Z');
   });
 });

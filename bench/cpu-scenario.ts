@@ -1,0 +1,96 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { CpuRound, CpuResult } from './bench-result.js';
+import { drainWithFunctions } from './function-drain.js';
+import { measureRawLimit } from './raw-limit.js';
+import { collectionsFor, cpuLine, functionsFor, seconds, withRouter, type ScenarioContext } from './scenario-context.js';
+import { seedPending } from './seed-outbox.js';
+
+/** The router answers at once, so the function's own CPU, not the router's latency, bounds the drain. */
+const CPU_LATENCY_MS = 0;
+/** The function registered without serveWithoutRequestDomains(), to measure what the domain costs. */
+const WITH_DOMAIN_SOURCE = 'bench/with-domain-entry.ts';
+
+/** The median of a non-empty list; the mean of the middle two for an even count. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
+/**
+ * CPU per delivered event: rounds of one function drain of BENCH_EVENTS (router answering at once, allocation
+ * probed) followed by the raw sender's same POSTs, interleaved so that load from other work on the machine
+ * falls on both alike. The first round (a cold emulator) is dropped; the figures are the medians of the rest.
+ */
+export async function measureCpu(context: ScenarioContext): Promise<CpuResult> {
+  const { config, session, progress } = context;
+  const rounds: CpuRound[] = [];
+  const measureDomain = existsSync(path.join(context.projectRoot, WITH_DOMAIN_SOURCE));
+  for (let round = 0; round < config.cpuRounds; round += 1) {
+    await session.reset();
+    const collections = collectionsFor(`cpu${round}`);
+    await seedPending(session.firestore, collections.outbox, config.events, { shardCount: 1, parallelCommits: config.seedParallelCommits });
+    const drain = await withRouter(CPU_LATENCY_MS, (router) =>
+      drainWithFunctions(functionsFor(context, collections, router.url, { probeAllocation: true, extraEnv: context.relayEnv })),
+    );
+    const raw = await withRouter(CPU_LATENCY_MS, (router) =>
+      measureRawLimit({ routerUrl: router.url, events: config.events, concurrency: config.concurrency }, config.drainTimeoutMs),
+    );
+    let withDomainCpuMsPerEvent: number | undefined;
+    if (measureDomain) {
+      const domainCollections = collectionsFor(`cpudomain${round}`);
+      await seedPending(session.firestore, domainCollections.outbox, config.events, {
+        shardCount: 1,
+        parallelCommits: config.seedParallelCommits,
+      });
+      const withDomain = await withRouter(CPU_LATENCY_MS, (router) =>
+        drainWithFunctions(functionsFor(context, domainCollections, router.url, { source: WITH_DOMAIN_SOURCE })),
+      );
+      withDomainCpuMsPerEvent = (withDomain.cpu.functionsSeconds * 1000) / Math.max(1, withDomain.delivered);
+    }
+    const shard = drain.shards[0];
+    const delivered = Math.max(1, drain.delivered);
+    const result: CpuRound = {
+      round,
+      dropped: round === 0,
+      delivered: drain.delivered,
+      eventsPerSecond: drain.eventsPerSecond,
+      functionCpuMsPerEvent: (drain.cpu.functionsSeconds * 1000) / delivered,
+      emulatorCpuMsPerEvent: (drain.cpu.emulatorSeconds * 1000) / delivered,
+      allocKbPerEvent: shard?.allocatedBytes === undefined ? undefined : shard.allocatedBytes / 1024 / delivered,
+      collections: shard?.collections,
+      gcMsPerEvent: shard?.gcMs === undefined ? undefined : shard.gcMs / delivered,
+      peakRssBytes: shard?.peakRssBytes,
+      rawCpuMsPerPost: (raw.cpuSeconds * 1000) / Math.max(1, raw.ok),
+      rawEventsPerSecond: raw.eventsPerSecond,
+      withDomainCpuMsPerEvent,
+    };
+    rounds.push(result);
+    progress(
+      `  round ${round}${result.dropped ? ' (cold emulator, dropped)' : ''}: ${drain.delivered} in ${seconds(drain.ms)}, ` +
+        `function ${result.functionCpuMsPerEvent.toFixed(3)} ms/event (GC ${result.gcMsPerEvent?.toFixed(3) ?? 'n/a'}), ` +
+        `${result.allocKbPerEvent?.toFixed(1) ?? 'n/a'} KB/event, ` +
+        `peak RSS ${((result.peakRssBytes ?? 0) / 2 ** 20).toFixed(0)} MiB; raw ${result.rawCpuMsPerPost.toFixed(3)} ms/POST; ` +
+        `with the domain ${withDomainCpuMsPerEvent?.toFixed(3) ?? 'n/a'} ms/event; ${cpuLine(drain.cpu)}`,
+    );
+  }
+  const warm = rounds.filter((round) => !round.dropped);
+  const counted = warm.length > 0 ? warm : rounds;
+  const alloc = counted.flatMap((round) => (round.allocKbPerEvent === undefined ? [] : [round.allocKbPerEvent]));
+  const gc = counted.flatMap((round) => (round.gcMsPerEvent === undefined ? [] : [round.gcMsPerEvent]));
+  const domain = counted.flatMap((round) => (round.withDomainCpuMsPerEvent === undefined ? [] : [round.withDomainCpuMsPerEvent]));
+  const peaks = counted.flatMap((round) => (round.peakRssBytes === undefined ? [] : [round.peakRssBytes]));
+  return {
+    latencyMs: CPU_LATENCY_MS,
+    events: config.events,
+    nodeOptions: context.relayEnv.NODE_OPTIONS ?? '',
+    rounds,
+    functionCpuMsPerEvent: median(counted.map((round) => round.functionCpuMsPerEvent)),
+    rawCpuMsPerPost: median(counted.map((round) => round.rawCpuMsPerPost)),
+    allocKbPerEvent: alloc.length === 0 ? undefined : median(alloc),
+    gcMsPerEvent: gc.length === 0 ? undefined : median(gc),
+    peakRssBytes: peaks.length === 0 ? undefined : Math.max(...peaks),
+    withDomainCpuMsPerEvent: domain.length === 0 ? undefined : median(domain),
+  };
+}
