@@ -6,6 +6,7 @@ import { withDeadline } from './deadline.js';
 import { decide, admit, type DeliveryResult, type EventRecord, type Fault } from './decide.js';
 import { deliver, type RetryPolicy } from './delivery.js';
 import type { OutboxEvent, RunSummary, StoredDocument } from './event.js';
+import { followNewEvents, waitForHandover } from './follow.js';
 import { KeyedScheduler } from './keyed-scheduler.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { PendingPages } from './pending-pages.js';
@@ -35,6 +36,8 @@ export interface RelayOptions extends RetryPolicy {
   readonly redeliveryMinDelayMs: number;
   readonly redeliveryMaxDelayMs: number;
   readonly parkKeyOnDeadLetter: boolean;
+  /** After draining, follow new events this long (docs/follow-mode.md); 0 answers at once. */
+  readonly followMs: number;
 }
 
 /** The ports a run works through; the function, the local runner and the benchmark wire them the same way. */
@@ -96,6 +99,8 @@ class RelayRun {
   private readonly scheduler: KeyedScheduler;
   private readonly budget: ByteBudget;
   private readonly checkpointer: Checkpointer;
+  /** The run's read position: the follow phase reads on from where the drain ended. */
+  private readonly pages: PendingPages;
   private readonly cancelPosts = new AbortController();
   private readonly redelivery: BackoffRange;
   private readonly random: () => number;
@@ -118,6 +123,7 @@ class RelayRun {
     this.budget = new ByteBudget(options.maxInFlightBytes, options.maxPayloadBytes);
     this.redelivery = { minDelayMs: options.redeliveryMinDelayMs, maxDelayMs: options.redeliveryMaxDelayMs };
     this.random = deps.random ?? Math.random;
+    this.pages = new PendingPages(deps.store);
     this.checkpointer = new Checkpointer(
       (outcomes) => this.bounded(this.deps.store.recordOutcomes(outcomes, this.lease), 'recording outcomes'),
       options.checkpointSize,
@@ -136,6 +142,7 @@ class RelayRun {
       await this.readParkedKeys();
       await this.sweepStrays();
       await this.deliverPending();
+      await this.follow();
     } catch (error) {
       this.run.stopWith(StopReason.InternalError, describeError(error));
     }
@@ -163,8 +170,22 @@ class RelayRun {
   private async acquireLease(): Promise<RunResult | { kind: 'ran' }> {
     const { runId } = this.run;
     let attempt;
+    const acquire = () => this.bounded(this.deps.lease.acquire(runId, this.options.leaseTtlMs), 'acquiring the run lease');
     try {
-      attempt = await this.bounded(this.deps.lease.acquire(runId, this.options.leaseTtlMs), 'acquiring the run lease');
+      attempt = await acquire();
+      if (!attempt.acquired && this.options.followMs > 0) {
+        attempt = await waitForHandover(
+          {
+            clock: this.deps.clock,
+            acquire,
+            request: () => this.bounded(this.deps.lease.requestHandover(runId), 'asking the following run to hand over'),
+            untilMs: Math.min(this.deps.clock.now() + this.options.leaseTtlMs, this.run.deadlineMs),
+            stopped: this.run.stopping.signal,
+          },
+          attempt,
+        );
+        if (attempt.acquired) this.log('INFO', 'took over the lease from a following run');
+      }
     } catch (error) {
       const message = `the run lease could not be acquired: ${describeError(error)}. Nothing was POSTed.`;
       this.log('ERROR', 'run not started', { error: message });
@@ -217,7 +238,7 @@ class RelayRun {
 
   /** Pages of pending events, oldest first, as long as the budget lasts and memory has room. */
   private async deliverPending(): Promise<void> {
-    const pages = new PendingPages(this.deps.store);
+    const { pages } = this;
     const maxQueued = Math.max(this.options.batchSize, this.options.deliveryConcurrency * QUEUED_PER_SLOT);
     while (!this.run.stopping.signal.aborted) {
       if (this.deps.clock.now() >= this.run.deadlineMs) {
@@ -240,6 +261,35 @@ class RelayRun {
       await this.scheduler.waitBelow(maxQueued);
     }
     this.run.hasMore = !pages.done;
+  }
+
+  /**
+   * FOLLOW_MS: a drained run keeps delivering events as they are committed (follow.ts), each read through
+   * deliverPending, until FOLLOW_MS or the budget is spent, the run stops, or a newer run asks for the lease.
+   */
+  private async follow(): Promise<void> {
+    if (this.options.followMs <= 0 || this.run.stopping.signal.aborted || !this.pages.done) return;
+    await followNewEvents({
+      clock: this.deps.clock,
+      untilMs: Math.min(this.deps.clock.now() + this.options.followMs, this.run.deadlineMs),
+      stopped: this.run.stopping.signal,
+      watchPending: (onChange, onError) => this.deps.store.watchPending(onChange, onError),
+      // Asked to hand over, the run starts no new POST at once; what is in flight finishes and is recorded.
+      announce: (onHandover) =>
+        this.bounded(
+          this.deps.lease.follow(this.lease, () => {
+            this.run.stopWith(StopReason.HandedOver, 'a newer run took over the lease');
+            onHandover();
+          }),
+          'marking the lease as following',
+        ),
+      readNew: async () => {
+        this.pages.resume();
+        await this.deliverPending();
+      },
+      checkpoint: () => this.checkpointer.checkpoint(),
+      log: (severity, message, fields) => this.log(severity, message, fields),
+    });
   }
 
   /** Validates a document and queues its delivery behind the earlier events of its key. */

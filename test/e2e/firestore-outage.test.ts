@@ -100,6 +100,7 @@ function freezeStoreAt(at: { fetch?: (n: number) => boolean; record?: (n: number
     },
     fetchStrays: (limit) => store.fetchStrays(limit),
     fetchParkedKeys: () => store.fetchParkedKeys(),
+    watchPending: (onChange, onError) => store.watchPending(onChange, onError),
     recordOutcomes: (outcomes, lease) => {
       records += 1;
       if (at.record?.(records) === true) freeze();
@@ -204,6 +205,8 @@ describe('Firestore hanging at each boundary of a run', () => {
     const wrapLease = (lease: RunLease): RunLease => ({
       acquire: (owner, ttl) => lease.acquire(owner, ttl),
       renew: (held, ttl) => lease.renew(held, ttl),
+      follow: (held, onHandover) => lease.follow(held, onHandover),
+      requestHandover: (requester) => lease.requestHandover(requester),
       release: (held) => {
         freeze();
         return lease.release(held);
