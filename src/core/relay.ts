@@ -275,14 +275,17 @@ class RelayRun {
       stopped: this.run.stopping.signal,
       watchPending: (onChange, onError) => this.deps.store.watchPending(onChange, onError),
       // Asked to hand over, the run starts no new POST at once; what is in flight finishes and is recorded.
-      announce: (onHandover) =>
-        this.bounded(
-          this.deps.lease.follow(this.lease, () => {
-            this.run.stopWith(StopReason.HandedOver, 'a newer run took over the lease');
-            onHandover();
-          }),
-          'marking the lease as following',
-        ),
+      announce: (onHandover) => {
+        const marking = this.deps.lease.follow(this.lease, () => {
+          this.run.stopWith(StopReason.HandedOver, 'a newer run took over the lease');
+          onHandover();
+        });
+        return this.bounded(marking, 'marking the lease as following').catch((error: unknown) => {
+          // A mark that lands after its deadline has opened a listener all the same: close it then.
+          marking.then((stop) => stop()).catch(() => undefined);
+          throw error;
+        });
+      },
       readNew: async () => {
         this.pages.resume();
         await this.deliverPending();

@@ -1,4 +1,4 @@
-import type { Firestore } from '@google-cloud/firestore';
+import { FieldValue, type Firestore } from '@google-cloud/firestore';
 import request from 'supertest';
 import { createFirestore } from '../../src/adapters/firestore-client.js';
 import type { OutboxStore, RunLease } from '../../src/core/ports.js';
@@ -128,6 +128,20 @@ async function afterThaw() {
   };
 }
 
+/** Events committed after the drain, while a run follows (FOLLOW_MS), with ids of their own. */
+async function commitLive(count: number): Promise<void> {
+  const batch = db.batch();
+  for (let i = 0; i < count; i += 1) {
+    batch.set(db.collection(collections.outbox).doc(`live-${String(i).padStart(2, '0')}`), {
+      type: 'order.created',
+      data: { i },
+      createdAt: FieldValue.serverTimestamp(),
+      status: 'pending',
+    });
+  }
+  await batch.commit();
+}
+
 describe('Firestore hanging at each boundary of a run', () => {
   it('lease acquire: answers 500 within the bound, POSTing nothing', async () => {
     freeze();
@@ -220,6 +234,27 @@ describe('Firestore hanging at each boundary of a run', () => {
     expect(response.body).toMatchObject({ delivered: EVENTS, unrecorded: 0 });
     expect(ms).toBeLessThan(ANSWER_WITHIN_MS);
     expect(state.delivered).toHaveLength(EVENTS);
+  });
+
+  it('while following new events (FOLLOW_MS): stops, answers 200 within the bound, nothing POSTed twice, nothing lost', async () => {
+    const following = run({}, { FOLLOW_MS: '20000', RUN_BUDGET_MS: '30000' });
+    while (router.received.length < EVENTS) await new Promise((resolve) => setTimeout(resolve, 20));
+    await commitLive(4);
+    while (router.received.length < EVENTS + 4) await new Promise((resolve) => setTimeout(resolve, 20));
+    const frozenAt = Date.now();
+    freeze();
+
+    const { response } = await following;
+    const answeredMs = Date.now() - frozenAt;
+    const state = await afterThaw();
+
+    expect(response.status).toBe(200);
+    // Renewals time out (the lease is expiring) or a checkpoint does, whichever comes first: as in a normal run.
+    expect(['lease_expiring', 'checkpoint_failed']).toContain(response.body.stoppedBy);
+    expect(answeredMs).toBeLessThan(ANSWER_WITHIN_MS);
+    expect(state.postedTwice).toBe(0);
+    expect(state.delivered.length + response.body.unrecorded).toBeGreaterThanOrEqual(state.accepted.length);
+    expect([...state.delivered, ...state.pending]).toHaveLength(EVENTS + 4);
   });
 });
 
