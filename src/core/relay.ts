@@ -10,7 +10,7 @@ import { followNewEvents, waitForHandover } from './follow.js';
 import { KeyedScheduler } from './keyed-scheduler.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { PendingPages } from './pending-pages.js';
-import type { Clock, HeldLease, Logger, OutboxStore, RouterClient, RunLease } from './ports.js';
+import type { Clock, HeldLease, LeaseAttempt, Logger, OutboxStore, RouterClient, RunLease } from './ports.js';
 import { RouterHealth } from './router-health.js';
 import { RunState, StopReason } from './run-state.js';
 import type { Verdict } from './classify.js';
@@ -170,22 +170,9 @@ class RelayRun {
   private async acquireLease(): Promise<RunResult | { kind: 'ran' }> {
     const { runId } = this.run;
     let attempt;
-    const acquire = () => this.bounded(this.deps.lease.acquire(runId, this.options.leaseTtlMs), 'acquiring the run lease');
     try {
-      attempt = await acquire();
-      if (!attempt.acquired && this.options.followMs > 0) {
-        attempt = await waitForHandover(
-          {
-            clock: this.deps.clock,
-            acquire,
-            request: () => this.bounded(this.deps.lease.requestHandover(runId), 'asking the following run to hand over'),
-            untilMs: Math.min(this.deps.clock.now() + this.options.leaseTtlMs, this.run.deadlineMs),
-            stopped: this.run.stopping.signal,
-          },
-          attempt,
-        );
-        if (attempt.acquired) this.log('INFO', 'took over the lease from a following run');
-      }
+      attempt = await this.bounded(this.deps.lease.acquire(runId, this.options.leaseTtlMs), 'acquiring the run lease');
+      if (!attempt.acquired && this.options.followMs > 0) attempt = await this.takeOverFromFollower(attempt);
     } catch (error) {
       const message = `the run lease could not be acquired: ${describeError(error)}. Nothing was POSTed.`;
       this.log('ERROR', 'run not started', { error: message });
@@ -210,6 +197,31 @@ class RelayRun {
     );
     this.log('INFO', 'run started', { batchSize: this.options.batchSize, concurrency: this.options.deliveryConcurrency });
     return { kind: 'ran' };
+  }
+
+  /**
+   * FOLLOW_MS: the lease may be held by a run following new events; it is asked to hand over, and the lease is
+   * waited for (follow.ts). Failing that, the run skips as it would have without asking: still a 200.
+   */
+  private async takeOverFromFollower(held: Extract<LeaseAttempt, { acquired: false }>): Promise<LeaseAttempt> {
+    const { runId } = this.run;
+    try {
+      const attempt = await waitForHandover(
+        {
+          clock: this.deps.clock,
+          acquire: () => this.bounded(this.deps.lease.acquire(runId, this.options.leaseTtlMs), 'acquiring the run lease'),
+          request: () => this.bounded(this.deps.lease.requestHandover(runId), 'asking the following run to hand over'),
+          untilMs: Math.min(this.deps.clock.now() + this.options.leaseTtlMs, this.run.deadlineMs),
+          stopped: this.run.stopping.signal,
+        },
+        held,
+      );
+      if (attempt.acquired) this.log('INFO', 'took over the lease from a following run', { from: held.owner });
+      return attempt;
+    } catch (error) {
+      this.log('WARNING', 'asking the following run to hand over failed; skipping this run', { error: describeError(error) });
+      return held;
+    }
   }
 
   /** Keys parked by a dead letter; unreadable, the run cannot keep their order, so it delivers nothing. */

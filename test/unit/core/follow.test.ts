@@ -173,6 +173,18 @@ describe('A run following new events (FOLLOW_MS)', () => {
       expect(store.idsWithStatus('delivered')).toHaveLength(100);
     });
 
+    it('skips, as without FOLLOW_MS, when asking the follower fails; the follower goes on', async () => {
+      const { clock, lease, start } = setup();
+      lease.requestHandover = () => Promise.reject(new Error('UNAVAILABLE'));
+      const first = start('run-1', { followMs: 5_000 });
+      const second = clock.sleep(1_000).then(() => start('run-2'));
+
+      const [a, b] = await clock.run(Promise.all([first, second]));
+
+      expect(b).toMatchObject({ kind: 'skipped', heldBy: 'run-1' });
+      expect(ran(a).summary.stoppedBy).toBe('drained');
+    });
+
     it('leaves a run that is still draining alone: the newer run skips, as without FOLLOW_MS', async () => {
       const { clock, store, lease, start } = setup(() => ({ afterMs: 1_000, answer: ok }));
       store.seed(40);
