@@ -85,7 +85,7 @@ export async function runFollowBench(env: Readonly<Record<string, string | undef
         );
         const result = await measure(cell, config, session.firestore, session.host, session.projectId);
         console.error(
-          `  p50 ${result.latencyP50Ms} ms, p99 ${result.latencyP99Ms} ms, max ${result.latencyMaxMs} ms, duplicates ${result.duplicates}`,
+          `  delivered ${result.delivered}/${result.committed}, p50 ${shown(result.latencyP50Ms)} ms, p99 ${shown(result.latencyP99Ms)} ms, max ${shown(result.latencyMaxMs)} ms, duplicates ${result.duplicates}, longest pause ${result.longestPauseMs} ms`,
         );
         cells.push(result);
       }
