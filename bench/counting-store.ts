@@ -1,5 +1,5 @@
 import type { EventOutcome, RunSummary, StoredDocument } from '../dist/core/event.js';
-import type { HeldLease, OutboxPage, OutboxStore, PageCursor, RecordReport } from '../dist/core/ports.js';
+import type { HeldLease, OutboxPage, OutboxStore, PageCursor, RecordReport, Unsubscribe } from '../dist/core/ports.js';
 
 /** Calls and documents that crossed the store interface; the raw material of the reads/writes-per-event figure. */
 export interface StoreCounts {
@@ -69,6 +69,10 @@ export class CountingOutboxStore implements OutboxStore {
 
   fetchParkedKeys(): Promise<ReadonlySet<string>> {
     return this.inner.fetchParkedKeys();
+  }
+
+  watchPending(onChange: () => void, onError: (error: unknown) => void): Unsubscribe {
+    return this.inner.watchPending(onChange, onError);
   }
 
   async recordOutcomes(outcomes: readonly EventOutcome[], lease: HeldLease): Promise<RecordReport> {

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseBenchConfig } from './bench-config.js';
 import { openEmulatorSession, type EmulatorSession } from './emulator-session.js';
 import { drainWithFunctions } from './function-drain.js';
+import { readDeployProfile } from './deploy-profile.js';
 import { describeMachine } from './machine.js';
 import { startOtlpSink, type OtlpSink } from './otlp-sink.js';
 import { collectionsFor, functionsFor, withRouter, type ScenarioContext } from './scenario-context.js';
@@ -125,8 +126,11 @@ async function drainOnce(
   const collections = collectionsFor(`telemetry_${variant}`);
   await seedPending(session.firestore, collections.outbox, config.events, { shardCount: 1, parallelCommits: config.seedParallelCommits });
   const before = sink.counts();
-  const context: ScenarioContext = { config, session, projectRoot: what.root, progress: what.progress };
-  const extraEnv = variant === 'on' ? { ...config.relayEnv, OTEL_EXPORTER_OTLP_ENDPOINT: sink.url } : config.relayEnv;
+  // Every variant runs with the deploy's NODE_OPTIONS, as the main bench does.
+  const deploy = await readDeployProfile(what.root);
+  const relayEnv = { ...(deploy.nodeOptions === '' ? {} : { NODE_OPTIONS: deploy.nodeOptions }), ...config.relayEnv };
+  const context: ScenarioContext = { config, session, projectRoot: what.root, relayEnv, progress: what.progress };
+  const extraEnv = variant === 'on' ? { ...relayEnv, OTEL_EXPORTER_OTLP_ENDPOINT: sink.url } : relayEnv;
   const drain = await withRouter(0, (router) => drainWithFunctions(functionsFor(context, collections, router.url, { extraEnv })));
   const after = sink.counts();
   const pendingAfter = await countPending(session.firestore, collections.outbox);

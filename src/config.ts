@@ -38,6 +38,10 @@ export const DEFAULT_SHARD_COUNT = 1;
 export const DEFAULT_DELIVERED_RETENTION_DAYS = 7;
 /** With telemetry on, spans and metrics get this long to export before the run answers (less during a shutdown). */
 export const DEFAULT_TELEMETRY_FLUSH_TIMEOUT_MS = 2_000;
+/** 0: a run drains the backlog and answers; above 0 it then follows new events for that long (docs/follow-mode.md). */
+export const DEFAULT_FOLLOW_MS = 0;
+/** FOLLOW_MS leaves at least this much of RUN_BUDGET_MS to the drain before following. */
+export const FOLLOW_MARGIN_MS = 5_000;
 
 /** What every tool that touches the outbox needs: the relay, the producer API and the ops CLI. */
 export interface StoreConfig {
@@ -105,6 +109,8 @@ export interface Config extends StoreConfig {
   readonly parkKeyOnDeadLetter: boolean;
   /** RUN_BUDGET_MS: after this long a run starts no new POSTs, flushes and answers 200 with hasMore. */
   readonly runBudgetMs: number;
+  /** FOLLOW_MS: after draining, a run keeps delivering new events as they are committed for this long (within RUN_BUDGET_MS); 0 answers at once. */
+  readonly followMs: number;
   /** FIRESTORE_TIMEOUT_MS: bound on each Firestore call of a run (lease, pages, sweep, checkpoints, flush, audit). */
   readonly firestoreTimeoutMs: number;
   /** SHUTDOWN_TIMEOUT_MS: from SIGTERM to the run's answer, in all. */
@@ -175,6 +181,7 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
     breakerThreshold: read.integer('BREAKER_THRESHOLD', DEFAULT_BREAKER_THRESHOLD, 1, 1000),
     parkKeyOnDeadLetter: read.text('KEY_AFTER_DEAD_LETTER', z.enum(['park', 'continue']), 'park or continue', 'park') === 'park',
     runBudgetMs: read.integer('RUN_BUDGET_MS', DEFAULT_RUN_BUDGET_MS, 1, 3_600_000),
+    followMs: read.integer('FOLLOW_MS', DEFAULT_FOLLOW_MS, 0, 3_600_000),
     firestoreTimeoutMs: read.integer('FIRESTORE_TIMEOUT_MS', DEFAULT_FIRESTORE_TIMEOUT_MS, 100, 120_000),
     // Below 10 s: Cloud Run kills the instance 10 s after SIGTERM.
     shutdownTimeoutMs: read.integer('SHUTDOWN_TIMEOUT_MS', DEFAULT_SHUTDOWN_TIMEOUT_MS, 100, 9_999),
@@ -217,6 +224,12 @@ function checkTogether(config: Config): void {
     throw new ConfigError(
       'LEASE_TTL_MS',
       `must be at least 3 × FIRESTORE_TIMEOUT_MS (${config.firestoreTimeoutMs * 3} ms), so renewals that time out leave the lease time to be renewed`,
+    );
+  }
+  if (config.followMs > 0 && config.followMs > config.runBudgetMs - FOLLOW_MARGIN_MS) {
+    throw new ConfigError(
+      'FOLLOW_MS',
+      `must be at most RUN_BUDGET_MS - ${FOLLOW_MARGIN_MS} (${config.runBudgetMs - FOLLOW_MARGIN_MS} ms), so a run following new events still drains the backlog first`,
     );
   }
   if (config.maxInFlightBytes < config.maxPayloadBytes) {

@@ -63,6 +63,14 @@ export const QUERIES: readonly DeclaredQuery[] = [
     runBy: 'relay with `SHARD_COUNT` > 1: a page of its shard',
     shape: { collection: OUTBOX, filters: [pending, is('shard', 'SHARD_INDEX')], orderBy: [up('createdAt'), up(NAME)] },
   },
+  {
+    runBy: 'relay with `FOLLOW_MS` > 0: a listener on the newest pending event',
+    shape: { collection: OUTBOX, filters: [pending], orderBy: [down('createdAt')] },
+  },
+  {
+    runBy: 'relay with `FOLLOW_MS` > 0 and `SHARD_COUNT` > 1: the same, of its shard',
+    shape: { collection: OUTBOX, filters: [pending, is('shard', 'SHARD_INDEX')], orderBy: [down('createdAt')] },
+  },
   { runBy: 'relay: parked keys', shape: { collection: PARKED, filters: [], orderBy: [] } },
   {
     runBy: 'relay with `SHARD_COUNT` > 1: its shard’s parked keys',

@@ -108,6 +108,11 @@ export const SETTINGS: readonly Setting[] = [
   },
   { variable: 'MAX_REDRIVES', key: 'maxRedrives', meaning: 'redrives allowed per event (`outbox-ops redrive`), so redrive loops end' },
   { variable: 'RUN_BUDGET_MS', key: 'runBudgetMs', meaning: 'after this long a run starts no new POSTs and answers with `hasMore`' },
+  {
+    variable: 'FOLLOW_MS',
+    key: 'followMs',
+    meaning: 'after draining, follow new events this long (docs/follow-mode.md); at most `RUN_BUDGET_MS` − 5 s',
+  },
   { variable: 'FIRESTORE_TIMEOUT_MS', key: 'firestoreTimeoutMs', meaning: 'bound on each Firestore call of a run' },
   {
     variable: 'LEASE_TTL_MS',

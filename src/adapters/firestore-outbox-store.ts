@@ -12,7 +12,7 @@ import {
 } from '@google-cloud/firestore';
 import { EventStatus, type DocumentVersion, type EventOutcome, type RunSummary, type StoredDocument } from '../core/event.js';
 import type { Instant } from '../core/instant.js';
-import type { HeldLease, OutboxPage, OutboxStore, PageCursor, RecordReport } from '../core/ports.js';
+import type { HeldLease, OutboxPage, OutboxStore, PageCursor, RecordReport, Unsubscribe } from '../core/ports.js';
 import { shardOf } from '../core/shard.js';
 import { LeaseLostError } from '../errors.js';
 import { toPlain } from './firestore-values.js';
@@ -68,17 +68,31 @@ export class FirestoreOutboxStore implements OutboxStore {
     return this.options.shard.count > 1;
   }
 
+  /** The run's pending query, before its order: pending events of the shard. */
+  private get pendingOfShard(): Query {
+    const query: Query = this.outbox.where('status', '==', EventStatus.Pending);
+    return this.sharded ? query.where('shard', '==', this.options.shard.index) : query;
+  }
+
   async fetchPending(limit: number, after: PageCursor | undefined): Promise<OutboxPage> {
-    let query: Query = this.outbox.where('status', '==', EventStatus.Pending);
-    if (this.sharded) query = query.where('shard', '==', this.options.shard.index);
-    query = query.orderBy('createdAt').orderBy(FieldPath.documentId()).limit(limit);
+    let query = this.pendingOfShard.orderBy('createdAt').orderBy(FieldPath.documentId()).limit(limit);
     if (after !== undefined) query = query.startAfter(after as unknown as QueryDocumentSnapshot);
     const snapshot = await query.get();
     const last = snapshot.docs.at(-1);
     return {
       documents: snapshot.docs.map(toStoredDocument),
       next: snapshot.size === limit && last !== undefined ? (last as unknown as PageCursor) : undefined,
+      last: last as unknown as PageCursor | undefined,
     };
+  }
+
+  /**
+   * Listens to the newest pending event of the shard only: a commit of a new event changes it, so the run is
+   * woken, while the listener holds one document and costs one read per change, whatever the backlog.
+   */
+  watchPending(onChange: () => void, onError: (error: unknown) => void): Unsubscribe {
+    const newest = this.pendingOfShard.orderBy('createdAt', 'desc').limit(1);
+    return newest.onSnapshot(() => onChange(), onError);
   }
 
   async fetchStrays(limit: number): Promise<readonly StoredDocument[]> {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Timestamp, type DocumentReference, type DocumentSnapshot, type Firestore } from '@google-cloud/firestore';
-import type { HeldLease, LeaseAttempt, RunLease } from '../core/ports.js';
+import { FieldValue, Timestamp, type DocumentReference, type DocumentSnapshot, type Firestore } from '@google-cloud/firestore';
+import type { HeldLease, LeaseAttempt, RunLease, Unsubscribe } from '../core/ports.js';
 import { LeaseLostError } from '../errors.js';
 
 /** gRPC codes of the preconditions this lease relies on. */
@@ -49,7 +49,7 @@ export class FirestoreRunLease implements RunLease {
     // Expired (its run crashed): take it over, unless another run does so first.
     try {
       const result = await this.ref.update(
-        { ...fields, takenOverFrom: String(current.get('owner')) },
+        { ...fields, takenOverFrom: String(current.get('owner')), ...NOT_FOLLOWING },
         { lastUpdateTime: versionOf(current) },
       );
       return this.held(lease, result.writeTime);
@@ -63,17 +63,55 @@ export class FirestoreRunLease implements RunLease {
   async renew(lease: HeldLease, ttlMs: number): Promise<HeldLease> {
     const renewed: HeldLease = { token: lease.token, expiresAtMs: this.now() + ttlMs };
     const fields = { expiresAt: Timestamp.fromMillis(renewed.expiresAtMs), renewedAt: Timestamp.fromMillis(this.now()) };
-    const write = async (version: Timestamp) => (await this.ref.update(fields, { lastUpdateTime: version })).writeTime;
+    this.versions.set(renewed, await this.update(lease, fields));
+    return renewed;
+  }
+
+  async follow(lease: HeldLease, onHandover: () => void): Promise<Unsubscribe> {
+    this.versions.set(lease, await this.update(lease, { followingSince: Timestamp.fromMillis(this.now()) }));
+    let told = false;
+    // A listener on the lease document tells the follower within a round trip, not at its next renewal.
+    return this.ref.onSnapshot(
+      (snapshot) => {
+        if (told || !snapshot.exists || snapshot.get('token') !== lease.token || snapshot.get('handoverRequestedAt') === undefined) return;
+        told = true;
+        onHandover();
+      },
+      // A listener that fails leaves the follower to FOLLOW_MS; its renewals still watch the lease.
+      () => undefined,
+    );
+  }
+
+  async requestHandover(requester: string, retried = false): Promise<boolean> {
+    const current = await this.ref.get();
+    if (!current.exists || millisOf(current.get('expiresAt')) <= this.now() || current.get('followingSince') === undefined) return false;
+    if (current.get('handoverRequestedAt') !== undefined) return true;
     try {
-      this.versions.set(renewed, await write(this.versionFor(lease)));
+      await this.ref.update(
+        { handoverRequestedAt: Timestamp.fromMillis(this.now()), handoverRequestedBy: requester },
+        { lastUpdateTime: versionOf(current) },
+      );
+      return true;
     } catch (error) {
       if (codeOf(error) !== FAILED_PRECONDITION && codeOf(error) !== NOT_FOUND) throw error;
-      // Changed since our last write: by another run (lost), or by a renewal of ours that timed out yet landed.
+      // The follower renewed or released meanwhile: look again, once.
+      return retried ? false : this.requestHandover(requester, true);
+    }
+  }
+
+  /** One write to the held lease, conditioned on its last version; returns the new version. */
+  private async update(lease: HeldLease, fields: Record<string, unknown>): Promise<Timestamp> {
+    const write = async (version: Timestamp) => (await this.ref.update(fields, { lastUpdateTime: version })).writeTime;
+    try {
+      return await write(this.versionFor(lease));
+    } catch (error) {
+      if (codeOf(error) !== FAILED_PRECONDITION && codeOf(error) !== NOT_FOUND) throw error;
+      // Changed since our last write: by another run (lost), by a renewal of ours that timed out yet landed, or
+      // by a newer run asking a follower to hand over.
       const current = await this.ref.get();
       if (!current.exists || current.get('token') !== lease.token) throw new LeaseLostError(this.ref.path, lease.token);
-      this.versions.set(renewed, await write(versionOf(current)));
+      return write(versionOf(current));
     }
-    return renewed;
   }
 
   async release(lease: HeldLease): Promise<void> {
@@ -97,6 +135,13 @@ export class FirestoreRunLease implements RunLease {
     return version;
   }
 }
+
+/** A lease taken over from a crashed run starts without its follow marks. */
+const NOT_FOLLOWING = {
+  followingSince: FieldValue.delete(),
+  handoverRequestedAt: FieldValue.delete(),
+  handoverRequestedBy: FieldValue.delete(),
+};
 
 function versionOf(snapshot: DocumentSnapshot): Timestamp {
   if (snapshot.updateTime === undefined) throw new Error(`the lease ${snapshot.ref.path} has no update time`);

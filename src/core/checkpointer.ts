@@ -38,6 +38,12 @@ export class Checkpointer {
     }
   }
 
+  /** Starts writing what is buffered, full checkpoint or not (a following run does so every second). */
+  checkpoint(): void {
+    if (this.buffer.length === 0) return;
+    this.writing = this.writing.then(() => this.writeBatch(this.buffer.splice(0, this.checkpointSize)).catch(this.onCheckpointFailed));
+  }
+
   /** Writes everything still buffered; rejects with FlushError if any outcome could not be recorded. */
   async flush(): Promise<void> {
     await this.writing;

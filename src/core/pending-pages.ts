@@ -25,12 +25,22 @@ export class PendingPages {
     return this.finished;
   }
 
+  /**
+   * After the last page, reads on from where it ended: a run following new events (FOLLOW_MS) gets only what
+   * was committed since, never an event it already handled.
+   */
+  resume(): void {
+    this.finished = false;
+  }
+
   /** The next page; `read` wraps the store call (the run bounds it in time). */
   async next(limit: number, read: (fetch: Promise<OutboxPage>) => Promise<OutboxPage>): Promise<PendingBatch> {
     const page = await read(this.store.fetchPending(limit, this.cursor));
     const documents = this.carried.concat(page.documents);
     if (page.next === undefined) {
       this.finished = true;
+      // Kept for resume(): events committed later sort after it.
+      if (page.last !== undefined) this.cursor = page.last;
       this.carried = [];
       return { documents: inCommitOrder(documents), done: true };
     }

@@ -10,7 +10,12 @@ export interface OutboxPage {
   readonly documents: readonly StoredDocument[];
   /** Set when the page was full, so more pending events may follow. */
   readonly next: PageCursor | undefined;
+  /** Where the page ended, full or not (unset when empty): a run following the outbox reads on from there. */
+  readonly last?: PageCursor | undefined;
 }
+
+/** Ends a listener. */
+export type Unsubscribe = () => void;
 
 /** What recording outcomes came to; the rest were written. */
 export interface RecordReport {
@@ -36,6 +41,12 @@ export interface OutboxStore {
   recordOutcomes(outcomes: readonly EventOutcome[], lease: HeldLease): Promise<RecordReport>;
   /** The run's last write; failing here must not fail the run. */
   writeAudit(summary: RunSummary): Promise<void>;
+  /**
+   * A real-time listener for a following run (FOLLOW_MS): calls `onChange` once at the start and whenever a
+   * pending event of the shard may have been committed since. It only wakes the run, which then reads the new
+   * events as pages; `onError` reports a listener that ended on its own.
+   */
+  watchPending(onChange: () => void, onError: (error: unknown) => void): Unsubscribe;
 }
 
 /** A lease the run holds; its token guards every write the run makes. */
@@ -57,6 +68,16 @@ export interface RunLease {
   renew(lease: HeldLease, ttlMs: number): Promise<HeldLease>;
   /** Frees the lease for the next run, only if it is still this run's. */
   release(lease: HeldLease): Promise<void>;
+  /**
+   * Marks the lease as held by a run following new events, and calls `onHandover` once a newer run asks it to
+   * finish (requestHandover). Rejects with LeaseLostError when another run holds the lease.
+   */
+  follow(lease: HeldLease, onHandover: () => void): Promise<Unsubscribe>;
+  /**
+   * A newer run asks the following run that holds the lease to finish and release it; false when the lease is
+   * free, expired, or held by a run that is not following (that one answers by itself).
+   */
+  requestHandover(requester: string): Promise<boolean>;
 }
 
 /** What the router answered to one POST, before anyone judged it. */

@@ -6,10 +6,11 @@ import { withDeadline } from './deadline.js';
 import { decide, admit, type DeliveryResult, type EventRecord, type Fault } from './decide.js';
 import { deliver, type RetryPolicy } from './delivery.js';
 import type { OutboxEvent, RunSummary, StoredDocument } from './event.js';
+import { followNewEvents, waitForHandover } from './follow.js';
 import { KeyedScheduler } from './keyed-scheduler.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { PendingPages } from './pending-pages.js';
-import type { Clock, HeldLease, Logger, OutboxStore, RouterClient, RunLease } from './ports.js';
+import type { Clock, HeldLease, LeaseAttempt, Logger, OutboxStore, RouterClient, RunLease } from './ports.js';
 import { RouterHealth } from './router-health.js';
 import { RunState, StopReason } from './run-state.js';
 import type { Verdict } from './classify.js';
@@ -37,6 +38,8 @@ export interface RelayOptions extends RetryPolicy {
   readonly redeliveryMinDelayMs: number;
   readonly redeliveryMaxDelayMs: number;
   readonly parkKeyOnDeadLetter: boolean;
+  /** After draining, follow new events this long (docs/follow-mode.md); 0 answers at once. */
+  readonly followMs: number;
 }
 
 /** The ports a run works through; the function, the local runner and the benchmark wire them the same way. */
@@ -100,6 +103,8 @@ class RelayRun {
   private readonly scheduler: KeyedScheduler;
   private readonly budget: ByteBudget;
   private readonly checkpointer: Checkpointer;
+  /** The run's read position: the follow phase reads on from where the drain ended. */
+  private readonly pages: PendingPages;
   private readonly cancelPosts = new AbortController();
   private readonly redelivery: BackoffRange;
   private readonly random: () => number;
@@ -124,6 +129,7 @@ class RelayRun {
     this.redelivery = { minDelayMs: options.redeliveryMinDelayMs, maxDelayMs: options.redeliveryMaxDelayMs };
     this.random = deps.random ?? Math.random;
     this.trace = (deps.telemetry ?? NO_TELEMETRY).startRun(runId);
+    this.pages = new PendingPages(deps.store);
     this.checkpointer = new Checkpointer(
       (outcomes) => this.bounded(this.deps.store.recordOutcomes(outcomes, this.lease), 'recording outcomes'),
       options.checkpointSize,
@@ -145,6 +151,7 @@ class RelayRun {
       await this.readParkedKeys();
       await this.sweepStrays();
       await this.deliverPending();
+      await this.follow();
     } catch (error) {
       this.run.stopWith(StopReason.InternalError, describeError(error));
     }
@@ -175,6 +182,7 @@ class RelayRun {
     let attempt;
     try {
       attempt = await this.bounded(this.deps.lease.acquire(runId, this.options.leaseTtlMs), 'acquiring the run lease');
+      if (!attempt.acquired && this.options.followMs > 0) attempt = await this.takeOverFromFollower(attempt);
     } catch (error) {
       const message = `the run lease could not be acquired: ${describeError(error)}. Nothing was POSTed.`;
       this.log('ERROR', 'run not started', { error: message });
@@ -199,6 +207,31 @@ class RelayRun {
     );
     this.log('INFO', 'run started', { batchSize: this.options.batchSize, concurrency: this.options.deliveryConcurrency });
     return { kind: 'ran' };
+  }
+
+  /**
+   * FOLLOW_MS: the lease may be held by a run following new events; it is asked to hand over, and the lease is
+   * waited for (follow.ts). Failing that, the run skips as it would have without asking: still a 200.
+   */
+  private async takeOverFromFollower(held: Extract<LeaseAttempt, { acquired: false }>): Promise<LeaseAttempt> {
+    const { runId } = this.run;
+    try {
+      const attempt = await waitForHandover(
+        {
+          clock: this.deps.clock,
+          acquire: () => this.bounded(this.deps.lease.acquire(runId, this.options.leaseTtlMs), 'acquiring the run lease'),
+          request: () => this.bounded(this.deps.lease.requestHandover(runId), 'asking the following run to hand over'),
+          untilMs: Math.min(this.deps.clock.now() + this.options.leaseTtlMs, this.run.deadlineMs),
+          stopped: this.run.stopping.signal,
+        },
+        held,
+      );
+      if (attempt.acquired) this.log('INFO', 'took over the lease from a following run', { from: held.owner });
+      return attempt;
+    } catch (error) {
+      this.log('WARNING', 'asking the following run to hand over failed; skipping this run', { error: describeError(error) });
+      return held;
+    }
   }
 
   /** Keys parked by a dead letter; unreadable, the run cannot keep their order, so it delivers nothing. */
@@ -228,7 +261,7 @@ class RelayRun {
 
   /** Pages of pending events, oldest first, as long as the budget lasts and memory has room. */
   private async deliverPending(): Promise<void> {
-    const pages = new PendingPages(this.deps.store);
+    const { pages } = this;
     const maxQueued = Math.max(this.options.batchSize, this.options.deliveryConcurrency * QUEUED_PER_SLOT);
     let firstPage = true;
     while (!this.run.stopping.signal.aborted) {
@@ -254,6 +287,38 @@ class RelayRun {
       await this.scheduler.waitBelow(maxQueued);
     }
     this.run.hasMore = !pages.done;
+  }
+
+  /**
+   * FOLLOW_MS: a drained run keeps delivering events as they are committed (follow.ts), each read through
+   * deliverPending, until FOLLOW_MS or the budget is spent, the run stops, or a newer run asks for the lease.
+   */
+  private async follow(): Promise<void> {
+    if (this.options.followMs <= 0 || this.run.stopping.signal.aborted || !this.pages.done) return;
+    await followNewEvents({
+      clock: this.deps.clock,
+      untilMs: Math.min(this.deps.clock.now() + this.options.followMs, this.run.deadlineMs),
+      stopped: this.run.stopping.signal,
+      watchPending: (onChange, onError) => this.deps.store.watchPending(onChange, onError),
+      // Asked to hand over, the run starts no new POST at once; what is in flight finishes and is recorded.
+      announce: (onHandover) => {
+        const marking = this.deps.lease.follow(this.lease, () => {
+          this.run.stopWith(StopReason.HandedOver, 'a newer run took over the lease');
+          onHandover();
+        });
+        return this.bounded(marking, 'marking the lease as following').catch((error: unknown) => {
+          // A mark that lands after its deadline has opened a listener all the same: close it then.
+          marking.then((stop) => stop()).catch(() => undefined);
+          throw error;
+        });
+      },
+      readNew: async () => {
+        this.pages.resume();
+        await this.deliverPending();
+      },
+      checkpoint: () => this.checkpointer.checkpoint(),
+      log: (severity, message, fields) => this.log(severity, message, fields),
+    });
   }
 
   /** Validates a document and queues its delivery behind the earlier events of its key. */

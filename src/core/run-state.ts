@@ -18,6 +18,8 @@ export const StopReason = {
   Shutdown: 'shutdown',
   /** RUN_BUDGET_MS is spent: the rest is the next run's. */
   BudgetSpent: 'budget_spent',
+  /** Following new events (FOLLOW_MS), the run handed its lease to a newer run, which delivers from here. */
+  HandedOver: 'handed_over',
 } as const;
 export type StopReason = (typeof StopReason)[keyof typeof StopReason];
 
@@ -31,6 +33,7 @@ const PRECEDENCE: readonly StopReason[] = [
   StopReason.LeaseExpiring,
   StopReason.Shutdown,
   StopReason.BudgetSpent,
+  StopReason.HandedOver,
 ];
 
 /** Counts a run reports; each event of the run lands in exactly one of the last four. */

@@ -1,4 +1,4 @@
-import type { Firestore } from '@google-cloud/firestore';
+import { FieldValue, type Firestore } from '@google-cloud/firestore';
 import request from 'supertest';
 import { createFirestore } from '../../src/adapters/firestore-client.js';
 import type { OutboxStore, RunLease } from '../../src/core/ports.js';
@@ -100,6 +100,7 @@ function freezeStoreAt(at: { fetch?: (n: number) => boolean; record?: (n: number
     },
     fetchStrays: (limit) => store.fetchStrays(limit),
     fetchParkedKeys: () => store.fetchParkedKeys(),
+    watchPending: (onChange, onError) => store.watchPending(onChange, onError),
     recordOutcomes: (outcomes, lease) => {
       records += 1;
       if (at.record?.(records) === true) freeze();
@@ -125,6 +126,20 @@ async function afterThaw() {
     pending: withStatus('pending'),
     postedTwice: accepted.length - new Set(accepted).size,
   };
+}
+
+/** Events committed after the drain, while a run follows (FOLLOW_MS), with ids of their own. */
+async function commitLive(count: number): Promise<void> {
+  const batch = db.batch();
+  for (let i = 0; i < count; i += 1) {
+    batch.set(db.collection(collections.outbox).doc(`live-${String(i).padStart(2, '0')}`), {
+      type: 'order.created',
+      data: { i },
+      createdAt: FieldValue.serverTimestamp(),
+      status: 'pending',
+    });
+  }
+  await batch.commit();
 }
 
 describe('Firestore hanging at each boundary of a run', () => {
@@ -204,6 +219,8 @@ describe('Firestore hanging at each boundary of a run', () => {
     const wrapLease = (lease: RunLease): RunLease => ({
       acquire: (owner, ttl) => lease.acquire(owner, ttl),
       renew: (held, ttl) => lease.renew(held, ttl),
+      follow: (held, onHandover) => lease.follow(held, onHandover),
+      requestHandover: (requester) => lease.requestHandover(requester),
       release: (held) => {
         freeze();
         return lease.release(held);
@@ -217,6 +234,27 @@ describe('Firestore hanging at each boundary of a run', () => {
     expect(response.body).toMatchObject({ delivered: EVENTS, unrecorded: 0 });
     expect(ms).toBeLessThan(ANSWER_WITHIN_MS);
     expect(state.delivered).toHaveLength(EVENTS);
+  });
+
+  it('while following new events (FOLLOW_MS): stops, answers 200 within the bound, nothing POSTed twice, nothing lost', async () => {
+    const following = run({}, { FOLLOW_MS: '20000', RUN_BUDGET_MS: '30000' });
+    while (router.received.length < EVENTS) await new Promise((resolve) => setTimeout(resolve, 20));
+    await commitLive(4);
+    while (router.received.length < EVENTS + 4) await new Promise((resolve) => setTimeout(resolve, 20));
+    const frozenAt = Date.now();
+    freeze();
+
+    const { response } = await following;
+    const answeredMs = Date.now() - frozenAt;
+    const state = await afterThaw();
+
+    expect(response.status).toBe(200);
+    // Renewals time out (the lease is expiring) or a checkpoint does, whichever comes first: as in a normal run.
+    expect(['lease_expiring', 'checkpoint_failed']).toContain(response.body.stoppedBy);
+    expect(answeredMs).toBeLessThan(ANSWER_WITHIN_MS);
+    expect(state.postedTwice).toBe(0);
+    expect(state.delivered.length + response.body.unrecorded).toBeGreaterThanOrEqual(state.accepted.length);
+    expect([...state.delivered, ...state.pending]).toHaveLength(EVENTS + 4);
   });
 });
 

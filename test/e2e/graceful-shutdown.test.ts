@@ -1,4 +1,4 @@
-import type { Firestore } from '@google-cloud/firestore';
+import { FieldValue, type Firestore } from '@google-cloud/firestore';
 import { DEFAULT_LEASE_TTL_MS } from '../../src/config.js';
 import { serveFunction, type ServedFunction } from '../../tools/local/functions-framework-process.js';
 import { relayEnv } from '../support/function-server.js';
@@ -20,11 +20,11 @@ describe('Shutting down the served function', () => {
   let collections: { outbox: string; audit: string; leases: string };
   const served: ServedFunction[] = [];
 
-  const serve = async (): Promise<ServedFunction> => {
+  const serve = async (overrides: Record<string, string> = {}): Promise<ServedFunction> => {
     const env = {
       PATH: process.env.PATH,
       METADATA_SERVER_DETECTION: 'none',
-      ...relayEnv(router.url, collections, { DELIVERY_CONCURRENCY: '2', LOG_LEVEL: 'ERROR' }),
+      ...relayEnv(router.url, collections, { DELIVERY_CONCURRENCY: '2', LOG_LEVEL: 'ERROR', ...overrides }),
     };
     // The defaults Cloud Run would run with: LEASE_TTL_MS, SHUTDOWN_TIMEOUT_MS and FIRESTORE_TIMEOUT_MS unset.
     for (const name of ['LEASE_TTL_MS', 'SHUTDOWN_TIMEOUT_MS', 'FIRESTORE_TIMEOUT_MS']) delete (env as Record<string, unknown>)[name];
@@ -81,6 +81,43 @@ describe('Shutting down the served function', () => {
       `graceful-shutdown: exited ${exitedAfterMs} ms after SIGTERM; ${delivered.length} acknowledged, ${delivered.length} recorded; the next process took the lease at once\n`,
     );
   }, 120_000);
+
+  it('on SIGTERM while following new events (FOLLOW_MS): answers, records every acknowledged event, frees the lease, exits within 10 s', async () => {
+    const fn = await serve({ FOLLOW_MS: '60000' });
+    const run = fetch(fn.url, { method: 'POST' }).then(async (response) => ({
+      status: response.status,
+      body: (await response.json()) as Record<string, unknown>,
+    }));
+    await routerReceived(EVENTS);
+    // Drained: these arrive while the run follows.
+    const batch = db.batch();
+    for (let i = 0; i < 20; i += 1) {
+      batch.set(db.collection(collections.outbox).doc(`live-${String(i).padStart(2, '0')}`), {
+        type: 'order.created',
+        data: { i },
+        createdAt: FieldValue.serverTimestamp(),
+        sequence: i,
+        status: 'pending',
+      });
+    }
+    await batch.commit();
+    await routerReceived(EVENTS + 4);
+
+    const signalledAt = Date.now();
+    const exited = fn.stop('SIGTERM');
+    const answer = await run;
+    await exited;
+    const exitedAfterMs = Date.now() - signalledAt;
+
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ stoppedBy: 'shutdown', unrecorded: 0 });
+    expect(exitedAfterMs).toBeLessThan(CLOUD_RUN_GRACE_MS);
+    const delivered = await idsWithStatus(db, collections.outbox, 'delivered');
+    expect(delivered).toEqual([...new Set(router.acceptedIds())].sort());
+    expect(router.acceptedIds()).toHaveLength(new Set(router.acceptedIds()).size);
+    const next = await (await fetch((await serve()).url, { method: 'POST' })).json();
+    expect(next).toMatchObject({ stoppedBy: 'drained', hasMore: false });
+  });
 
   it('after SIGKILL: the shard is drained again by a run that starts within 60 s (the lease is short and was renewed)', async () => {
     const fn = await serve();

@@ -62,6 +62,7 @@ export function faultAt(call: 'fetch' | 'recordOutcomes' | 'writeAudit', fault: 
     fetchPending: (limit, after) => (call === 'fetch' ? fault() : store.fetchPending(limit, after)),
     fetchStrays: (limit) => (call === 'fetch' ? fault() : store.fetchStrays(limit)),
     fetchParkedKeys: () => store.fetchParkedKeys(),
+    watchPending: (onChange, onError) => store.watchPending(onChange, onError),
     recordOutcomes: (outcomes, lease) => (call === 'recordOutcomes' ? fault() : store.recordOutcomes(outcomes, lease)),
     writeAudit: (summary) => (call === 'writeAudit' ? fault() : store.writeAudit(summary)),
   });

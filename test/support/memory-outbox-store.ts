@@ -1,6 +1,15 @@
 import type { DocumentVersion, EventOutcome, RunSummary, StoredDocument } from '../../src/core/event.js';
 import { Instant } from '../../src/core/instant.js';
-import type { HeldLease, LeaseAttempt, OutboxPage, OutboxStore, PageCursor, RecordReport, RunLease } from '../../src/core/ports.js';
+import type {
+  HeldLease,
+  LeaseAttempt,
+  OutboxPage,
+  OutboxStore,
+  PageCursor,
+  RecordReport,
+  RunLease,
+  Unsubscribe,
+} from '../../src/core/ports.js';
 import { LeaseLostError } from '../../src/errors.js';
 
 interface Stored {
@@ -15,6 +24,7 @@ export class MemoryOutboxStore implements OutboxStore {
   readonly audits: RunSummary[] = [];
   readonly parked = new Map<string, string>();
   private versions = 0;
+  private readonly watchers = new Set<() => void>();
 
   constructor(readonly lease: MemoryRunLease = new MemoryRunLease()) {}
 
@@ -39,6 +49,19 @@ export class MemoryOutboxStore implements OutboxStore {
   put(id: string, fields: Record<string, unknown>): void {
     this.versions += 1;
     this.documents.set(id, { fields, version: this.versions });
+    // Like a real-time listener: told soon after the write, never inside it.
+    for (const watcher of this.watchers) queueMicrotask(watcher);
+  }
+
+  watchPending(onChange: () => void): Unsubscribe {
+    this.watchers.add(onChange);
+    queueMicrotask(onChange);
+    return () => this.watchers.delete(onChange);
+  }
+
+  /** Real-time listeners open now. */
+  get watching(): number {
+    return this.watchers.size;
   }
 
   fields(id: string): Record<string, unknown> | undefined {
@@ -63,7 +86,8 @@ export class MemoryOutboxStore implements OutboxStore {
     }));
     const last = pending.at(-1);
     const next = documents.length === limit && last !== undefined ? ({ at: last.at, id: last.id } as unknown as PageCursor) : undefined;
-    return Promise.resolve({ documents, next });
+    const end = last === undefined ? undefined : ({ at: last.at, id: last.id } as unknown as PageCursor);
+    return Promise.resolve({ documents, next, last: end });
   }
 
   fetchStrays(): Promise<readonly StoredDocument[]> {
@@ -112,8 +136,10 @@ export class MemoryOutboxStore implements OutboxStore {
 
 /** The run lease in memory, with its clock passed in. */
 export class MemoryRunLease implements RunLease {
-  private held: { owner: string; token: string; expiresAtMs: number } | undefined;
+  private held: { owner: string; token: string; expiresAtMs: number; following?: () => void; handoverAsked?: boolean } | undefined;
   private tokens = 0;
+  /** Who asked a follower to hand over, in order. */
+  readonly handoverRequests: string[] = [];
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -139,6 +165,26 @@ export class MemoryRunLease implements RunLease {
   release(lease: HeldLease): Promise<void> {
     if (this.held?.token === lease.token) this.held = undefined;
     return Promise.resolve();
+  }
+
+  follow(lease: HeldLease, onHandover: () => void): Promise<Unsubscribe> {
+    const held = this.held;
+    if (held?.token !== lease.token) return Promise.reject(new LeaseLostError('memory-lease', lease.token));
+    held.following = onHandover;
+    return Promise.resolve(() => {
+      if (held.following === onHandover) delete held.following;
+    });
+  }
+
+  requestHandover(requester: string): Promise<boolean> {
+    const held = this.held;
+    if (held === undefined || held.expiresAtMs <= this.now() || held.following === undefined) return Promise.resolve(false);
+    this.handoverRequests.push(requester);
+    if (held.handoverAsked !== true) {
+      held.handoverAsked = true;
+      queueMicrotask(held.following);
+    }
+    return Promise.resolve(true);
   }
 
   /** Another run takes the lease (as after this run's lease expired). */

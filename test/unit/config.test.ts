@@ -41,6 +41,8 @@ describe('Function: parseConfig', () => {
     [{ ...VALID, LOG_LEVEL: 'LOUD' }, 'LOG_LEVEL', 'one of'],
     [{ ...VALID, SHARD_COUNT: '4', SHARD_INDEX: '4' }, 'SHARD_INDEX', 'from 0 to 3'],
     [{ ...VALID, EVENT_SOURCE: 'not a uri' }, 'EVENT_SOURCE', 'a URI reference'],
+    [{ ...VALID, FOLLOW_MS: '-1' }, 'FOLLOW_MS', 'from 0 to'],
+    [{ ...VALID, RUN_BUDGET_MS: '60000', FOLLOW_MS: '58000' }, 'FOLLOW_MS', 'at most RUN_BUDGET_MS - 5000 (55000 ms)'],
     [{ ...VALID, FIRESTORE_TIMEOUT_MS: '20000' }, 'LEASE_TTL_MS', 'at least 3 × FIRESTORE_TIMEOUT_MS (60000 ms)'],
     [
       { ...VALID, REDELIVERY_MIN_DELAY_MS: '5000', REDELIVERY_MAX_DELAY_MS: '1000' },

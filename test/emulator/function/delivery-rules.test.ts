@@ -355,6 +355,7 @@ describe('Delivery: checkpoints, drain and budget', () => {
       fetchPending: (limit, after) => store.fetchPending(limit, after),
       fetchStrays: (limit) => store.fetchStrays(limit),
       fetchParkedKeys: () => store.fetchParkedKeys(),
+      watchPending: (onChange, onError) => store.watchPending(onChange, onError),
       writeAudit: (summary) => store.writeAudit(summary),
       recordOutcomes: (outcomes: readonly EventOutcome[], lease) => {
         commits.push({ size: outcomes.length, at: Date.now() });

@@ -26,6 +26,7 @@ const OPTIONS: RelayOptions = {
   redeliveryMinDelayMs: 60_000,
   redeliveryMaxDelayMs: 3_600_000,
   parkKeyOnDeadLetter: true,
+  followMs: 0,
 };
 
 const never = <T>(): Promise<T> => new Promise<T>(() => undefined);

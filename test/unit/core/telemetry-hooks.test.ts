@@ -13,6 +13,7 @@ const OPTIONS: RelayOptions = {
   deliveryConcurrency: 1,
   maxAttempts: 1,
   runBudgetMs: 60_000,
+  followMs: 0,
   checkpointSize: 10,
   maxPayloadBytes: 10_000,
   shardCount: 1,

@@ -8,8 +8,11 @@ import {
   DEFAULT_FIRESTORE_TIMEOUT_MS,
   DEFAULT_LEASE_TTL_MS,
   DEFAULT_POST_TIMEOUT_MS,
+  DEFAULT_FOLLOW_MS,
   DEFAULT_RUN_BUDGET_MS,
+  FOLLOW_MARGIN_MS,
   longestRunMs,
+  parseConfig,
 } from '../../../src/config.js';
 import { PROJECT_ROOT } from '../../support/project-root.js';
 
@@ -116,6 +119,8 @@ describe('Deployment: cloudbuild.yaml', () => {
       ['a _ROUTER_URL with a comma, which would split --set-env-vars', { _ROUTER_URL: 'https://r.example.com/a,b' }, '_ROUTER_URL'],
       ['a _ROUTER_AUTH the relay does not know', { _ROUTER_AUTH: 'basic' }, '_ROUTER_AUTH'],
       ['a _SHARD_INDEX outside 0 to _SHARD_COUNT - 1', { _SHARD_COUNT: '4', _SHARD_INDEX: '4' }, '_SHARD_INDEX'],
+      ['a _FOLLOW_MS that is not a whole number of milliseconds', { _FOLLOW_MS: '1.5' }, '_FOLLOW_MS'],
+      ['a _FOLLOW_MS longer than the run budget allows', { _FOLLOW_MS: '236000' }, '_FOLLOW_MS'],
     ])('stops at its first step on %s', (_case, substitutions, named) => {
       const run = runBuild(['check-substitutions'], { substitutions });
       run.remove();
@@ -186,6 +191,47 @@ describe('Deployment: cloudbuild.yaml', () => {
       expect(envVars.get('NODE_OPTIONS')).toBe(DEPLOY_NODE_OPTIONS);
     });
 
+    describe('following new events (_FOLLOW_MS)', () => {
+      let following: BuildRun;
+      let call: GcloudCall;
+      let env: Map<string, string>;
+
+      beforeAll(() => {
+        following = runBuild(['deploy'], { substitutions: { _FOLLOW_MS: '75000' } });
+        call = following.call('functions', 'deploy');
+        env = keyValueList(call.text('--set-env-vars'));
+      });
+      afterAll(() => following.remove());
+
+      it('does not follow unless asked: FOLLOW_MS is 0 by default, as in src/config.ts', () => {
+        expect(cloudBuild.substitutions._FOLLOW_MS).toBe(String(DEFAULT_FOLLOW_MS));
+        expect(envVars.get('FOLLOW_MS')).toBe('0');
+      });
+
+      it('passes FOLLOW_MS to the function, which accepts it with the deployed settings', () => {
+        expect(env.get('FOLLOW_MS')).toBe('75000');
+        expect(parseConfig(Object.fromEntries(env)).followMs).toBe(75_000);
+      });
+
+      it('allows a second instance, so a run triggered while another follows can ask it to hand over', () => {
+        expect(call.flag('--max-instances')).toBe('2');
+        expect(call.flag('--concurrency')).toBe('1');
+      });
+
+      it('keeps the timeout and Scheduler’s attempt deadline above the longest run: following stays within RUN_BUDGET_MS', () => {
+        const config = parseConfig(Object.fromEntries(env));
+        const deadlineS = seconds(SchedulerJob.parse(parse(schedulerYaml)).attemptDeadline);
+
+        expect(config.followMs).toBeLessThanOrEqual(config.runBudgetMs - FOLLOW_MARGIN_MS);
+        expect(functionTimeoutMs(call)).toBeGreaterThan(longestRunMs(config));
+        expect(deadlineS * 1000).toBeGreaterThanOrEqual(functionTimeoutMs(call));
+      });
+
+      it('keeps the lease shorter than a minute, so the hand-over wait (one lease TTL at most) fits in a run', () => {
+        expect(parseConfig(Object.fromEntries(env)).leaseTtlMs).toBeLessThan(60_000);
+      });
+    });
+
     it('gets the router URL and the shard it drains', () => {
       expect(Object.fromEntries(envVars)).toMatchObject({ ROUTER_URL, ROUTER_AUTH: 'none', SHARD_COUNT: '1', SHARD_INDEX: '0' });
     });
@@ -209,7 +255,9 @@ describe('Deployment: cloudbuild.yaml', () => {
       // NODE_OPTIONS is Node's own, not the relay's: the heap the benchmark measured with (test above).
       names.delete('NODE_OPTIONS');
       expect([...names].filter((name) => !configSource.includes(`'${name}'`))).toEqual([]);
-      expect(names).toEqual(new Set(['ROUTER_URL', 'ROUTER_AUTH', 'ROUTER_AUDIENCE', 'ROUTER_HMAC_SECRET', 'SHARD_COUNT', 'SHARD_INDEX']));
+      expect(names).toEqual(
+        new Set(['ROUTER_URL', 'ROUTER_AUTH', 'ROUTER_AUDIENCE', 'ROUTER_HMAC_SECRET', 'SHARD_COUNT', 'SHARD_INDEX', 'FOLLOW_MS']),
+      );
     });
 
     it('mounts ROUTER_HMAC_SECRET from Secret Manager when _ROUTER_AUTH is hmac, and never as a plain variable', () => {

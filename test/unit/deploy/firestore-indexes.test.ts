@@ -87,6 +87,12 @@ class RecordingQuery {
     return Promise.resolve({ docs: [], size: 0, empty: true });
   }
 
+  /** A real-time listener needs the same index as a query of its shape. */
+  onSnapshot(): () => void {
+    this.recorder.record(this.shape);
+    return () => undefined;
+  }
+
   doc(id: string): { id: string; path: string } {
     return { id, path: `${this.shape.collection}/${id}` };
   }
@@ -129,6 +135,10 @@ async function queriesTheCodeRuns(): Promise<Map<string, QueryShape>> {
     await store.fetchPending(200, undefined);
     await store.fetchStrays(200);
     await store.fetchParkedKeys();
+    store.watchPending(
+      () => undefined,
+      () => undefined,
+    )();
   }
   await readOutboxStatus(firestore, config, 0);
   await listDeadLetters(firestore, config);
