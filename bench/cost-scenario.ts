@@ -11,6 +11,8 @@ export async function measureCost(context: ScenarioContext): Promise<StoreCost> 
   const cost = await withRouter(0, (router) =>
     measureStoreCost({
       firestore: session.firestore,
+      emulatorHost: session.host,
+      projectId: session.projectId,
       routerUrl: router.url,
       collections,
       deliveryConcurrency: config.concurrency,

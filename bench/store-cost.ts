@@ -41,12 +41,19 @@ export async function measureStoreCost(options: {
   readonly deliveryConcurrency: number;
   readonly pending: number;
   readonly timeoutMs: number;
+  /** The emulator and project the relay's own client talks to (those of `firestore`). */
+  readonly emulatorHost: string;
+  readonly projectId: string;
   /** Relay settings as the function would read them (BENCH_RELAY_ENV); NODE_OPTIONS has no effect in-process. */
   readonly extraEnv: Readonly<Record<string, string>>;
 }): Promise<StoreCost> {
   const { collections } = options;
   const config = parseConfig({
     ROUTER_URL: options.routerUrl,
+    // The relay makes its own Firestore client from the configuration, as the function does: point it at the
+    // bench's emulator and project, not at whatever the bench process's environment names.
+    FIRESTORE_EMULATOR_HOST: options.emulatorHost,
+    GOOGLE_CLOUD_PROJECT: options.projectId,
     OUTBOX_COLLECTION: collections.outbox,
     AUDIT_COLLECTION: collections.audit,
     LEASE_COLLECTION: collections.leases,
@@ -73,7 +80,7 @@ export async function measureStoreCost(options: {
         result = await relay.run(`bench-run-${runs}-retry-${retry}`);
       }
       if (result.kind !== 'ran' || result.retryWanted)
-        throw new Error(`the relay run ended ${result.kind === 'ran' ? result.summary.stoppedBy : result.kind}`);
+        throw new Error(`the relay run ended ${result.kind === 'ran' ? result.summary.stoppedBy : `${result.kind}: ${result.error}`}`);
       delivered += result.summary.delivered;
       hasMore = result.summary.hasMore;
     }
