@@ -2,6 +2,7 @@ import type { Firestore } from '@google-cloud/firestore';
 import { MAX_WRITES_PER_COMMIT } from '../dist/adapters/firestore-outbox-store.js';
 import { parseConfig } from '../dist/config.js';
 import type { Logger } from '../dist/core/ports.js';
+import type { RunResult } from '../dist/core/relay.js';
 import { createRelay } from '../dist/create-relay.js';
 import { CountingOutboxStore, type StoreCounts } from './counting-store.js';
 
@@ -79,8 +80,7 @@ export async function measureStoreCost(options: {
         await new Promise((resolve) => setTimeout(resolve, 1000));
         result = await relay.run(`bench-run-${runs}-retry-${retry}`);
       }
-      if (result.kind !== 'ran' || result.retryWanted)
-        throw new Error(`the relay run ended ${result.kind === 'ran' ? result.summary.stoppedBy : `${result.kind}: ${result.error}`}`);
+      if (result.kind !== 'ran' || result.retryWanted) throw new Error(`the relay run ended ${describeEnd(result)}`);
       delivered += result.summary.delivered;
       hasMore = result.summary.hasMore;
     }
@@ -126,4 +126,11 @@ function sumCounts(all: readonly StoreCounts[]): StoreCounts {
     commits: total((c) => c.commits),
     auditWrites: total((c) => c.auditWrites),
   };
+}
+
+/** Why a run of the measurement did not count: its stop reason, or why it did not run. */
+function describeEnd(result: RunResult): string {
+  if (result.kind === 'ran') return result.summary.stoppedBy;
+  if (result.kind === 'not_started') return `not_started: ${result.error}`;
+  return `skipped: the lease is held by ${result.heldBy}`;
 }
