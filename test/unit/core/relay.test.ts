@@ -6,28 +6,9 @@ import { memoryLogger } from '../../support/function-server.js';
 import { MemoryOutboxStore, MemoryRunLease } from '../../support/memory-outbox-store.js';
 import { memoryRouter, ok, status, type MemoryAnswer } from '../../support/memory-router.js';
 import { VirtualClock } from '../../support/virtual-clock.js';
+import { UNIT_RELAY_OPTIONS } from '../../support/relay-options.js';
 
-const OPTIONS: RelayOptions = {
-  batchSize: 10,
-  deliveryConcurrency: 4,
-  maxAttempts: 5,
-  runBudgetMs: 60_000,
-  checkpointSize: 10,
-  maxPayloadBytes: 10_000,
-  shardCount: 1,
-  postRetries: 0,
-  retryMinDelayMs: 100,
-  retryMaxDelayMs: 1_000,
-  firestoreTimeoutMs: 2_000,
-  leaseTtlMs: 9_000,
-  shutdownTimeoutMs: 5_000,
-  maxInFlightBytes: 1_000_000,
-  breakerThreshold: 3,
-  redeliveryMinDelayMs: 60_000,
-  redeliveryMaxDelayMs: 3_600_000,
-  parkKeyOnDeadLetter: true,
-  followMs: 0,
-};
+const OPTIONS: RelayOptions = UNIT_RELAY_OPTIONS;
 
 const never = <T>(): Promise<T> => new Promise<T>(() => undefined);
 

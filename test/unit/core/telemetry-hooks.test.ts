@@ -7,28 +7,9 @@ import { memoryLogger } from '../../support/function-server.js';
 import { MemoryOutboxStore, MemoryRunLease } from '../../support/memory-outbox-store.js';
 import { ok, status } from '../../support/memory-router.js';
 import { VirtualClock } from '../../support/virtual-clock.js';
+import { UNIT_RELAY_OPTIONS } from '../../support/relay-options.js';
 
-const OPTIONS: RelayOptions = {
-  batchSize: 10,
-  deliveryConcurrency: 1,
-  maxAttempts: 1,
-  runBudgetMs: 60_000,
-  followMs: 0,
-  checkpointSize: 10,
-  maxPayloadBytes: 10_000,
-  shardCount: 1,
-  postRetries: 1,
-  retryMinDelayMs: 100,
-  retryMaxDelayMs: 1_000,
-  firestoreTimeoutMs: 2_000,
-  leaseTtlMs: 9_000,
-  shutdownTimeoutMs: 5_000,
-  maxInFlightBytes: 1_000_000,
-  breakerThreshold: 3,
-  redeliveryMinDelayMs: 60_000,
-  redeliveryMaxDelayMs: 3_600_000,
-  parkKeyOnDeadLetter: true,
-};
+const OPTIONS: RelayOptions = { ...UNIT_RELAY_OPTIONS, deliveryConcurrency: 1, maxAttempts: 1, postRetries: 1 };
 
 const STORED = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
