@@ -5,10 +5,16 @@ export interface BenchConfig {
   /** BENCH_EVENTS: pending events drained per throughput measurement (default 10,000; quick 2,000). */
   readonly events: number;
   /**
-   * BENCH_CPU_ROUNDS: rounds of the CPU measurement, each a function drain of BENCH_EVENTS with the router
-   * answering at once, then the raw sender's same POSTs; the first is dropped (default 4; 0 skips it).
+   * BENCH_CPU_ROUNDS: rounds of the CPU measurement, each function drains of BENCH_EVENTS with the router
+   * answering at once (warm, just started, probed), then the raw sender's same POSTs; the first is dropped
+   * (default 4; 0 skips it).
    */
   readonly cpuRounds: number;
+  /**
+   * BENCH_WARMUP_EVENTS: events a function instance drains before the CPU measurement's drain, so the figure is a
+   * warm instance's (default 5,000; quick 1,000).
+   */
+  readonly warmUpEvents: number;
   /** BENCH_LATENCIES_MS: router answer delays measured, comma-separated (default 0,5,50). */
   readonly latenciesMs: readonly number[];
   /** BENCH_CONCURRENCY: the relay's DELIVERY_CONCURRENCY and the raw sender's parallelism (default 32). */
@@ -58,6 +64,7 @@ export function parseBenchConfig(env: Env = process.env): BenchConfig {
     quick,
     events: integer(env, 'BENCH_EVENTS', pick(10_000, 2_000), 1, 1_000_000),
     cpuRounds: integer(env, 'BENCH_CPU_ROUNDS', 4, 0, 20),
+    warmUpEvents: integer(env, 'BENCH_WARMUP_EVENTS', pick(5_000, 1_000), 1, 1_000_000),
     latenciesMs: integers(env, 'BENCH_LATENCIES_MS', [0, 5, 50], 0, 10_000),
     concurrency: integer(env, 'BENCH_CONCURRENCY', 32, 1, 256),
     rssEvents: integer(env, 'BENCH_RSS_EVENTS', pick(100_000, 20_000), 0, 1_000_000),

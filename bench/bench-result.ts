@@ -74,10 +74,12 @@ export interface CpuRound {
   readonly dropped: boolean;
   readonly delivered: number;
   readonly eventsPerSecond: number;
-  /** User + system time of the function process over the drain, per delivered event. */
+  /** User + system time of a warm function process (BENCH_WARMUP_EVENTS drained before) over the drain, per delivered event. */
   readonly functionCpuMsPerEvent: number;
+  /** The same for a process whose first drain it is: what a new instance's first run costs per event. */
+  readonly coldProcessCpuMsPerEvent: number;
   readonly emulatorCpuMsPerEvent: number;
-  /** V8 heap bytes the function allocated per delivered event, in KiB (bench/function-probe.ts). */
+  /** V8 heap bytes the function allocated per delivered event, in KiB (bench/function-probe.ts, in a drain of its own). */
   readonly allocKbPerEvent: number | undefined;
   readonly collections: number | undefined;
   /** Main-thread garbage-collection time per delivered event (v8.GCProfiler's cost), in ms. */
@@ -98,6 +100,10 @@ export interface CpuResult {
   readonly nodeOptions: string;
   readonly rounds: readonly CpuRound[];
   readonly functionCpuMsPerEvent: number;
+  /** Median of the rounds' coldProcessCpuMsPerEvent. */
+  readonly coldProcessCpuMsPerEvent: number;
+  /** Events each warm instance drained before its measured drain. */
+  readonly warmUpEvents: number;
   readonly rawCpuMsPerPost: number;
   readonly allocKbPerEvent: number | undefined;
   /** Median main-thread GC time per event over the warm rounds. */

@@ -45,8 +45,8 @@ export class CountingOutboxStore implements OutboxStore {
     return { ...this.counts };
   }
 
-  async fetchPending(limit: number, after: PageCursor | undefined): Promise<OutboxPage> {
-    const page = await this.inner.fetchPending(limit, after);
+  async fetchPending(limit: number, after: PageCursor | undefined, maxBytes: number): Promise<OutboxPage> {
+    const page = await this.inner.fetchPending(limit, after, maxBytes);
     const { counts } = this;
     this.counts = {
       ...counts,

@@ -19,20 +19,37 @@ export function median(values: readonly number[]): number {
 }
 
 /**
- * CPU per delivered event: rounds of one function drain of BENCH_EVENTS (router answering at once, allocation
- * probed) followed by the raw sender's same POSTs, interleaved so that load from other work on the machine
- * falls on both alike. The first round (a cold emulator) is dropped; the figures are the medians of the rest.
+ * CPU per delivered event: rounds of function drains of BENCH_EVENTS (router answering at once) and the raw
+ * sender's same POSTs, interleaved so that load from other work on the machine falls on all alike. Each round
+ * drains in a warm instance (one that has already drained BENCH_WARMUP_EVENTS, as an instance triggered every
+ * minute has: the figure), in a process that just started (what a new instance's first run costs more: JIT
+ * compilation, first connections), and once with allocation probed. The first round (a cold emulator) is
+ * dropped; the figures are the medians of the rest.
  */
 export async function measureCpu(context: ScenarioContext): Promise<CpuResult> {
   const { config, session, progress } = context;
   const rounds: CpuRound[] = [];
   const measureDomain = existsSync(path.join(context.projectRoot, WITH_DOMAIN_SOURCE));
+  const seed = (collection: string, count: number) => (): Promise<void> =>
+    seedPending(session.firestore, collection, count, { shardCount: 1, parallelCommits: config.seedParallelCommits }).then(() => undefined);
   for (let round = 0; round < config.cpuRounds; round += 1) {
     await session.reset();
     const collections = collectionsFor(`cpu${round}`);
-    await seedPending(session.firestore, collections.outbox, config.events, { shardCount: 1, parallelCommits: config.seedParallelCommits });
     const drain = await withRouter(CPU_LATENCY_MS, (router) =>
-      drainWithFunctions(functionsFor(context, collections, router.url, { probeAllocation: true, extraEnv: context.relayEnv })),
+      drainWithFunctions({
+        ...functionsFor(context, collections, router.url),
+        warmUp: { seedWarmUp: seed(collections.outbox, config.warmUpEvents), seedMeasured: seed(collections.outbox, config.events) },
+      }),
+    );
+    const coldCollections = collectionsFor(`cpucold${round}`);
+    await seed(coldCollections.outbox, config.events)();
+    const cold = await withRouter(CPU_LATENCY_MS, (router) => drainWithFunctions(functionsFor(context, coldCollections, router.url)));
+    // Allocation from a drain of its own: the probe's GC profiler costs CPU at every collection, so the drains
+    // whose CPU are the figures run without it.
+    const probeCollections = collectionsFor(`cpuprobe${round}`);
+    await seed(probeCollections.outbox, config.events)();
+    const probed = await withRouter(CPU_LATENCY_MS, (router) =>
+      drainWithFunctions(functionsFor(context, probeCollections, router.url, { probeAllocation: true })),
     );
     const raw = await withRouter(CPU_LATENCY_MS, (router) =>
       measureRawLimit({ routerUrl: router.url, events: config.events, concurrency: config.concurrency }, config.drainTimeoutMs),
@@ -40,28 +57,27 @@ export async function measureCpu(context: ScenarioContext): Promise<CpuResult> {
     let withDomainCpuMsPerEvent: number | undefined;
     if (measureDomain) {
       const domainCollections = collectionsFor(`cpudomain${round}`);
-      await seedPending(session.firestore, domainCollections.outbox, config.events, {
-        shardCount: 1,
-        parallelCommits: config.seedParallelCommits,
-      });
+      await seed(domainCollections.outbox, config.events)();
       const withDomain = await withRouter(CPU_LATENCY_MS, (router) =>
         drainWithFunctions(functionsFor(context, domainCollections, router.url, { source: WITH_DOMAIN_SOURCE })),
       );
       withDomainCpuMsPerEvent = (withDomain.cpu.functionsSeconds * 1000) / Math.max(1, withDomain.delivered);
     }
-    const shard = drain.shards[0];
+    const shard = probed.shards[0];
     const delivered = Math.max(1, drain.delivered);
+    const probedDelivered = Math.max(1, probed.delivered);
     const result: CpuRound = {
       round,
       dropped: round === 0,
       delivered: drain.delivered,
       eventsPerSecond: drain.eventsPerSecond,
       functionCpuMsPerEvent: (drain.cpu.functionsSeconds * 1000) / delivered,
+      coldProcessCpuMsPerEvent: (cold.cpu.functionsSeconds * 1000) / Math.max(1, cold.delivered),
       emulatorCpuMsPerEvent: (drain.cpu.emulatorSeconds * 1000) / delivered,
-      allocKbPerEvent: shard?.allocatedBytes === undefined ? undefined : shard.allocatedBytes / 1024 / delivered,
+      allocKbPerEvent: shard?.allocatedBytes === undefined ? undefined : shard.allocatedBytes / 1024 / probedDelivered,
       collections: shard?.collections,
-      gcMsPerEvent: shard?.gcMs === undefined ? undefined : shard.gcMs / delivered,
-      peakRssBytes: shard?.peakRssBytes,
+      gcMsPerEvent: shard?.gcMs === undefined ? undefined : shard.gcMs / probedDelivered,
+      peakRssBytes: drain.shards[0]?.peakRssBytes,
       rawCpuMsPerPost: (raw.cpuSeconds * 1000) / Math.max(1, raw.ok),
       rawEventsPerSecond: raw.eventsPerSecond,
       withDomainCpuMsPerEvent,
@@ -69,7 +85,8 @@ export async function measureCpu(context: ScenarioContext): Promise<CpuResult> {
     rounds.push(result);
     progress(
       `  round ${round}${result.dropped ? ' (cold emulator, dropped)' : ''}: ${drain.delivered} in ${seconds(drain.ms)}, ` +
-        `function ${result.functionCpuMsPerEvent.toFixed(3)} ms/event (GC ${result.gcMsPerEvent?.toFixed(3) ?? 'n/a'}), ` +
+        `function ${result.functionCpuMsPerEvent.toFixed(3)} ms/event warm, ${result.coldProcessCpuMsPerEvent.toFixed(3)} just started ` +
+        `(GC ${result.gcMsPerEvent?.toFixed(3) ?? 'n/a'}), ` +
         `${result.allocKbPerEvent?.toFixed(1) ?? 'n/a'} KB/event, ` +
         `peak RSS ${((result.peakRssBytes ?? 0) / 2 ** 20).toFixed(0)} MiB; raw ${result.rawCpuMsPerPost.toFixed(3)} ms/POST; ` +
         `with the domain ${withDomainCpuMsPerEvent?.toFixed(3) ?? 'n/a'} ms/event; ${cpuLine(drain.cpu)}`,
@@ -87,6 +104,8 @@ export async function measureCpu(context: ScenarioContext): Promise<CpuResult> {
     nodeOptions: context.relayEnv.NODE_OPTIONS ?? '',
     rounds,
     functionCpuMsPerEvent: median(counted.map((round) => round.functionCpuMsPerEvent)),
+    coldProcessCpuMsPerEvent: median(counted.map((round) => round.coldProcessCpuMsPerEvent)),
+    warmUpEvents: config.warmUpEvents,
     rawCpuMsPerPost: median(counted.map((round) => round.rawCpuMsPerPost)),
     allocKbPerEvent: alloc.length === 0 ? undefined : median(alloc),
     gcMsPerEvent: gc.length === 0 ? undefined : median(gc),

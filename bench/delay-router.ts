@@ -14,6 +14,8 @@ export interface DelayRouter {
   /** performance.now() when the first request arrived and when the last answer was sent; undefined before any. */
   firstRequestAt(): number | undefined;
   lastAnswerAt(): number | undefined;
+  /** Forgets what arrived so far (a warm-up drain's POSTs), so the counts describe what follows. */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -57,6 +59,13 @@ export async function startDelayRouter(delayMs: number): Promise<DelayRouter> {
     bodyBytes: () => bodyBytes,
     firstRequestAt: () => firstRequestAt,
     lastAnswerAt: () => lastAnswerAt,
+    reset: () => {
+      received = 0;
+      bodyBytes = 0;
+      firstRequestAt = undefined;
+      lastAnswerAt = undefined;
+      ids.clear();
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();

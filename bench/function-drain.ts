@@ -28,6 +28,12 @@ export interface FunctionDrainOptions {
   readonly source?: string;
   /** Preload bench/function-probe.ts into each function, to report the bytes it allocated during the drain. */
   readonly probeAllocation?: boolean;
+  /**
+   * Drain once, unmeasured, in the same function processes before the measured drain: `seedWarmUp` seeds what that
+   * drain delivers and `seedMeasured` then what the measured one does. The figures are then those of a warm
+   * instance, as every run an instance serves after its first is; without it, of a process that just started.
+   */
+  readonly warmUp?: { readonly seedWarmUp: () => Promise<void>; readonly seedMeasured: () => Promise<void> };
 }
 
 /** What one shard's function did while the outbox drained. */
@@ -118,6 +124,23 @@ export async function drainWithFunctions(options: FunctionDrainOptions): Promise
         coldStartMs[shardIndex] = performance.now() - startedAt;
       }),
     );
+    if (options.warmUp !== undefined) {
+      await options.warmUp.seedWarmUp();
+      const deadline = Date.now() + options.drainTimeoutMs;
+      await Promise.all(
+        served.map((fn, shardIndex) =>
+          drainShard(fn, {
+            shardIndex,
+            deadline,
+            maxRuns: options.maxRuns ?? MAX_RUNS_PER_SHARD,
+            coldStartMs: 0,
+            tail: [],
+            probeFile: undefined,
+          }),
+        ),
+      );
+      await options.warmUp.seedMeasured();
+    }
     const emulatorCpuBefore = options.emulatorProcessGroup === undefined ? 0 : await readGroupCpuSeconds(options.emulatorProcessGroup);
     const benchCpuBefore = process.cpuUsage();
     const startedAt = performance.now();

@@ -32,7 +32,8 @@ function cpuTable(result: BenchResult): string[] {
   const cpu = result.cpu;
   if (cpu === undefined) return [];
   return [
-    `CPU per delivered event: ${cpu.rounds.length} rounds of a function drain of ${cpu.events.toLocaleString('en-US')} events (router answering at once) ` +
+    `CPU per delivered event: ${cpu.rounds.length} rounds, each function drains of ${cpu.events.toLocaleString('en-US')} events (router answering at once) ` +
+      `in a warm instance (after a drain of ${cpu.warmUpEvents.toLocaleString('en-US')}), in a just-started process and with allocation probed, ` +
       `then the raw sender's same POSTs, interleaved; the first round (cold emulator) is dropped, the figures are medians of the rest. ` +
       `NODE_OPTIONS=${cpu.nodeOptions === '' ? '(none)' : cpu.nodeOptions}.`,
     '',
@@ -40,8 +41,9 @@ function cpuTable(result: BenchResult): string[] {
       [
         'round',
         'events/s',
-        'function CPU / event',
-        'of which GC (main thread)',
+        'function CPU / event (warm)',
+        'just started',
+        'GC (main thread, probed)',
         'allocated / event',
         'GCs',
         'function peak RSS',
@@ -52,6 +54,7 @@ function cpuTable(result: BenchResult): string[] {
         r.dropped ? `${r.round} (dropped)` : String(r.round),
         rate(r.eventsPerSecond),
         `${r.functionCpuMsPerEvent.toFixed(3)} ms`,
+        `${r.coldProcessCpuMsPerEvent.toFixed(3)} ms`,
         r.gcMsPerEvent === undefined ? 'n/a' : `${r.gcMsPerEvent.toFixed(3)} ms`,
         r.allocKbPerEvent === undefined ? 'n/a' : `${r.allocKbPerEvent.toFixed(1)} KB`,
         r.collections === undefined ? 'n/a' : String(r.collections),
@@ -68,11 +71,11 @@ function domainTable(result: BenchResult): string {
   const cpu = result.cpu;
   if (cpu?.withDomainCpuMsPerEvent === undefined) return '_Not measured in this run._';
   return table(
-    ['served', 'function CPU / event (median of the warm rounds)'],
+    ['served (each a process whose first drain it is)', 'function CPU / event (median of the warm rounds)'],
     [
-      ['without the per-request domain (src/index.ts)', `${cpu.functionCpuMsPerEvent.toFixed(3)} ms`],
+      ['without the per-request domain (src/index.ts)', `${cpu.coldProcessCpuMsPerEvent.toFixed(3)} ms`],
       ['with it (bench/with-domain-entry.ts)', `${cpu.withDomainCpuMsPerEvent.toFixed(3)} ms`],
-      ['the domain costs', `${(cpu.withDomainCpuMsPerEvent - cpu.functionCpuMsPerEvent).toFixed(3)} ms per event`],
+      ['the domain costs', `${(cpu.withDomainCpuMsPerEvent - cpu.coldProcessCpuMsPerEvent).toFixed(3)} ms per event`],
     ],
   ).join('\n');
 }

@@ -73,13 +73,14 @@ function relayToRaw(headline: ThroughputResult | undefined, config: BenchConfig,
 
 function cpuVerdict(cpu: CpuResult | undefined): TargetVerdict {
   const name = 'function CPU per delivered event';
-  const target = `≤ ${TARGET_FUNCTION_CPU_MS_PER_EVENT} ms user + system, median of the warm drains, router answering at once`;
+  const target = `≤ ${TARGET_FUNCTION_CPU_MS_PER_EVENT} ms user + system of a warm instance, median of the warm drains, router answering at once`;
   if (cpu === undefined) return { name, target, measured: 'not measured', met: undefined, note: 'BENCH_CPU_ROUNDS=0' };
   const warm = cpu.rounds.filter((round) => !round.dropped);
   const met = cpu.functionCpuMsPerEvent <= TARGET_FUNCTION_CPU_MS_PER_EVENT;
   const measured =
     `${cpu.functionCpuMsPerEvent.toFixed(3)} ms (rounds: ${warm.map((round) => round.functionCpuMsPerEvent.toFixed(3)).join(', ')}; ` +
-    `cold round dropped), raw sender ${cpu.rawCpuMsPerPost.toFixed(3)} ms per POST`;
+    `cold round dropped; the instance had drained ${cpu.warmUpEvents} events before), raw sender ${cpu.rawCpuMsPerPost.toFixed(3)} ms per POST; ` +
+    `a process whose first drain it is spent ${cpu.coldProcessCpuMsPerEvent.toFixed(3)} ms (JIT compilation and first connections, once per instance)`;
   const gc = cpu.gcMsPerEvent ?? 0;
   const relayOwn = cpu.functionCpuMsPerEvent - cpu.rawCpuMsPerPost - gc;
   const note =
@@ -88,7 +89,7 @@ function cpuVerdict(cpu: CpuResult | undefined): TargetVerdict {
     `(the Firestore client's reads and batched writes, scheduling, the run's bookkeeping, GC helper threads)` +
     (cpu.withDomainCpuMsPerEvent === undefined
       ? ''
-      : `; with the Functions Framework's per-request domain it was ${cpu.withDomainCpuMsPerEvent.toFixed(3)} ms`) +
+      : `; with the Functions Framework's per-request domain a just-started process spent ${cpu.withDomainCpuMsPerEvent.toFixed(3)} ms`) +
     (met
       ? ''
       : `; over by ${(cpu.functionCpuMsPerEvent - TARGET_FUNCTION_CPU_MS_PER_EVENT).toFixed(3)} ms: profile one drain with ` +

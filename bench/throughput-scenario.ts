@@ -3,7 +3,7 @@ import type { DelayRouter } from './delay-router.js';
 import { drainWithFunctions, type DrainResult } from './function-drain.js';
 import { measureRawLimit } from './raw-limit.js';
 import { collectionsFor, cpuLine, functionsFor, seconds, withRouter, type ScenarioContext } from './scenario-context.js';
-import { countPending, seedPending } from './seed-outbox.js';
+import { countPending, seedPending, type SeedResult } from './seed-outbox.js';
 import { runSeedShapedRelay } from './seed-shaped-relay.js';
 
 /** Splits a drain's wall time by the router's first request and last answer. */
@@ -20,20 +20,28 @@ function phasesOf(drain: DrainResult, router: DelayRouter): DrainPhases | undefi
   };
 }
 
-/** The function over HTTP, the raw limit and the naive relay, at one router latency. */
+/** The function over HTTP (a warm instance), the raw limit and the naive relay, at one router latency. */
 export async function measureThroughput(context: ScenarioContext, latencyMs: number): Promise<ThroughputResult> {
   const { config, session, progress } = context;
   await session.reset();
   const collections = collectionsFor(`lat${latencyMs}`);
-  const seed = await seedPending(session.firestore, collections.outbox, config.events, {
-    shardCount: 1,
-    parallelCommits: config.seedParallelCommits,
-  });
-  progress(`  seeded ${config.events} events in ${seconds(seed.ms)}`);
+  const seedOptions = { shardCount: 1, parallelCommits: config.seedParallelCommits };
+  let seed: SeedResult | undefined;
   let relayPhases: DrainPhases | undefined;
   let relayBodyBytes = 0;
+  // A warm instance, as the CPU figure's: the first run of a new instance (JIT, first connections) is not the relay's pace.
   const relay = await withRouter(latencyMs, async (router) => {
-    const drain = await drainWithFunctions(functionsFor(context, collections, router.url));
+    const drain = await drainWithFunctions({
+      ...functionsFor(context, collections, router.url),
+      warmUp: {
+        seedWarmUp: () => seedPending(session.firestore, collections.outbox, config.warmUpEvents, seedOptions).then(() => undefined),
+        seedMeasured: async () => {
+          seed = await seedPending(session.firestore, collections.outbox, config.events, seedOptions);
+          progress(`  warm-up drain of ${config.warmUpEvents} done; seeded ${config.events} events in ${seconds(seed.ms)}`);
+          router.reset();
+        },
+      },
+    });
     relayPhases = phasesOf(drain, router);
     relayBodyBytes = router.bodyBytes() / Math.max(1, router.received());
     return drain;
@@ -64,6 +72,7 @@ export async function measureThroughput(context: ScenarioContext, latencyMs: num
     runSeedShapedRelay(session.firestore, naive.outbox, router.url, config.seedShapedSeconds * 1000),
   );
   progress(`  seed-shaped relay: ${seedShaped.delivered} events in ${seconds(seedShaped.ms)} = ${seedShaped.eventsPerSecond.toFixed(0)}/s`);
+  if (seed === undefined) throw new Error('the measured events were never seeded');
   return {
     latencyMs,
     seed,

@@ -10,6 +10,7 @@ import {
   type QueryDocumentSnapshot,
   type Transaction,
 } from '@google-cloud/firestore';
+import { approximateSize } from '../core/approximate-size.js';
 import { EventStatus, type DocumentVersion, type EventOutcome, type RunSummary, type StoredDocument } from '../core/event.js';
 import type { Instant } from '../core/instant.js';
 import type { HeldLease, OutboxPage, OutboxStore, PageCursor, RecordReport, Unsubscribe } from '../core/ports.js';
@@ -74,15 +75,34 @@ export class FirestoreOutboxStore implements OutboxStore {
     return this.sharded ? query.where('shard', '==', this.options.shard.index) : query;
   }
 
-  async fetchPending(limit: number, after: PageCursor | undefined): Promise<OutboxPage> {
+  async fetchPending(limit: number, after: PageCursor | undefined, maxBytes: number): Promise<OutboxPage> {
     let query = this.pendingOfShard.orderBy('createdAt').orderBy(FieldPath.documentId()).limit(limit);
     if (after !== undefined) query = query.startAfter(after as unknown as QueryDocumentSnapshot);
-    const snapshot = await query.get();
-    const last = snapshot.docs.at(-1);
+    const documents: StoredDocument[] = [];
+    let last: QueryDocumentSnapshot | undefined;
+    let bytes = 0;
+    let largestDocumentBytes = 0;
+    let cut = false;
+    // Streamed, so a page of large documents ends where the run's room does. The stream is still read to its end
+    // (one left unread would hold its call open), and the documents past the cut are dropped as they arrive.
+    for await (const doc of query.stream() as AsyncIterable<QueryDocumentSnapshot>) {
+      if (cut) continue;
+      const stored = toStoredDocument(doc);
+      const size = approximateSize(stored.fields);
+      largestDocumentBytes = Math.max(largestDocumentBytes, size);
+      if (documents.length > 0 && bytes + size > maxBytes) {
+        cut = true;
+        continue;
+      }
+      bytes += size;
+      documents.push(stored);
+      last = doc;
+    }
     return {
-      documents: snapshot.docs.map(toStoredDocument),
-      next: snapshot.size === limit && last !== undefined ? (last as unknown as PageCursor) : undefined,
+      documents,
+      next: (cut || documents.length === limit) && last !== undefined ? (last as unknown as PageCursor) : undefined,
       last: last as unknown as PageCursor | undefined,
+      largestDocumentBytes,
     };
   }
 
@@ -99,14 +119,17 @@ export class FirestoreOutboxStore implements OutboxStore {
     // Strays may have no shard field at all, so only shard 0 looks for them.
     if (this.options.shard.index !== 0) return [];
     const known = Object.values(EventStatus);
-    const [unknownStatus, nullStatus] = await Promise.all([
+    // Each kind of stray is looked for at once, so the sweep costs the run one round trip, not three.
+    const [unknownStatus, nullStatus, outside, withoutStatus] = await Promise.all([
       this.outbox.where('status', 'not-in', known).limit(limit).get(),
       // not-in matches neither a null status nor a missing one.
       this.outbox.where('status', '==', null).limit(limit).get(),
+      this.pendingOutsideTheQuery(limit),
+      this.withoutStatus(limit),
     ]);
     const strays = [...unknownStatus.docs, ...nullStatus.docs].slice(0, limit).map(toStoredDocument);
-    const found = [...(await this.pendingOutsideTheQuery(limit - strays.length)), ...(await this.withoutStatus(limit - strays.length))];
-    if (found.length > 0) {
+    const found = [...outside, ...withoutStatus];
+    if (found.length > 0 && strays.length < limit) {
       const full = await this.firestore.getAll(...found.slice(0, limit - strays.length));
       for (const doc of full) if (doc.exists) strays.push(toStoredDocument(doc));
     }

@@ -1,25 +1,40 @@
 /**
  * Bounds the run's memory by bytes, not only by count: events in hand (fetched and not yet finished) may hold
- * at most `maxBytes` of JSON between them, and a page is only as large as the room left for events of the
- * largest accepted size, so BATCH_SIZE events at MAX_PAYLOAD_BYTES cannot all arrive at once.
+ * at most `maxBytes` of JSON between them. A page may bring only the room left (the store ends it before the
+ * first document that would not fit), and asks for as many documents as fit at the size of the last page's
+ * largest; the first page of a run assumes the largest accepted size, so large events are never over-read.
  */
 export class ByteBudget {
   private held = 0;
   private wakeUps: (() => void)[] = [];
+  /** What the next page expects each document to take: the last page's largest, at first the largest accepted. */
+  private expectedBytes: number;
 
   constructor(
     private readonly maxBytes: number,
     private readonly largestEventBytes: number,
-  ) {}
+  ) {
+    this.expectedBytes = largestEventBytes;
+  }
 
   /** Bytes of the events in hand. */
   get heldBytes(): number {
     return this.held;
   }
 
-  /** How many more events a page may bring: room for that many events of the largest accepted size (at least one). */
+  /** Bytes the next page may bring. */
+  get roomBytes(): number {
+    return Math.max(0, this.maxBytes - this.held);
+  }
+
+  /** How many documents to ask for: as many as fit in the room at the expected size (at least one). */
   pageLimit(batchSize: number): number {
-    return Math.max(1, Math.min(batchSize, Math.floor((this.maxBytes - this.held) / this.largestEventBytes)));
+    return Math.max(1, Math.min(batchSize, Math.floor(this.roomBytes / this.expectedBytes)));
+  }
+
+  /** The page just read: the next one expects documents the size of its largest. */
+  observePage(largestDocumentBytes: number): void {
+    if (largestDocumentBytes > 0) this.expectedBytes = largestDocumentBytes;
   }
 
   hold(bytes: number): void {

@@ -6,6 +6,8 @@ import type { OutboxPage, OutboxStore, PageCursor } from './ports.js';
 export interface PendingBatch {
   readonly documents: readonly StoredDocument[];
   readonly done: boolean;
+  /** approximateSize of the largest document the store returned, to size the next page by. */
+  readonly largestDocumentBytes: number;
 }
 
 /**
@@ -33,21 +35,22 @@ export class PendingPages {
     this.finished = false;
   }
 
-  /** The next page; `read` wraps the store call (the run bounds it in time). */
-  async next(limit: number, read: (fetch: Promise<OutboxPage>) => Promise<OutboxPage>): Promise<PendingBatch> {
-    const page = await read(this.store.fetchPending(limit, this.cursor));
+  /** The next page, of at most `limit` events and `maxBytes`; `read` wraps the store call (the run bounds it in time). */
+  async next(limit: number, maxBytes: number, read: (fetch: Promise<OutboxPage>) => Promise<OutboxPage>): Promise<PendingBatch> {
+    const page = await read(this.store.fetchPending(limit, this.cursor, maxBytes));
+    const { largestDocumentBytes } = page;
     const documents = this.carried.concat(page.documents);
     if (page.next === undefined) {
       this.finished = true;
       // Kept for resume(): events committed later sort after it.
       if (page.last !== undefined) this.cursor = page.last;
       this.carried = [];
-      return { documents: inCommitOrder(documents), done: true };
+      return { documents: inCommitOrder(documents), done: true, largestDocumentBytes };
     }
     this.cursor = page.next;
     const split = startOfLastCommit(documents);
     this.carried = documents.slice(split);
-    return { documents: inCommitOrder(documents.slice(0, split)), done: false };
+    return { documents: inCommitOrder(documents.slice(0, split)), done: false, largestDocumentBytes };
   }
 }
 

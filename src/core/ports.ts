@@ -12,6 +12,8 @@ export interface OutboxPage {
   readonly next: PageCursor | undefined;
   /** Where the page ended, full or not (unset when empty): a run following the outbox reads on from there. */
   readonly last?: PageCursor | undefined;
+  /** approximateSize of the page's largest document (0 when empty): the relay sizes the next page by it. */
+  readonly largestDocumentBytes: number;
 }
 
 /** Ends a listener. */
@@ -25,8 +27,12 @@ export interface RecordReport {
 
 /** The outbox as the relay needs it; Firestore is one adapter, tests bring an in-memory one. */
 export interface OutboxStore {
-  /** Pending events, oldest first, after the cursor of the previous page. */
-  fetchPending(limit: number, after: PageCursor | undefined): Promise<OutboxPage>;
+  /**
+   * Pending events, oldest first, after the cursor of the previous page: at most `limit`, and past the first,
+   * only while their approximateSize adds up to at most `maxBytes`; the page ends before the first one that
+   * would not fit (its `next` then set), so a page never brings more than the run has room for.
+   */
+  fetchPending(limit: number, after: PageCursor | undefined, maxBytes: number): Promise<OutboxPage>;
   /**
    * Documents the oldest-first query can never return, so they would wait forever: no usable status, a
    * pending event without a createdAt, or one outside every shard. At most `limit`; the relay dead-letters them.

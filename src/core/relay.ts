@@ -9,7 +9,7 @@ import type { OutboxEvent, RunSummary, StoredDocument } from './event.js';
 import { followNewEvents, waitForHandover } from './follow.js';
 import { KeyedScheduler } from './keyed-scheduler.js';
 import { LeaseKeeper } from './lease-keeper.js';
-import { PendingPages } from './pending-pages.js';
+import { PendingPages, type PendingBatch } from './pending-pages.js';
 import type { Clock, HeldLease, LeaseAttempt, Logger, OutboxStore, RouterClient, RunLease } from './ports.js';
 import { RouterHealth } from './router-health.js';
 import { RunState, StopReason } from './run-state.js';
@@ -92,6 +92,9 @@ export async function runRelay(runId: string, deps: RelayDeps, options: RelayOpt
 }
 
 /** A delivery that ended in failure while the breaker could not yet say whose fault it was. */
+/** A read started early and awaited later: what it found, or why it failed. */
+type Read<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
+
 interface Undecided {
   readonly event: OutboxEvent;
   readonly result: DeliveryResult;
@@ -148,9 +151,12 @@ class RelayRun {
     }
     const stopListening = this.listenForShutdown();
     try {
+      // The first reads depend on none of each other: they go out together and are applied in the steps' order.
+      const strays = this.startReading(this.deps.store.fetchStrays(STRAY_LIMIT), 'looking for stray documents');
+      const firstPage = this.startReading(this.readPage(), 'fetching pending events');
       await this.readParkedKeys();
-      await this.sweepStrays();
-      await this.deliverPending();
+      await this.sweepStrays(strays);
+      await this.deliverPending(firstPage);
       await this.follow();
     } catch (error) {
       this.run.stopWith(StopReason.InternalError, describeError(error));
@@ -245,48 +251,65 @@ class RelayRun {
   }
 
   /** Housekeeping before delivery: documents no page would ever return are dead-lettered with a reason. */
-  private async sweepStrays(): Promise<void> {
+  private async sweepStrays(reading: Promise<Read<readonly StoredDocument[]>>): Promise<void> {
+    const strays = await reading;
     if (this.run.stopping.signal.aborted) return;
-    let strays: readonly StoredDocument[];
-    try {
-      strays = await this.bounded(this.deps.store.fetchStrays(STRAY_LIMIT), 'looking for stray documents');
-    } catch (error) {
+    if (!strays.ok) {
       // Failing it must not hold up delivery of the well-formed events.
-      this.log('WARNING', 'looking for stray documents failed; delivering the rest', { error: describeError(error) });
+      this.log('WARNING', 'looking for stray documents failed; delivering the rest', { error: describeError(strays.error) });
       return;
     }
-    this.run.counts.fetched += strays.length;
-    for (const document of strays) this.submit(document);
+    this.run.counts.fetched += strays.value.length;
+    for (const document of strays.value) this.submit(document);
   }
 
-  /** Pages of pending events, oldest first, as long as the budget lasts and memory has room. */
-  private async deliverPending(): Promise<void> {
-    const { pages } = this;
+  /**
+   * Pages of pending events, oldest first, as long as the budget lasts and memory has room; `firstPage`, when
+   * given, is the first of them, already on its way.
+   */
+  private async deliverPending(firstPage?: Promise<Read<PendingBatch>>): Promise<void> {
     const maxQueued = Math.max(this.options.batchSize, this.options.deliveryConcurrency * QUEUED_PER_SLOT);
-    let firstPage = true;
+    let reading = firstPage;
+    let first = true;
     while (!this.run.stopping.signal.aborted) {
       if (this.deps.clock.now() >= this.run.deadlineMs) {
         this.run.stopWith(StopReason.BudgetSpent, `RUN_BUDGET_MS (${this.options.runBudgetMs} ms) spent`);
         break;
       }
-      await this.budget.waitForRoom();
-      if (this.run.stopping.signal.aborted) break;
-      let batch;
-      try {
-        batch = await pages.next(this.budget.pageLimit(this.options.batchSize), (fetch) => this.bounded(fetch, 'fetching pending events'));
-      } catch (error) {
+      if (reading === undefined) {
+        await this.budget.waitForRoom();
+        if (this.run.stopping.signal.aborted) break;
+      }
+      const batch = await (reading ?? this.startReading(this.readPage(), 'fetching pending events'));
+      reading = undefined;
+      if (!batch.ok) {
         // Cut short by a shutdown, a read is not what stopped the run; any other failure to read is reported.
-        if (this.run.stopReason !== StopReason.Shutdown) this.run.stopWith(StopReason.FetchFailed, new FetchError(error).message);
+        if (this.run.stopReason !== StopReason.Shutdown) this.run.stopWith(StopReason.FetchFailed, new FetchError(batch.error).message);
         break;
       }
-      if (firstPage) this.traceOldestPending(batch.documents[0]);
-      firstPage = false;
-      this.run.counts.fetched += batch.documents.length;
-      for (const document of batch.documents) this.submit(document);
-      if (batch.done) break;
+      this.budget.observePage(batch.value.largestDocumentBytes);
+      if (first) this.traceOldestPending(batch.value.documents[0]);
+      first = false;
+      this.run.counts.fetched += batch.value.documents.length;
+      for (const document of batch.value.documents) this.submit(document);
+      if (batch.value.done) break;
       await this.scheduler.waitBelow(maxQueued);
     }
-    this.run.hasMore = !pages.done;
+    // A first page read but never handed out (the run stopped before) leaves the outbox as it was: more to do.
+    this.run.hasMore = !this.pages.done || reading !== undefined;
+  }
+
+  /** The next page, as large as BATCH_SIZE and the room for memory allow. */
+  private readPage(): Promise<PendingBatch> {
+    return this.pages.next(this.budget.pageLimit(this.options.batchSize), this.budget.roomBytes, (fetch) => fetch);
+  }
+
+  /** Starts a bounded read now, to be awaited later: it never rejects, so one left unawaited cannot go unhandled. */
+  private startReading<T>(work: Promise<T>, what: string): Promise<Read<T>> {
+    return this.bounded(work, what).then(
+      (value): Read<T> => ({ ok: true, value }),
+      (error: unknown): Read<T> => ({ ok: false, error }),
+    );
   }
 
   /**

@@ -93,10 +93,10 @@ function freezeStoreAt(at: { fetch?: (n: number) => boolean; record?: (n: number
   let fetches = 0;
   let records = 0;
   return (store: OutboxStore): OutboxStore => ({
-    fetchPending: (limit, after) => {
+    fetchPending: (limit, after, maxBytes) => {
       fetches += 1;
       if (at.fetch?.(fetches) === true) freeze();
-      return store.fetchPending(limit, after);
+      return store.fetchPending(limit, after, maxBytes);
     },
     fetchStrays: (limit) => store.fetchStrays(limit),
     fetchParkedKeys: () => store.fetchParkedKeys(),

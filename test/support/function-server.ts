@@ -59,7 +59,7 @@ export function relayEnv(
 /** Wraps the real Firestore store so that one of its calls misbehaves; the others pass through. */
 export function faultAt(call: 'fetch' | 'recordOutcomes' | 'writeAudit', fault: () => Promise<never>) {
   return (store: OutboxStore): OutboxStore => ({
-    fetchPending: (limit, after) => (call === 'fetch' ? fault() : store.fetchPending(limit, after)),
+    fetchPending: (limit, after, maxBytes) => (call === 'fetch' ? fault() : store.fetchPending(limit, after, maxBytes)),
     fetchStrays: (limit) => (call === 'fetch' ? fault() : store.fetchStrays(limit)),
     fetchParkedKeys: () => store.fetchParkedKeys(),
     watchPending: (onChange, onError) => store.watchPending(onChange, onError),

@@ -1,4 +1,5 @@
 import type { DocumentVersion, EventOutcome, RunSummary, StoredDocument } from '../../src/core/event.js';
+import { approximateSize } from '../../src/core/approximate-size.js';
 import { Instant } from '../../src/core/instant.js';
 import type {
   HeldLease,
@@ -23,6 +24,8 @@ export class MemoryOutboxStore implements OutboxStore {
   readonly commits: EventOutcome[][] = [];
   readonly audits: RunSummary[] = [];
   readonly parked = new Map<string, string>();
+  /** Every page read: what the relay asked for, and what it got. */
+  readonly pageReads: { limit: number; maxBytes: number; documents: number; bytes: number }[] = [];
   private versions = 0;
   private readonly watchers = new Set<() => void>();
 
@@ -68,7 +71,7 @@ export class MemoryOutboxStore implements OutboxStore {
     return this.documents.get(id)?.fields;
   }
 
-  fetchPending(limit: number, after: PageCursor | undefined): Promise<OutboxPage> {
+  fetchPending(limit: number, after: PageCursor | undefined, maxBytes = Number.POSITIVE_INFINITY): Promise<OutboxPage> {
     // Ordered by (createdAt, id), as Firestore orders the relay's query; the cursor is the last pair.
     const cursor = after as unknown as { at: Instant; id: string } | undefined;
     const order = (a: { at: Instant; id: string }, b: { at: Instant; id: string }) =>
@@ -79,15 +82,30 @@ export class MemoryOutboxStore implements OutboxStore {
       .sort(order)
       .filter((entry) => cursor === undefined || order(entry, cursor) > 0)
       .slice(0, limit);
-    const documents: StoredDocument[] = pending.map(({ id, d }) => ({
+    // Cut where the bytes run out, as the Firestore store does.
+    let bytes = 0;
+    let largestDocumentBytes = 0;
+    let taken = 0;
+    for (const { d } of pending) {
+      const size = approximateSize(d.fields);
+      largestDocumentBytes = Math.max(largestDocumentBytes, size);
+      if (taken > 0 && bytes + size > maxBytes) break;
+      bytes += size;
+      taken += 1;
+    }
+    const cut = taken < pending.length;
+    const kept = pending.slice(0, taken);
+    this.pageReads.push({ limit, maxBytes, documents: kept.length, bytes });
+    const documents: StoredDocument[] = kept.map(({ id, d }) => ({
       id,
       fields: { ...d.fields },
       version: d.version as unknown as DocumentVersion,
     }));
-    const last = pending.at(-1);
-    const next = documents.length === limit && last !== undefined ? ({ at: last.at, id: last.id } as unknown as PageCursor) : undefined;
+    const last = kept.at(-1);
+    const next =
+      (cut || documents.length === limit) && last !== undefined ? ({ at: last.at, id: last.id } as unknown as PageCursor) : undefined;
     const end = last === undefined ? undefined : ({ at: last.at, id: last.id } as unknown as PageCursor);
-    return Promise.resolve({ documents, next, last: end });
+    return Promise.resolve({ documents, next, last: end, largestDocumentBytes });
   }
 
   fetchStrays(): Promise<readonly StoredDocument[]> {

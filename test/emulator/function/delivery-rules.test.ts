@@ -352,7 +352,7 @@ describe('Delivery: checkpoints, drain and budget', () => {
     await seedEvents(fx.db, fx.collections.outbox, 35);
     const commits: { size: number; at: number }[] = [];
     const spy = (store: OutboxStore): OutboxStore => ({
-      fetchPending: (limit, after) => store.fetchPending(limit, after),
+      fetchPending: (limit, after, maxBytes) => store.fetchPending(limit, after, maxBytes),
       fetchStrays: (limit) => store.fetchStrays(limit),
       fetchParkedKeys: () => store.fetchParkedKeys(),
       watchPending: (onChange, onError) => store.watchPending(onChange, onError),
@@ -370,6 +370,37 @@ describe('Delivery: checkpoints, drain and budget', () => {
     expect(commits.map((c) => c.size)).toEqual([10, 10, 10, 5]);
     const lastPost = Math.max(...fx.router.received.map((r) => r.startedAt));
     expect(commits[0]?.at).toBeLessThan(lastPost);
+  });
+
+  it('ends a page of large events where MAX_IN_FLIGHT_BYTES runs out, and reads the rest in later pages, each once', async () => {
+    // 20 small events, then 20 of about 20 KB: the page that reaches them is cut inside, at the room left.
+    const ids = await seedEvents(fx.db, fx.collections.outbox, 40, { data: (i) => (i < 20 ? { i } : { i, blob: 'x'.repeat(20_000) }) });
+    const pages: { maxBytes: number; documents: number; largest: number }[] = [];
+    const spy = (store: OutboxStore): OutboxStore => ({
+      fetchPending: async (limit, after, maxBytes) => {
+        const page = await store.fetchPending(limit, after, maxBytes);
+        pages.push({ maxBytes, documents: page.documents.length, largest: page.largestDocumentBytes });
+        return page;
+      },
+      fetchStrays: (limit) => store.fetchStrays(limit),
+      fetchParkedKeys: () => store.fetchParkedKeys(),
+      watchPending: (onChange, onError) => store.watchPending(onChange, onError),
+      writeAudit: (summary) => store.writeAudit(summary),
+      recordOutcomes: (outcomes, lease) => store.recordOutcomes(outcomes, lease),
+    });
+    fx.router.script = () => ({ respond: 200, delayMs: 20 });
+
+    const response = await run(
+      { BATCH_SIZE: '30', DELIVERY_CONCURRENCY: '4', MAX_PAYLOAD_BYTES: '1024', MAX_IN_FLIGHT_BYTES: '100000' },
+      spy,
+    );
+
+    expect(response.body).toMatchObject({ fetched: 40, delivered: 20, deadLettered: 20, hasMore: false });
+    expect(await idsWithStatus(fx.db, fx.collections.outbox, 'delivered')).toEqual(ids.slice(0, 20));
+    // The first page asked for 30 and was cut after 20 small and at most 4 large ones (100 KB / 20 KB, less the small).
+    expect(pages[0]?.documents).toBeGreaterThan(20);
+    expect(pages[0]?.documents).toBeLessThanOrEqual(24);
+    expect(pages.reduce((sum, page) => sum + page.documents, 0)).toBe(40);
   });
 
   it('drains a backlog larger than BATCH_SIZE in one run', async () => {

@@ -8,7 +8,7 @@ async function readAll(store: MemoryOutboxStore, limit: number): Promise<string[
   const pages = new PendingPages(store);
   const batches: string[][] = [];
   for (;;) {
-    const batch = await pages.next(limit, read);
+    const batch = await pages.next(limit, Number.POSITIVE_INFINITY, read);
     batches.push(batch.documents.map((d) => d.id));
     if (batch.done) return batches;
   }

@@ -102,6 +102,26 @@ describe('A run', () => {
       expect(router.peakInFlight).toBe(4);
     });
 
+    it('reads the first page while it reads parked keys and looks for strays, so the first POST waits one round trip', async () => {
+      const { clock, store, router, run } = setup();
+      store.seed(5);
+      const slow = <T>(work: () => Promise<T>) => clock.sleep(100).then(work);
+      const slowStore: OutboxStore = {
+        fetchPending: (limit, after, maxBytes) => slow(() => store.fetchPending(limit, after, maxBytes)),
+        fetchStrays: () => slow(() => store.fetchStrays()),
+        fetchParkedKeys: () => slow(() => store.fetchParkedKeys()),
+        watchPending: (onChange) => store.watchPending(onChange),
+        recordOutcomes: (outcomes, lease) => store.recordOutcomes(outcomes, lease),
+        writeAudit: (summary) => store.writeAudit(summary),
+      };
+      const startedAt = clock.now();
+
+      ran(await run({}, { store: slowStore }));
+
+      expect(router.posts).toHaveLength(5);
+      expect(Math.min(...router.posts.map((post) => post.at)) - startedAt).toBeLessThan(200);
+    });
+
     it('numbers POSTs across runs, so the router sees each attempt once', async () => {
       const { clock, store, router, run } = setup((_event, nth) => (nth <= 2 ? status(503) : ok));
       store.seed(1);
@@ -461,6 +481,33 @@ describe('A run', () => {
       expect(result.summary.delivered).toBe(60);
       // Five events of the largest accepted size fit in 50 KB.
       expect(router.peakInFlight).toBeLessThanOrEqual(5);
+    });
+
+    it('reads pages of BATCH_SIZE when the events are small, however large MAX_PAYLOAD_BYTES is', async () => {
+      const { store, run } = setup();
+      store.seed(1_000);
+
+      const result = ran(
+        await run({ batchSize: 200, deliveryConcurrency: 32, maxPayloadBytes: 512 * 1024, maxInFlightBytes: 16 * 1024 * 1024 }),
+      );
+
+      expect(result.summary.delivered).toBe(1_000);
+      // The first page assumes the largest accepted size (32 fit in 16 MiB); the rest are full.
+      expect(store.pageReads.slice(1, -1).map((page) => page.documents)).toEqual(expect.arrayContaining([200]));
+      expect(store.pageReads.length).toBeLessThanOrEqual(8);
+    });
+
+    it('never lets a page bring more than the room left when large events follow small ones', async () => {
+      const { store, router, run } = setup(() => ({ afterMs: 10, answer: ok }));
+      store.seed(150, (i) => ({ data: i < 100 ? { i } : { blob: 'x'.repeat(9_000) } }));
+
+      const result = ran(await run({ batchSize: 100, deliveryConcurrency: 50, maxPayloadBytes: 10_000, maxInFlightBytes: 50_000 }));
+
+      expect(result.summary.delivered).toBe(150);
+      // Each page asks only for the room left beside the events in hand, and brings no more than that.
+      expect(store.pageReads.every((page) => page.documents === 1 || page.bytes <= page.maxBytes)).toBe(true);
+      expect(Math.max(...store.pageReads.map((page) => page.maxBytes))).toBeLessThanOrEqual(50_000);
+      expect(router.posts).toHaveLength(150);
     });
   });
 

@@ -87,6 +87,13 @@ class RecordingQuery {
     return Promise.resolve({ docs: [], size: 0, empty: true });
   }
 
+  /** A streamed query needs the same index as a get() of its shape. */
+  async *stream(): AsyncGenerator<never> {
+    this.recorder.record(this.shape);
+    await Promise.resolve();
+    yield* [];
+  }
+
   /** A real-time listener needs the same index as a query of its shape. */
   onSnapshot(): () => void {
     this.recorder.record(this.shape);
@@ -132,7 +139,7 @@ async function queriesTheCodeRuns(): Promise<Map<string, QueryShape>> {
     { index: 1, count: 4 },
   ]) {
     const store = new FirestoreOutboxStore(firestore, { ...config, leaseRef, shard, deliveredRetentionDays: 7, now: () => 0 });
-    await store.fetchPending(200, undefined);
+    await store.fetchPending(200, undefined, 16 * 1024 * 1024);
     await store.fetchStrays(200);
     await store.fetchParkedKeys();
     store.watchPending(
