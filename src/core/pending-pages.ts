@@ -1,6 +1,6 @@
 import type { StoredDocument } from './event.js';
 import { Instant } from './instant.js';
-import type { OutboxPage, OutboxStore, PageCursor } from './ports.js';
+import type { OutboxStore, PageCursor } from './ports.js';
 
 /** One step of the read: documents to handle now, in commit order, and whether the outbox may hold more. */
 export interface PendingBatch {
@@ -35,9 +35,9 @@ export class PendingPages {
     this.finished = false;
   }
 
-  /** The next page, of at most `limit` events and `maxBytes`; `read` wraps the store call (the run bounds it in time). */
-  async next(limit: number, maxBytes: number, read: (fetch: Promise<OutboxPage>) => Promise<OutboxPage>): Promise<PendingBatch> {
-    const page = await read(this.store.fetchPending(limit, this.cursor, maxBytes));
+  /** The next page, of at most `limit` events and `maxBytes`. */
+  async next(limit: number, maxBytes: number): Promise<PendingBatch> {
+    const page = await this.store.fetchPending(limit, this.cursor, maxBytes);
     const { largestDocumentBytes } = page;
     const documents = this.carried.concat(page.documents);
     if (page.next === undefined) {

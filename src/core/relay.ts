@@ -91,10 +91,10 @@ export async function runRelay(runId: string, deps: RelayDeps, options: RelayOpt
   return new RelayRun(runId, deps, options, control).execute();
 }
 
-/** A delivery that ended in failure while the breaker could not yet say whose fault it was. */
 /** A read started early and awaited later: what it found, or why it failed. */
 type Read<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
 
+/** A delivery that ended in failure while the breaker could not yet say whose fault it was. */
 interface Undecided {
   readonly event: OutboxEvent;
   readonly result: DeliveryResult;
@@ -301,7 +301,7 @@ class RelayRun {
 
   /** The next page, as large as BATCH_SIZE and the room for memory allow. */
   private readPage(): Promise<PendingBatch> {
-    return this.pages.next(this.budget.pageLimit(this.options.batchSize), this.budget.roomBytes, (fetch) => fetch);
+    return this.pages.next(this.budget.pageLimit(this.options.batchSize), this.budget.roomBytes);
   }
 
   /** Starts a bounded read now, to be awaited later: it never rejects, so one left unawaited cannot go unhandled. */

@@ -2,13 +2,11 @@ import { Instant } from '../../../src/core/instant.js';
 import { PendingPages } from '../../../src/core/pending-pages.js';
 import { MemoryOutboxStore } from '../../support/memory-outbox-store.js';
 
-const read = <T>(work: Promise<T>) => work;
-
 async function readAll(store: MemoryOutboxStore, limit: number): Promise<string[][]> {
   const pages = new PendingPages(store);
   const batches: string[][] = [];
   for (;;) {
-    const batch = await pages.next(limit, Number.POSITIVE_INFINITY, read);
+    const batch = await pages.next(limit, Number.POSITIVE_INFINITY);
     batches.push(batch.documents.map((d) => d.id));
     if (batch.done) return batches;
   }
