@@ -1,13 +1,19 @@
 /**
  * `node bench/render-page.ts`: writes docs/performance.md's tables again from bench/results/latest.json, without
- * measuring anything (after a change to how the tables are laid out).
+ * measuring anything (after a change to how the tables are laid out, or after another scenario's result file
+ * changed: its headline entries are merged in again, and latest.json is rewritten with them).
  */
 await import(new URL('./resolve-ts.ts', import.meta.url).href);
-const { readFile } = await import('node:fs/promises');
+const { readFile, writeFile } = await import('node:fs/promises');
+const { fileURLToPath } = await import('node:url');
 const { reportSections } = await import('./report-table.js');
 const { writeBenchSections } = await import('./performance-page.js');
-const result = JSON.parse(await readFile(new URL('./results/latest.json', import.meta.url), 'utf8')) as Parameters<
-  typeof reportSections
->[0];
+const { mergedHeadline } = await import('./headline.js');
+type Result = Parameters<typeof reportSections>[0];
+const resultFile = new URL('./results/latest.json', import.meta.url);
+const stored = JSON.parse(await readFile(resultFile, 'utf8')) as Result;
+const own = Object.fromEntries(Object.entries(stored.headline).filter(([, entry]) => entry.source === undefined));
+const result: Result = { ...stored, headline: await mergedHeadline(own, fileURLToPath(new URL('..', import.meta.url))) };
+await writeFile(resultFile, `${JSON.stringify(result, null, 2)}\n`);
 const names = await writeBenchSections(new URL('../docs/performance.md', import.meta.url).pathname, reportSections(result));
-process.stdout.write(`docs/performance.md: wrote ${names.join(', ')}\n`);
+process.stdout.write(`bench/results/latest.json: headline merged again; docs/performance.md: wrote ${names.join(', ')}\n`);
