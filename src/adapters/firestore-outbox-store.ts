@@ -119,17 +119,18 @@ export class FirestoreOutboxStore implements OutboxStore {
     // Strays may have no shard field at all, so only shard 0 looks for them.
     if (this.options.shard.index !== 0) return [];
     const known = Object.values(EventStatus);
-    // Each kind of stray is looked for at once, so the sweep costs the run one round trip, not three.
-    const [unknownStatus, nullStatus, outside, withoutStatus] = await Promise.all([
+    // Looked for at once, so the sweep costs the run one round trip, not two; the scan for documents without a
+    // status (at most hourly) comes after, as it moves a cursor past what it returns.
+    const [unknownStatus, nullStatus, outside] = await Promise.all([
       this.outbox.where('status', 'not-in', known).limit(limit).get(),
       // not-in matches neither a null status nor a missing one.
       this.outbox.where('status', '==', null).limit(limit).get(),
       this.pendingOutsideTheQuery(limit),
-      this.withoutStatus(limit),
     ]);
     const strays = [...unknownStatus.docs, ...nullStatus.docs].slice(0, limit).map(toStoredDocument);
-    const found = [...outside, ...withoutStatus];
-    if (found.length > 0 && strays.length < limit) {
+    const found = [...outside.slice(0, limit - strays.length)];
+    found.push(...(await this.withoutStatus(limit - strays.length - found.length)));
+    if (found.length > 0) {
       const full = await this.firestore.getAll(...found.slice(0, limit - strays.length));
       for (const doc of full) if (doc.exists) strays.push(toStoredDocument(doc));
     }

@@ -30,7 +30,7 @@ export interface OutboxStore {
   /**
    * Pending events, oldest first, after the cursor of the previous page: at most `limit`, and past the first,
    * only while their approximateSize adds up to at most `maxBytes`; the page ends before the first one that
-   * would not fit (its `next` then set), so a page never brings more than the run has room for.
+   * would not fit (its `next` then set), so a page brings about the room the run has, not more.
    */
   fetchPending(limit: number, after: PageCursor | undefined, maxBytes: number): Promise<OutboxPage>;
   /**

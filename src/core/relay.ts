@@ -252,8 +252,8 @@ class RelayRun {
 
   /** Housekeeping before delivery: documents no page would ever return are dead-lettered with a reason. */
   private async sweepStrays(reading: Promise<Read<readonly StoredDocument[]>>): Promise<void> {
-    const strays = await reading;
-    if (this.run.stopping.signal.aborted) return;
+    const strays = await this.untilStopped(reading);
+    if (strays === undefined || this.run.stopping.signal.aborted) return;
     if (!strays.ok) {
       // Failing it must not hold up delivery of the well-formed events.
       this.log('WARNING', 'looking for stray documents failed; delivering the rest', { error: describeError(strays.error) });
@@ -270,6 +270,7 @@ class RelayRun {
   private async deliverPending(firstPage?: Promise<Read<PendingBatch>>): Promise<void> {
     const maxQueued = Math.max(this.options.batchSize, this.options.deliveryConcurrency * QUEUED_PER_SLOT);
     let reading = firstPage;
+    let abandoned = false;
     let first = true;
     while (!this.run.stopping.signal.aborted) {
       if (this.deps.clock.now() >= this.run.deadlineMs) {
@@ -280,8 +281,13 @@ class RelayRun {
         await this.budget.waitForRoom();
         if (this.run.stopping.signal.aborted) break;
       }
-      const batch = await (reading ?? this.startReading(this.readPage(), 'fetching pending events'));
+      const pending = reading ?? this.startReading(this.readPage(), 'fetching pending events');
       reading = undefined;
+      const batch = await this.untilStopped(pending);
+      if (batch === undefined) {
+        abandoned = true;
+        break;
+      }
       if (!batch.ok) {
         // Cut short by a shutdown, a read is not what stopped the run; any other failure to read is reported.
         if (this.run.stopReason !== StopReason.Shutdown) this.run.stopWith(StopReason.FetchFailed, new FetchError(batch.error).message);
@@ -295,13 +301,30 @@ class RelayRun {
       if (batch.value.done) break;
       await this.scheduler.waitBelow(maxQueued);
     }
-    // A first page read but never handed out (the run stopped before) leaves the outbox as it was: more to do.
-    this.run.hasMore = !this.pages.done || reading !== undefined;
+    // A page read but never handed out (the run stopped before it came) leaves the outbox as it was: more to do.
+    this.run.hasMore = !this.pages.done || reading !== undefined || abandoned;
   }
 
   /** The next page, as large as BATCH_SIZE and the room for memory allow. */
   private readPage(): Promise<PendingBatch> {
     return this.pages.next(this.budget.pageLimit(this.options.batchSize), this.budget.roomBytes);
+  }
+
+  /**
+   * Waits for a read, or until the run stops (then undefined): a read started before a SIGTERM is bounded by
+   * FIRESTORE_TIMEOUT_MS, which the shutdown's own bound must not wait out.
+   */
+  private untilStopped<T>(reading: Promise<T>): Promise<T | undefined> {
+    const { signal } = this.run.stopping;
+    if (signal.aborted) return Promise.resolve(undefined);
+    return new Promise<T | undefined>((resolve) => {
+      const stop = (): void => resolve(undefined);
+      signal.addEventListener('abort', stop, { once: true });
+      void reading.then((value) => {
+        signal.removeEventListener('abort', stop);
+        resolve(value);
+      });
+    });
   }
 
   /** Starts a bounded read now, to be awaited later: it never rejects, so one left unawaited cannot go unhandled. */
