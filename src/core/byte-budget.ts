@@ -2,7 +2,8 @@
  * Bounds the run's memory by bytes, not only by count: events in hand (fetched and not yet finished) may hold
  * at most `maxBytes` of JSON between them. A page may bring only the room left (the store ends it before the
  * first document that would not fit), and asks for as many documents as fit at the size of the last page's
- * largest; the first page of a run assumes the largest accepted size, so large events are never over-read.
+ * largest; the first page of a run assumes the largest accepted size, so a run of large events does not
+ * start by reading far more than it keeps.
  */
 export class ByteBudget {
   private held = 0;
