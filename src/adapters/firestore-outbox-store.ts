@@ -10,9 +10,9 @@ import {
   type QueryDocumentSnapshot,
   type Transaction,
 } from '@google-cloud/firestore';
-import { approximateSize } from '../core/approximate-size.js';
 import { EventStatus, type DocumentVersion, type EventOutcome, type RunSummary, type StoredDocument } from '../core/event.js';
 import type { Instant } from '../core/instant.js';
+import { PageRoom } from '../core/page-room.js';
 import type { HeldLease, OutboxPage, OutboxStore, PageCursor, RecordReport, Unsubscribe } from '../core/ports.js';
 import { shardOf } from '../core/shard.js';
 import { LeaseLostError } from '../errors.js';
@@ -79,30 +79,22 @@ export class FirestoreOutboxStore implements OutboxStore {
     let query = this.pendingOfShard.orderBy('createdAt').orderBy(FieldPath.documentId()).limit(limit);
     if (after !== undefined) query = query.startAfter(after as unknown as QueryDocumentSnapshot);
     const documents: StoredDocument[] = [];
+    const room = new PageRoom(maxBytes);
     let last: QueryDocumentSnapshot | undefined;
-    let bytes = 0;
-    let largestDocumentBytes = 0;
-    let cut = false;
     // Streamed, so a page of large documents ends where the run's room does. The stream is still read to its end
     // (one left unread would hold its call open), and the documents past the cut are dropped as they arrive.
     for await (const doc of query.stream() as AsyncIterable<QueryDocumentSnapshot>) {
-      if (cut) continue;
+      if (room.cut) continue;
       const stored = toStoredDocument(doc);
-      const size = approximateSize(stored.fields);
-      largestDocumentBytes = Math.max(largestDocumentBytes, size);
-      if (documents.length > 0 && bytes + size > maxBytes) {
-        cut = true;
-        continue;
-      }
-      bytes += size;
+      if (!room.take(stored)) continue;
       documents.push(stored);
       last = doc;
     }
     return {
       documents,
-      next: (cut || documents.length === limit) && last !== undefined ? (last as unknown as PageCursor) : undefined,
+      next: (room.cut || documents.length === limit) && last !== undefined ? (last as unknown as PageCursor) : undefined,
       last: last as unknown as PageCursor | undefined,
-      largestDocumentBytes,
+      largestDocumentBytes: room.largestDocumentBytes,
     };
   }
 
@@ -128,10 +120,10 @@ export class FirestoreOutboxStore implements OutboxStore {
       this.pendingOutsideTheQuery(limit),
     ]);
     const strays = [...unknownStatus.docs, ...nullStatus.docs].slice(0, limit).map(toStoredDocument);
-    const found = [...outside.slice(0, limit - strays.length)];
+    const found = outside.slice(0, limit - strays.length);
     found.push(...(await this.withoutStatus(limit - strays.length - found.length)));
     if (found.length > 0) {
-      const full = await this.firestore.getAll(...found.slice(0, limit - strays.length));
+      const full = await this.firestore.getAll(...found);
       for (const doc of full) if (doc.exists) strays.push(toStoredDocument(doc));
     }
     return strays;

@@ -1,6 +1,6 @@
 import type { DocumentVersion, EventOutcome, RunSummary, StoredDocument } from '../../src/core/event.js';
-import { approximateSize } from '../../src/core/approximate-size.js';
 import { Instant } from '../../src/core/instant.js';
+import { PageRoom } from '../../src/core/page-room.js';
 import type {
   HeldLease,
   LeaseAttempt,
@@ -82,20 +82,10 @@ export class MemoryOutboxStore implements OutboxStore {
       .sort(order)
       .filter((entry) => cursor === undefined || order(entry, cursor) > 0)
       .slice(0, limit);
-    // Cut where the bytes run out, as the Firestore store does.
-    let bytes = 0;
-    let largestDocumentBytes = 0;
-    let taken = 0;
-    for (const { d } of pending) {
-      const size = approximateSize(d.fields);
-      largestDocumentBytes = Math.max(largestDocumentBytes, size);
-      if (taken > 0 && bytes + size > maxBytes) break;
-      bytes += size;
-      taken += 1;
-    }
-    const cut = taken < pending.length;
-    const kept = pending.slice(0, taken);
-    this.pageReads.push({ limit, maxBytes, documents: kept.length, bytes });
+    // Cut where the bytes run out, by the rule the Firestore store follows.
+    const room = new PageRoom(maxBytes);
+    const kept = pending.filter(({ id, d }) => room.take({ id, fields: d.fields, version: d.version as unknown as DocumentVersion }));
+    this.pageReads.push({ limit, maxBytes, documents: kept.length, bytes: room.bytes });
     const documents: StoredDocument[] = kept.map(({ id, d }) => ({
       id,
       fields: { ...d.fields },
@@ -103,9 +93,9 @@ export class MemoryOutboxStore implements OutboxStore {
     }));
     const last = kept.at(-1);
     const next =
-      (cut || documents.length === limit) && last !== undefined ? ({ at: last.at, id: last.id } as unknown as PageCursor) : undefined;
+      (room.cut || documents.length === limit) && last !== undefined ? ({ at: last.at, id: last.id } as unknown as PageCursor) : undefined;
     const end = last === undefined ? undefined : ({ at: last.at, id: last.id } as unknown as PageCursor);
-    return Promise.resolve({ documents, next, last: end, largestDocumentBytes });
+    return Promise.resolve({ documents, next, last: end, largestDocumentBytes: room.largestDocumentBytes });
   }
 
   fetchStrays(): Promise<readonly StoredDocument[]> {
