@@ -42,6 +42,11 @@ export const DEFAULT_TELEMETRY_FLUSH_TIMEOUT_MS = 2_000;
 export const DEFAULT_FOLLOW_MS = 0;
 /** FOLLOW_MS leaves at least this much of RUN_BUDGET_MS to the drain before following. */
 export const FOLLOW_MARGIN_MS = 5_000;
+/**
+ * A keep-alive socket idle this long is closed rather than reused: below the idle timeouts of common load
+ * balancers and NATs (5 s and more), so the relay never writes a POST into a connection a middlebox dropped.
+ */
+export const DEFAULT_ROUTER_SOCKET_IDLE_MS = 4_000;
 
 /** What every tool that touches the outbox needs: the relay, the producer API and the ops CLI. */
 export interface StoreConfig {
@@ -77,6 +82,8 @@ export type RouterAuthConfig =
 export interface Config extends StoreConfig {
   /** ROUTER_URL: where every event is POSTed (http or https). Required. */
   readonly routerUrl: string;
+  /** ROUTER_SOCKET_IDLE_MS: a keep-alive connection to the router idle this long is closed, not reused. */
+  readonly routerSocketIdleMs: number;
   /** ROUTER_AUTH: none (default), google-id-token (audience ROUTER_AUDIENCE, default ROUTER_URL) or hmac (ROUTER_HMAC_SECRET). */
   readonly routerAuth: RouterAuthConfig;
   /** SHARD_INDEX: the shard this deployment drains, from 0 to SHARD_COUNT - 1. */
@@ -159,7 +166,8 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
   const read = reader(env);
   const config: Config = {
     ...store,
-    routerUrl: read.text('ROUTER_URL', httpUrl, 'an http:// or https:// URL'),
+    routerUrl: withoutCredentials('ROUTER_URL', read.text('ROUTER_URL', httpUrl, 'an http:// or https:// URL')),
+    routerSocketIdleMs: read.integer('ROUTER_SOCKET_IDLE_MS', DEFAULT_ROUTER_SOCKET_IDLE_MS, 100, 600_000),
     routerAuth: parseRouterAuth(read),
     shardIndex: read.integer('SHARD_INDEX', 0, 0, store.shardCount - 1),
     leaseTtlMs: read.integer('LEASE_TTL_MS', DEFAULT_LEASE_TTL_MS, 300, 3_600_000),
@@ -238,6 +246,21 @@ function checkTogether(config: Config): void {
       `must be at least MAX_PAYLOAD_BYTES (${config.maxPayloadBytes}), or no event of the largest accepted size would fit`,
     );
   }
+}
+
+/**
+ * A URL with `user:password@` is refused: axios would drop the credentials (every POST answered 401), and an
+ * ID-token audience derived from it would carry them to the metadata server. ROUTER_AUTH says how to prove
+ * who sends, with the secret mounted apart from the URL.
+ */
+function withoutCredentials(variable: string, url: string): string {
+  const parsed = new URL(url);
+  if (parsed.username !== '' || parsed.password !== '')
+    throw new ConfigError(
+      variable,
+      'must not carry credentials (user:password@host): use ROUTER_AUTH (google-id-token or hmac) to authenticate to the router',
+    );
+  return url;
 }
 
 /** Standard Webhooks secrets: "whsec_" and base64 of at least 24 bytes. */

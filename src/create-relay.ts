@@ -58,6 +58,7 @@ export function createRelay(config: Readonly<Config>, seams: RelaySeams = {}): R
       postTimeoutMs: config.postTimeoutMs,
       defaultSource: config.defaultSource,
       maxSockets: config.deliveryConcurrency,
+      socketIdleMs: config.routerSocketIdleMs,
     });
   const deps = {
     store: seams.wrapStore?.(store) ?? store,

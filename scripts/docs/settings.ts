@@ -31,7 +31,12 @@ export const CONTEXTS: readonly Readonly<Env>[] = [
 
 /** Every variable of parseConfig, in the order the configuration table lists them. */
 export const SETTINGS: readonly Setting[] = [
-  { variable: 'ROUTER_URL', key: 'routerUrl', accepts: 'http(s) URL', meaning: 'where every event is POSTed' },
+  {
+    variable: 'ROUTER_URL',
+    key: 'routerUrl',
+    accepts: 'http(s) URL, no `user:pass@`',
+    meaning: 'where every event is POSTed; credentials in it are refused (use `ROUTER_AUTH`)',
+  },
   {
     variable: 'ROUTER_AUTH',
     show: (config) => config.routerAuth.kind,
@@ -80,7 +85,16 @@ export const SETTINGS: readonly Setting[] = [
   { variable: 'SHARD_INDEX', key: 'shardIndex', accepts: '0 – `SHARD_COUNT` − 1', meaning: 'the shard this deployment drains' },
   { variable: 'BATCH_SIZE', key: 'batchSize', meaning: 'events read per Firestore page (fewer when memory is short)' },
   { variable: 'DELIVERY_CONCURRENCY', key: 'deliveryConcurrency', meaning: 'POSTs in flight at once; one at a time per `orderingKey`' },
-  { variable: 'POST_TIMEOUT_MS', key: 'postTimeoutMs', meaning: 'bound on one POST, connection to last byte' },
+  {
+    variable: 'POST_TIMEOUT_MS',
+    key: 'postTimeoutMs',
+    meaning: 'bound on one POST, connection to status line (a 2xx acknowledges; its body is not awaited)',
+  },
+  {
+    variable: 'ROUTER_SOCKET_IDLE_MS',
+    key: 'routerSocketIdleMs',
+    meaning: 'a keep-alive connection idle this long is closed, not reused; keep it below any proxy’s or NAT’s',
+  },
   { variable: 'POST_RETRIES', key: 'postRetries', meaning: 'retries of one event within a run after a transient failure' },
   { variable: 'RETRY_MIN_DELAY_MS', key: 'retryMinDelayMs', meaning: 'first wait between those retries (doubling, jittered)' },
   {

@@ -34,6 +34,9 @@ describe('Function: parseConfig', () => {
   it.each([
     [{}, 'ROUTER_URL', 'is required'],
     [{ ROUTER_URL: 'not a url' }, 'ROUTER_URL', 'http:// or https://'],
+    [{ ROUTER_URL: 'https://user:pass@router.example.com/events' }, 'ROUTER_URL', 'use ROUTER_AUTH'],
+    [{ ROUTER_URL: 'https://token@router.example.com/events' }, 'ROUTER_URL', 'must not carry credentials'],
+    [{ ...VALID, ROUTER_SOCKET_IDLE_MS: '50' }, 'ROUTER_SOCKET_IDLE_MS', 'from 100 to 600000'],
     [{ ...VALID, BATCH_SIZE: '501' }, 'BATCH_SIZE', 'from 1 to 500'],
     [{ ...VALID, BATCH_SIZE: '2.5' }, 'BATCH_SIZE', 'integer'],
     [{ ...VALID, POST_RETRIES: '-1' }, 'POST_RETRIES', 'from 0 to 20'],
@@ -112,6 +115,17 @@ describe('Function: parseConfig', () => {
 
   it('never echoes a secret', () => {
     expect(() => parseConfig({ ...VALID, ROUTER_AUTH: 'hmac', ROUTER_HMAC_SECRET: 'whsec_short-s3cret' })).toThrow(/^(?!.*s3cret)/s);
+  });
+
+  it('refuses ROUTER_URL with credentials before deriving the ID-token audience from it, never echoing them', () => {
+    expect(() => parseConfig({ ROUTER_URL: 'https://user:s3cret@router.example.com/', ROUTER_AUTH: 'google-id-token' })).toThrow(
+      /^(?!.*s3cret).*ROUTER_URL must not carry credentials/s,
+    );
+  });
+
+  it('closes idle router sockets after ROUTER_SOCKET_IDLE_MS, 4 s unless set', () => {
+    expect(parseConfig(VALID).routerSocketIdleMs).toBe(4_000);
+    expect(parseConfig({ ...VALID, ROUTER_SOCKET_IDLE_MS: '1500' }).routerSocketIdleMs).toBe(1_500);
   });
 
   it('never echoes a text value, which may hold credentials', () => {
