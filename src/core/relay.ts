@@ -4,6 +4,7 @@ import { ByteBudget } from './byte-budget.js';
 import { Checkpointer } from './checkpointer.js';
 import { withDeadline } from './deadline.js';
 import { decide, admit, type DeliveryResult, type EventRecord, type Fault } from './decide.js';
+import { FaultJudge } from './fault-judge.js';
 import { deliver, type RetryPolicy } from './delivery.js';
 import type { OutboxEvent, RunSummary, StoredDocument } from './event.js';
 import { followNewEvents, waitForHandover } from './follow.js';
@@ -11,9 +12,7 @@ import { KeyedScheduler } from './keyed-scheduler.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { PendingPages, type PendingBatch } from './pending-pages.js';
 import type { Clock, HeldLease, LeaseAttempt, Logger, OutboxStore, RouterClient, RunLease } from './ports.js';
-import { RouterHealth } from './router-health.js';
 import { RunState, StopReason } from './run-state.js';
-import type { Verdict } from './classify.js';
 import { Instant } from './instant.js';
 import { NO_TELEMETRY, type RunTrace, type Telemetry } from './telemetry.js';
 import { recordOf, validateEvent } from './validate-event.js';
@@ -94,15 +93,10 @@ export async function runRelay(runId: string, deps: RelayDeps, options: RelayOpt
 /** A read started early and awaited later: what it found, or why it failed. */
 type Read<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
 
-/** A delivery that ended in failure while the breaker could not yet say whose fault it was. */
-interface Undecided {
-  readonly event: OutboxEvent;
-  readonly result: DeliveryResult;
-}
-
 class RelayRun {
   private readonly run: RunState;
-  private readonly health: RouterHealth;
+  /** The circuit breaker, and the failures waiting for its verdict. */
+  private readonly judge: FaultJudge;
   private readonly scheduler: KeyedScheduler;
   private readonly budget: ByteBudget;
   private readonly checkpointer: Checkpointer;
@@ -112,7 +106,6 @@ class RelayRun {
   private readonly redelivery: BackoffRange;
   private readonly random: () => number;
   private readonly trace: RunTrace;
-  private undecided: Undecided[] = [];
   /** Holds the run's lease from acquireLease on; every write is guarded by its token. */
   private keeper: LeaseKeeper | undefined;
   /** Set on SIGTERM: every wait of the run's tail ends by then. */
@@ -126,8 +119,22 @@ class RelayRun {
   ) {
     const now = deps.clock.now();
     this.run = new RunState(runId, now, now + options.runBudgetMs);
-    this.health = new RouterHealth(options.breakerThreshold, options.deliveryConcurrency);
-    this.scheduler = new KeyedScheduler(this.health.window);
+    this.judge = new FaultJudge(
+      { threshold: options.breakerThreshold, concurrency: options.deliveryConcurrency },
+      {
+        settle: (event, result, fault) => this.settle(event, result, fault),
+        holdKey: (key) => this.run.holdKey(key),
+        setWindow: (window) => this.scheduler.setConcurrency(window),
+        opened: (reason) => {
+          this.log('ERROR', 'circuit open: starting no new POSTs', { error: reason });
+          this.trace.breakerOpened();
+          this.run.stopWith(StopReason.RouterFailing, reason);
+        },
+        fatePolicy: () => this.fatePolicy(),
+        now: () => this.deps.clock.now(),
+      },
+    );
+    this.scheduler = new KeyedScheduler(this.judge.window);
     this.budget = new ByteBudget(options.maxInFlightBytes, options.maxPayloadBytes);
     this.redelivery = { minDelayMs: options.redeliveryMinDelayMs, maxDelayMs: options.redeliveryMaxDelayMs };
     this.random = deps.random ?? Math.random;
@@ -162,7 +169,7 @@ class RelayRun {
       this.run.stopWith(StopReason.InternalError, describeError(error));
     }
     await this.scheduler.drain();
-    this.judgeUndecided('event');
+    this.judge.endRun();
     const unrecorded = await this.flush();
     this.keeper?.stop();
     const summary = this.run.summary({
@@ -409,44 +416,11 @@ class RelayRun {
       deadlineMs: this.run.deadlineMs,
       stopped: this.run.stopping.signal,
       cancelPosts: this.cancelPosts.signal,
-      onVerdict: (verdict) => this.observe(event.id, verdict),
+      onVerdict: (verdict) => this.judge.observe(event.id, verdict),
       random: this.random,
       trace: this.trace,
     });
-    this.conclude(event, result);
-  }
-
-  /** Every POST's verdict feeds the breaker; it may settle the failures that were waiting for it. */
-  private observe(eventId: string, verdict: Verdict): void {
-    if (verdict.kind === 'cancelled') return;
-    const change = this.health.observe(eventId, verdict.kind === 'delivered');
-    this.scheduler.setConcurrency(this.health.window);
-    if (change === 'recovered') this.judgeUndecided('event');
-    if (change === 'opened') {
-      const reason = `${this.options.breakerThreshold} distinct events failed in a row (last: ${verdict.kind === 'delivered' ? '' : verdict.reason}); the router is failing, not the events`;
-      this.log('ERROR', 'circuit open: starting no new POSTs', { error: reason });
-      this.trace.breakerOpened();
-      this.judgeUndecided('router');
-      this.run.stopWith(StopReason.RouterFailing, reason);
-    }
-  }
-
-  /** A failure waits for the breaker's verdict while failures since the last success are undecided. */
-  private conclude(event: OutboxEvent, result: DeliveryResult): void {
-    if (result.kind === 'delivered' || result.kind === 'interrupted') this.settle(event, result, 'event');
-    else if (this.health.open) this.settle(event, result, 'router');
-    else if (this.health.undecided) {
-      this.undecided.push({ event, result });
-      // Later events of the key cannot be un-skipped: hold them now if the event's own verdict will. (Should the
-      // verdict be the router's, the circuit opens and the run starts no new POSTs at all.)
-      if (decide(event, result, 'event', this.fatePolicy(), this.deps.clock.now(), 0.5).holdsKey) this.run.holdKey(event.orderingKey);
-    } else this.settle(event, result, 'event');
-  }
-
-  private judgeUndecided(fault: Fault): void {
-    const waiting = this.undecided;
-    this.undecided = [];
-    for (const { event, result } of waiting) this.settle(event, result, fault);
+    this.judge.conclude(event, result);
   }
 
   /** Applies decide(): records the outcome first, then counts and logs it. */
@@ -542,7 +516,7 @@ class RelayRun {
       delivered: summary?.delivered ?? 0,
       deadLettered: summary?.deadLettered ?? 0,
       failed: summary?.failed ?? 0,
-      breakerOpen: this.health.open,
+      breakerOpen: this.judge.open,
     });
   }
 

@@ -2,51 +2,119 @@
 export type HealthChange = 'none' | 'recovered' | 'opened';
 
 /**
- * The circuit breaker: tells a failing router from failing events. Failed POSTs of `threshold` distinct
- * events with no success between them mean the router is failing (the circuit opens for the rest of the
- * run); any success means the failures before it were the events' own. While the router has not proven
- * itself in this run, or has failed since, only as many POSTs are let in flight as could still be judged,
- * so an outage costs `threshold` probing events per run, not DELIVERY_CONCURRENCY.
+ * What one answered POST says about the router: it took the event; it `failed` (a 5xx or 4xx without a time to
+ * come back, a timeout, a refused or reset connection); or it `refused` the event for now, naming when to come
+ * back (`Retry-After`): the router is up and speaking for that one event, as a consumer does for an event
+ * whose message another attempt still holds.
+ */
+export type RouterSignal = 'delivered' | 'failed' | 'refused';
+
+/** Distinct events answered since the last success, by their latest answer. */
+export interface Streak {
+  readonly failed: number;
+  readonly refused: number;
+}
+
+/** The settings the breaker judges by: BREAKER_THRESHOLD and DELIVERY_CONCURRENCY. */
+export interface BreakerLimits {
+  readonly threshold: number;
+  readonly concurrency: number;
+}
+
+/** The breaker's state read from its evidence: whether the router is failing, and POSTs allowed in flight now. */
+export interface BreakerState {
+  readonly open: boolean;
+  readonly window: number;
+}
+
+/**
+ * Distinct events refused in a row (with `Retry-After`) that mean the router is failing: more than one run can
+ * have had in flight at once, so more than a consumer that crashed holding its claims on them could refuse.
+ */
+export function refusalLimit(limits: BreakerLimits): number {
+  return Math.max(limits.threshold, limits.concurrency + 1);
+}
+
+/**
+ * The one rule of the circuit breaker, read as a table (router-health.test.ts states it row by row):
+ *
+ * | since the last success                                                   | circuit | POSTs in flight                  |
+ * |--------------------------------------------------------------------------|---------|----------------------------------|
+ * | `failed` distinct events ≥ BREAKER_THRESHOLD                             | open    | none new                         |
+ * | `failed` + `refused` distinct events ≥ max(THRESHOLD, CONCURRENCY + 1)   | open    | none new                         |
+ * | nothing, and a success in the run                                        | closed  | DELIVERY_CONCURRENCY             |
+ * | otherwise (no success yet, or failures since)                            | closed  | as many as could still be judged |
+ *
+ * A success between failures resets the streak: the failures before it were the events' own.
+ */
+export function breakerState(streak: Streak, succeeded: boolean, limits: BreakerLimits): BreakerState {
+  const { threshold, concurrency } = limits;
+  const distinct = streak.failed + streak.refused;
+  if (streak.failed >= threshold || distinct >= refusalLimit(limits)) return { open: true, window: 1 };
+  if (succeeded && distinct === 0) return { open: false, window: concurrency };
+  const judgeable = Math.min(threshold - streak.failed, refusalLimit(limits) - distinct);
+  return { open: false, window: Math.max(1, Math.min(concurrency, judgeable)) };
+}
+
+/**
+ * Whose fault the failures still undecided when the run ends were: with a success in the run the router was
+ * working, so they are the events' own; with none, nothing tells the events from the router (a quiet outbox
+ * whose few events a moved route answers 404), so none is charged.
+ */
+export function faultAtRunEnd(succeeded: boolean): 'event' | 'router' {
+  return succeeded ? 'event' : 'router';
+}
+
+/**
+ * The circuit breaker: tells a failing router from failing events by breakerState(), over the distinct events
+ * answered since the last success. Once open it stays open for the rest of the run.
  */
 export class RouterHealth {
-  /** Distinct events with a failed POST since the last success. */
-  private readonly failing = new Set<string>();
-  private succeeded = false;
-  private isOpen = false;
+  /** Distinct events answered without success since the last success, by their latest answer. */
+  private readonly streak = new Map<string, Exclude<RouterSignal, 'delivered'>>();
+  private anySuccess = false;
+  private state: BreakerState;
 
-  constructor(
-    private readonly threshold: number,
-    private readonly concurrency: number,
-  ) {}
-
-  get open(): boolean {
-    return this.isOpen;
+  constructor(private readonly limits: BreakerLimits) {
+    this.state = breakerState({ failed: 0, refused: 0 }, false, limits);
   }
 
-  /** Failures since the last success wait for a verdict: the next success, or the circuit opening. */
+  get open(): boolean {
+    return this.state.open;
+  }
+
+  /** Whether the router delivered any event in this run. */
+  get succeeded(): boolean {
+    return this.anySuccess;
+  }
+
+  /** Failures since the last success wait for a verdict: the next success, the circuit opening, or the run's end. */
   get undecided(): boolean {
-    return !this.isOpen && this.failing.size > 0;
+    return !this.state.open && this.streak.size > 0;
   }
 
   /** POSTs allowed in flight now. */
   get window(): number {
-    if (this.isOpen) return 1;
-    if (this.succeeded && this.failing.size === 0) return this.concurrency;
-    return Math.max(1, Math.min(this.concurrency, this.threshold - this.failing.size));
+    return this.state.window;
+  }
+
+  /** The distinct events of the current streak, by their latest answer. */
+  get counts(): Streak {
+    let refused = 0;
+    for (const signal of this.streak.values()) if (signal === 'refused') refused += 1;
+    return { failed: this.streak.size - refused, refused };
   }
 
   /** Counts one answered POST (a cancelled one says nothing about the router and is not passed here). */
-  observe(eventId: string, ok: boolean): HealthChange {
-    if (this.isOpen) return 'none';
-    if (ok) {
-      this.succeeded = true;
-      const hadFailures = this.failing.size > 0;
-      this.failing.clear();
-      return hadFailures ? 'recovered' : 'none';
-    }
-    this.failing.add(eventId);
-    if (this.failing.size < this.threshold) return 'none';
-    this.isOpen = true;
-    return 'opened';
+  observe(eventId: string, signal: RouterSignal): HealthChange {
+    if (this.state.open) return 'none';
+    const hadFailures = this.streak.size > 0;
+    if (signal === 'delivered') {
+      this.anySuccess = true;
+      this.streak.clear();
+    } else this.streak.set(eventId, signal);
+    this.state = breakerState(this.counts, this.anySuccess, this.limits);
+    if (this.state.open) return 'opened';
+    return signal === 'delivered' && hadFailures ? 'recovered' : 'none';
   }
 }

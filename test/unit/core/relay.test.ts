@@ -9,6 +9,15 @@ import { VirtualClock } from '../../support/virtual-clock.js';
 import { UNIT_RELAY_OPTIONS } from '../../support/relay-options.js';
 
 const OPTIONS: RelayOptions = UNIT_RELAY_OPTIONS;
+/** The breaker and in-run retries as deployed by default (BREAKER_THRESHOLD 5, DELIVERY_CONCURRENCY 16, POST_RETRIES 3). */
+const DEFAULT_BREAKER_SETTINGS = {
+  breakerThreshold: 5,
+  deliveryConcurrency: 16,
+  postRetries: 3,
+  retryMinDelayMs: 250,
+  retryMaxDelayMs: 10_000,
+  batchSize: 200,
+} as const;
 
 const never = <T>(): Promise<T> => new Promise<T>(() => undefined);
 
@@ -312,14 +321,57 @@ describe('A run', () => {
       expect(store.fields('evt-0003')).toMatchObject({ attempts: 1, nextAttemptAt: Instant.fromMillis(clock.now() + 60_000) });
     });
 
-    it('charges a short streak that ends the run, so a lone poison event still reaches its dead letter', async () => {
-      const { store, run } = setup(() => status(422));
-      store.seed(2);
+    it('charges a short streak that ends the run when the router delivered others in it, so a poison event reaches its dead letter', async () => {
+      const { store, run } = setup((event) => (event.id === 'evt-0000' ? ok : status(422)));
+      store.seed(3);
 
       const result = ran(await run({ breakerThreshold: 3 }));
 
       expect(result.retryWanted).toBe(false);
-      expect(store.idsWithStatus('dead_letter')).toEqual(['evt-0000', 'evt-0001']);
+      expect(store.idsWithStatus('dead_letter')).toEqual(['evt-0001', 'evt-0002']);
+    });
+
+    it('dead-letters none of a quiet outbox the router rejects whole (fewer events than BREAKER_THRESHOLD, every POST 404)', async () => {
+      const { store, router, run } = setup(() => status(404));
+      store.seed(3);
+
+      const result = ran(await run({ breakerThreshold: 5 }));
+
+      expect(result.retryWanted).toBe(true);
+      expect(result.summary).toMatchObject({ deadLettered: 0, failed: 3 });
+      expect(router.posts).toHaveLength(3);
+      expect(store.idsWithStatus('pending')).toEqual(['evt-0000', 'evt-0001', 'evt-0002']);
+      expect([...store.documents.values()].map((d) => d.fields.attempts ?? 0)).toEqual([0, 0, 0]);
+      expect(await store.fetchParkedKeys()).toEqual(new Set());
+    });
+
+    it('delivers the rest when the oldest events are refused with Retry-After (a crashed consumer’s claims), at the default settings', async () => {
+      const { store, run } = setup((event) => (Number(event.id.slice(4)) < 6 ? status(503, '5') : ok));
+      store.seed(106);
+
+      const result = ran(await run(DEFAULT_BREAKER_SETTINGS));
+
+      expect(result.summary).toMatchObject({ delivered: 100, deadLettered: 0, failed: 6 });
+      expect(result.summary.stoppedBy).not.toBe('router_failing');
+      expect(store.idsWithStatus('pending')).toEqual(['evt-0000', 'evt-0001', 'evt-0002', 'evt-0003', 'evt-0004', 'evt-0005']);
+      // Each waits at least its Retry-After; charged one attempt, as decide() says of an event's own failure.
+      expect(store.fields('evt-0000')).toMatchObject({ attempts: 1, lastError: 'HTTP 503' });
+    });
+
+    it.each([
+      ['every POST refused with Retry-After', status(503, '5')],
+      ['every connection refused', { kind: 'network', code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:1' } as const],
+    ])('still opens the circuit when %s, charging nothing', async (_, answer) => {
+      const { store, router, run } = setup(() => answer);
+      store.seed(60);
+
+      const result = ran(await run(DEFAULT_BREAKER_SETTINGS));
+
+      expect(result.retryWanted).toBe(true);
+      expect(result.summary.stoppedBy).toBe('router_failing');
+      expect(new Set(router.posts.map((p) => p.eventId)).size).toBeLessThanOrEqual(DEFAULT_BREAKER_SETTINGS.deliveryConcurrency + 1);
+      expect([...store.documents.values()].every((d) => (d.fields.attempts ?? 0) === 0)).toBe(true);
+      expect(store.idsWithStatus('dead_letter')).toEqual([]);
     });
   });
 
