@@ -59,6 +59,8 @@ export function createNodeHttpAdapter(options: NodeHttpAdapterOptions): AxiosAda
       let settled = false;
       let request: ClientRequest | undefined;
       let timer: NodeJS.Timeout | undefined;
+      /** Answers with the body read so far, once the status line came. */
+      let finishBody: (() => void) | undefined;
       const fail = (error: AxiosError): void => {
         if (settled) return;
         settled = true;
@@ -92,7 +94,12 @@ export function createNodeHttpAdapter(options: NodeHttpAdapterOptions): AxiosAda
         let answered = false;
         sent.on('error', (error: NodeJS.ErrnoException) => {
           if (settled) return;
-          if (!fresh && !answered && sent.reusedSocket && STALE_SOCKET_CODES.has(error.code)) {
+          // The status line came: a connection lost during the body does not change the answer.
+          if (answered) {
+            finishBody?.();
+            return;
+          }
+          if (!fresh && sent.reusedSocket && STALE_SOCKET_CODES.has(error.code)) {
             send(true);
             return;
           }
@@ -131,6 +138,7 @@ export function createNodeHttpAdapter(options: NodeHttpAdapterOptions): AxiosAda
             request: sent,
           });
         };
+        finishBody = answer;
         // The status line arrived: that is the answer; the body gets a short while, not the POST's timeout.
         bound(options.bodyReadMs, answer);
         response.on('data', (chunk: Buffer) => {

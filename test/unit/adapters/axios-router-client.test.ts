@@ -109,6 +109,18 @@ describe('Class: AxiosRouterClient', () => {
       expect(response).toMatchObject({ kind: 'response', status: 200 });
     });
 
+    it('takes a 2xx as delivered when the connection is cut in the middle of its body', async () => {
+      const router = await startRouter((res) => {
+        res.writeHead(200, { 'content-length': '1000' });
+        res.write('partial', () => res.socket?.destroy());
+      });
+      closers.push(router.close);
+
+      const response = await post(client(router.url), 'evt-1');
+
+      expect(response).toMatchObject({ kind: 'response', status: 200 });
+    });
+
     it('answers a refusal with the body that came, when its body trickles', async () => {
       const router = await startRouter(trickling(503));
       closers.push(router.close);
@@ -150,6 +162,15 @@ describe('Class: AxiosRouterClient', () => {
       expect(second).toMatchObject({ kind: 'response', status: 200 });
       expect(router.received).toEqual(['evt-1', 'evt-2']);
       expect(proxy.connections).toBe(2);
+    });
+
+    it('waits for a slow answer longer than ROUTER_SOCKET_IDLE_MS: the idle bound is for sockets between POSTs', async () => {
+      const slow = await startRouter((res) => setTimeout(() => res.end('{"ok":true}'), 600));
+      closers.push(slow.close);
+
+      const response = await post(client(slow.url, { socketIdleMs: 100, postTimeoutMs: 5_000 }), 'evt-1');
+
+      expect(response).toMatchObject({ kind: 'response', status: 200 });
     });
 
     it('does not reuse a socket idle longer than ROUTER_SOCKET_IDLE_MS, so a POST never meets a silently dropped one', async () => {
