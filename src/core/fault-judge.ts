@@ -73,6 +73,8 @@ export class FaultJudge {
 
   /** A failure waits for the breaker's verdict while failures since the last success are undecided. */
   conclude(event: OutboxEvent, result: DeliveryResult): void {
+    this.health.concluded(event.id);
+    this.hooks.setWindow(this.health.window);
     if (result.kind === 'delivered' || result.kind === 'interrupted') this.hooks.settle(event, result, 'event');
     else if (this.health.open) this.hooks.settle(event, result, 'router');
     else if (this.health.undecided) {

@@ -13,6 +13,8 @@ export type RouterSignal = 'delivered' | 'failed' | 'refused';
 export interface Streak {
   readonly failed: number;
   readonly refused: number;
+  /** Of those, the ones still being delivered (waiting to retry in the run): each holds a slot, already judged. */
+  readonly inFlight: number;
 }
 
 /** The settings the breaker judges by: BREAKER_THRESHOLD and DELIVERY_CONCURRENCY. */
@@ -38,14 +40,17 @@ export function refusalLimit(limits: BreakerLimits): number {
 /**
  * The one rule of the circuit breaker, read as a table (router-health.test.ts states it row by row):
  *
- * | since the last success                                                   | circuit | POSTs in flight                  |
- * |--------------------------------------------------------------------------|---------|----------------------------------|
- * | `failed` distinct events ≥ BREAKER_THRESHOLD                             | open    | none new                         |
- * | `failed` + `refused` distinct events ≥ max(THRESHOLD, CONCURRENCY + 1)   | open    | none new                         |
- * | nothing, and a success in the run                                        | closed  | DELIVERY_CONCURRENCY             |
- * | otherwise (no success yet, or failures since)                            | closed  | as many as could still be judged |
+ * | since the last success                                                 | circuit | POSTs in flight                     |
+ * |------------------------------------------------------------------------|---------|-------------------------------------|
+ * | `failed` distinct events ≥ BREAKER_THRESHOLD                           | open    | none new                            |
+ * | `failed` + `refused` distinct events ≥ max(THRESHOLD, CONCURRENCY + 1) | open    | none new                            |
+ * | nothing, and a success in the run                                      | closed  | DELIVERY_CONCURRENCY                |
+ * | otherwise (no success yet, or failures since)                          | closed  | as many as could still be judged,   |
+ * |                                                                        |         | plus the streak's events retrying   |
  *
- * A success between failures resets the streak: the failures before it were the events' own.
+ * A success between failures resets the streak: the failures before it were the events' own. An event of the
+ * streak still retrying in the run holds its slot but is counted already, so it does not stop further probes
+ * (six oldest events waiting out their Retry-After do not keep the run from reaching the seventh).
  */
 export function breakerState(streak: Streak, succeeded: boolean, limits: BreakerLimits): BreakerState {
   const { threshold, concurrency } = limits;
@@ -53,7 +58,7 @@ export function breakerState(streak: Streak, succeeded: boolean, limits: Breaker
   if (streak.failed >= threshold || distinct >= refusalLimit(limits)) return { open: true, window: 1 };
   if (succeeded && distinct === 0) return { open: false, window: concurrency };
   const judgeable = Math.min(threshold - streak.failed, refusalLimit(limits) - distinct);
-  return { open: false, window: Math.max(1, Math.min(concurrency, judgeable)) };
+  return { open: false, window: Math.max(1, Math.min(concurrency, judgeable + streak.inFlight)) };
 }
 
 /**
@@ -72,11 +77,13 @@ export function faultAtRunEnd(succeeded: boolean): 'event' | 'router' {
 export class RouterHealth {
   /** Distinct events answered without success since the last success, by their latest answer. */
   private readonly streak = new Map<string, Exclude<RouterSignal, 'delivered'>>();
+  /** Events of the streak whose delivery has not ended yet (retrying in the run). */
+  private readonly retrying = new Set<string>();
   private anySuccess = false;
   private state: BreakerState;
 
   constructor(private readonly limits: BreakerLimits) {
-    this.state = breakerState({ failed: 0, refused: 0 }, false, limits);
+    this.state = breakerState({ failed: 0, refused: 0, inFlight: 0 }, false, limits);
   }
 
   get open(): boolean {
@@ -102,7 +109,7 @@ export class RouterHealth {
   get counts(): Streak {
     let refused = 0;
     for (const signal of this.streak.values()) if (signal === 'refused') refused += 1;
-    return { failed: this.streak.size - refused, refused };
+    return { failed: this.streak.size - refused, refused, inFlight: this.retrying.size };
   }
 
   /** Counts one answered POST (a cancelled one says nothing about the router and is not passed here). */
@@ -112,9 +119,19 @@ export class RouterHealth {
     if (signal === 'delivered') {
       this.anySuccess = true;
       this.streak.clear();
-    } else this.streak.set(eventId, signal);
+      this.retrying.clear();
+    } else {
+      this.streak.set(eventId, signal);
+      this.retrying.add(eventId);
+    }
     this.state = breakerState(this.counts, this.anySuccess, this.limits);
     if (this.state.open) return 'opened';
     return signal === 'delivered' && hadFailures ? 'recovered' : 'none';
+  }
+
+  /** One event's delivery in this run ended: it no longer holds a slot. */
+  concluded(eventId: string): void {
+    if (!this.retrying.delete(eventId) || this.state.open) return;
+    this.state = breakerState(this.counts, this.anySuccess, this.limits);
   }
 }

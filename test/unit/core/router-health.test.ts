@@ -4,22 +4,27 @@ const LIMITS = { threshold: 5, concurrency: 16 };
 
 describe('Function: breakerState (the rule of the circuit breaker)', () => {
   it.each([
-    // failed, refused, success in the run → open, POSTs in flight
-    [0, 0, false, false, 5, 'nothing answered yet: as many probes as could be judged'],
-    [0, 0, true, false, 16, 'the router proved itself, nothing failing since: full concurrency'],
-    [2, 0, true, false, 3, 'failures since the last success: only as many as could still be judged'],
-    [4, 0, false, false, 1, 'one failure short of the threshold: one POST at a time'],
-    [5, 0, false, true, 1, 'BREAKER_THRESHOLD distinct events failed with no success between: the router is failing'],
-    [5, 0, true, true, 1, 'a success earlier in the run does not excuse a streak that long'],
-    [0, 6, false, false, 5, 'six events refused with Retry-After: the router is up, speaking for those events'],
-    [0, 12, false, false, 5, 'refusals keep the probes going while more of them could still be judged'],
-    [0, 16, false, false, 1, 'as many refusals as one run can have in flight: one probe more'],
-    [0, 17, false, true, 1, 'more distinct events refused than one run can have had in flight: the router is refusing all'],
-    [4, 12, false, false, 1, 'failures and refusals: each limit counts its own'],
-    [3, 14, false, true, 1, 'failures and refusals together past the refusal limit'],
-  ])('failed %i, refused %i, a success %s → open %s, %i in flight (%s)', (failed, refused, succeeded, open, window) => {
-    expect(breakerState({ failed, refused }, succeeded, LIMITS)).toEqual({ open, window });
-  });
+    // failed, refused, of them still retrying, success in the run → open, POSTs in flight
+    [0, 0, 0, false, false, 5, 'nothing answered yet: as many probes as could be judged'],
+    [0, 0, 0, true, false, 16, 'the router proved itself, nothing failing since: full concurrency'],
+    [2, 0, 0, true, false, 3, 'failures since the last success: only as many as could still be judged'],
+    [4, 0, 0, false, false, 1, 'one failure short of the threshold: one POST at a time'],
+    [4, 0, 4, false, false, 5, 'the four still retrying keep their slots, and one more may probe'],
+    [5, 0, 5, false, true, 1, 'BREAKER_THRESHOLD distinct events failed with no success between: the router is failing'],
+    [5, 0, 0, true, true, 1, 'a success earlier in the run does not excuse a streak that long'],
+    [0, 5, 5, false, false, 10, 'five refused with Retry-After, waiting in the run: five more probes besides'],
+    [0, 6, 0, false, false, 5, 'six events refused with Retry-After: the router is up, speaking for those events'],
+    [0, 12, 12, false, false, 16, 'refusals keep the probes going, never past DELIVERY_CONCURRENCY'],
+    [0, 16, 0, false, false, 1, 'as many refusals as one run can have in flight: one probe more'],
+    [0, 17, 17, false, true, 1, 'more distinct events refused than one run can have had in flight: the router is refusing all'],
+    [4, 12, 0, false, false, 1, 'failures and refusals: each limit counts its own'],
+    [3, 14, 0, false, true, 1, 'failures and refusals together past the refusal limit'],
+  ])(
+    'failed %i, refused %i (%i retrying), a success %s → open %s, %i in flight (%s)',
+    (failed, refused, inFlight, succeeded, open, window) => {
+      expect(breakerState({ failed, refused, inFlight }, succeeded, LIMITS)).toEqual({ open, window });
+    },
+  );
 
   it('never lets fewer distinct refusals open the circuit than failures would', () => {
     expect(refusalLimit({ threshold: 50, concurrency: 16 })).toBe(50);
@@ -63,7 +68,7 @@ describe('Class: RouterHealth (the circuit breaker)', () => {
     health.observe('a', 'refused');
     health.observe('a', 'failed');
 
-    expect(health.counts).toEqual({ failed: 1, refused: 0 });
+    expect(health.counts).toEqual({ failed: 1, refused: 0, inFlight: 1 });
   });
 
   it('calls the failures before a success the events’ own (recovered) and starts counting again', () => {
@@ -94,6 +99,8 @@ describe('Class: RouterHealth (the circuit breaker)', () => {
     health.observe('a', 'delivered');
     expect(health.window).toBe(16);
     health.observe('b', 'failed');
+    expect(health.window).toBe(3);
+    health.concluded('b');
     expect(health.window).toBe(2);
     health.observe('c', 'delivered');
     expect(health.window).toBe(16);
