@@ -346,10 +346,13 @@ describe('A run', () => {
     });
 
     it('delivers the rest when the oldest events are refused with Retry-After (a crashed consumer’s claims), at the default settings', async () => {
-      const { store, run } = setup((event) => (Number(event.id.slice(4)) < 6 ? status(503, '5') : ok));
+      const { store, router, run } = setup((event) => (Number(event.id.slice(4)) < 6 ? status(503, '5') : ok));
       store.seed(106);
 
       const result = ran(await run(DEFAULT_BREAKER_SETTINGS));
+
+      // The refused events wait out their Retry-After in the run without holding the others back.
+      expect(router.postsFor('evt-0006')[0]?.at).toBe(router.posts[0]?.at);
 
       expect(result.summary).toMatchObject({ delivered: 100, deadLettered: 0, failed: 6 });
       expect(result.summary.stoppedBy).not.toBe('router_failing');
