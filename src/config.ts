@@ -77,7 +77,7 @@ export type RouterAuthConfig =
 export interface Config extends StoreConfig {
   /** ROUTER_URL: where every event is POSTed (http or https). Required. */
   readonly routerUrl: string;
-  /** ROUTER_AUTH: none (default), google-id-token (audience ROUTER_AUDIENCE, default ROUTER_URL) or hmac (ROUTER_HMAC_SECRET). */
+  /** ROUTER_AUTH: none (default), google-id-token (audience ROUTER_AUDIENCE, default ROUTER_URL's origin) or hmac (ROUTER_HMAC_SECRET). */
   readonly routerAuth: RouterAuthConfig;
   /** SHARD_INDEX: the shard this deployment drains, from 0 to SHARD_COUNT - 1. */
   readonly shardIndex: number;
@@ -240,6 +240,14 @@ function checkTogether(config: Config): void {
   }
 }
 
+/**
+ * The ID-token audience when ROUTER_AUDIENCE is unset: the router's origin, without path or query, because Cloud
+ * Run checks `aud` against the service URL (https://SERVICE.a.run.app), so a token for ROUTER_URL's path is refused.
+ */
+export function defaultAudience(routerUrl: string): string {
+  return new URL(routerUrl).origin;
+}
+
 /** Standard Webhooks secrets: "whsec_" and base64 of at least 24 bytes. */
 const HMAC_SECRET = /^whsec_[A-Za-z0-9+/]{32,}={0,2}$/;
 
@@ -252,7 +260,7 @@ function parseRouterAuth(read: Reader): RouterAuthConfig {
         'ROUTER_AUDIENCE',
         httpUrl,
         'an http:// or https:// URL',
-        read.text('ROUTER_URL', httpUrl, 'an http:// or https:// URL'),
+        defaultAudience(read.text('ROUTER_URL', httpUrl, 'an http:// or https:// URL')),
       ),
     };
   }

@@ -40,9 +40,9 @@ export const SETTINGS: readonly Setting[] = [
   },
   {
     variable: 'ROUTER_AUDIENCE',
-    show: () => '`ROUTER_URL`',
+    show: () => '`ROUTER_URL`’s origin',
     accepts: 'http(s) URL',
-    meaning: 'the ID token’s audience, with `google-id-token`',
+    meaning: 'the ID token’s audience, with `google-id-token`: Cloud Run’s service URL or a custom audience',
   },
   {
     variable: 'ROUTER_HMAC_SECRET',
