@@ -41,7 +41,7 @@ export const PAGES: Readonly<Record<string, Sections>> = {
     redelivery: redeliveryTable(product),
   }),
   'docs/deploy.md': (product) => {
-    const deploy = deployValues(product.files['cloudbuild.yaml'], product.files['scheduler.yaml']);
+    const deploy = deployValues(product.files['cloudbuild.yaml'], product.files['scheduler.yaml'], product.files['deploy/function.yaml']);
     return {
       substitutions: substitutionsTable(product.files['cloudbuild.yaml']),
       timing: timingTable(product, deploy),

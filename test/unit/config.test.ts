@@ -108,9 +108,15 @@ describe('Function: parseConfig', () => {
     ['https://router-xyz.a.run.app/', 'https://router-xyz.a.run.app'],
     ['https://router.example.com:8443/v1/events?tenant=a', 'https://router.example.com:8443'],
     ['http://127.0.0.1:8080/events', 'http://127.0.0.1:8080'],
-  ])('asks for ID tokens for the router’s origin, as Cloud Run checks them, when ROUTER_URL is %s and ROUTER_AUDIENCE unset', (url, origin) => {
-    expect(parseConfig({ ROUTER_URL: url, ROUTER_AUTH: 'google-id-token' }).routerAuth).toEqual({ kind: 'google-id-token', audience: origin });
-  });
+  ])(
+    'asks for ID tokens for the router’s origin, as Cloud Run checks them, when ROUTER_URL is %s and ROUTER_AUDIENCE unset',
+    (url, origin) => {
+      expect(parseConfig({ ROUTER_URL: url, ROUTER_AUTH: 'google-id-token' }).routerAuth).toEqual({
+        kind: 'google-id-token',
+        audience: origin,
+      });
+    },
+  );
 
   it('asks for ID tokens for ROUTER_AUDIENCE, path included, when it is set (a custom audience)', () => {
     const config = parseConfig({ ...VALID, ROUTER_AUTH: 'google-id-token', ROUTER_AUDIENCE: 'https://events.example.com/relay' });
