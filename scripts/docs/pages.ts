@@ -52,7 +52,7 @@ export const PAGES: Readonly<Record<string, Sections>> = {
     const file = JSON.parse(product.files['firestore.indexes.json']) as IndexFile;
     return {
       queries: queriesTable(file),
-      'gcloud-indexes': ['```sh', ...gcloudCommands(file), '```'].join('\n'),
+      'gcloud-indexes': ['```sh', "DATABASE='(default)'   # or the relay's FIRESTORE_DATABASE", ...gcloudCommands(file), '```'].join('\n'),
     };
   },
 };

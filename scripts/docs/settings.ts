@@ -62,6 +62,12 @@ export const SETTINGS: readonly Setting[] = [
     accepts: 'host:port',
     meaning: 'talk to the Firestore emulator instead',
   },
+  {
+    variable: 'FIRESTORE_DATABASE',
+    key: 'firestoreDatabase',
+    accepts: '`(default)` or a database id',
+    meaning: 'the project’s Firestore database holding the outbox, its leases and audits',
+  },
   { variable: 'OUTBOX_COLLECTION', key: 'outboxCollection', accepts: 'collection id', meaning: 'the producers’ outbox' },
   { variable: 'AUDIT_COLLECTION', key: 'auditCollection', accepts: 'collection id', meaning: 'one audit document per run' },
   { variable: 'LEASE_COLLECTION', key: 'leaseCollection', accepts: 'collection id', meaning: 'one run-lease document per shard' },

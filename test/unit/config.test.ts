@@ -124,6 +124,15 @@ describe('Function: parseConfig', () => {
     expect(config.routerAuth).toEqual({ kind: 'google-id-token', audience: 'https://events.example.com/relay' });
   });
 
+  it('reads the outbox from the (default) database unless FIRESTORE_DATABASE names another', () => {
+    expect(parseConfig(VALID).firestoreDatabase).toBe('(default)');
+    expect(parseConfig({ ...VALID, FIRESTORE_DATABASE: 'orders-eu' }).firestoreDatabase).toBe('orders-eu');
+  });
+
+  it.each(['Orders', 'db', 'orders_eu', '-orders', 'orders-', '(other)'])('refuses FIRESTORE_DATABASE=%s, naming the variable', (id) => {
+    expect(() => parseConfig({ ...VALID, FIRESTORE_DATABASE: id })).toThrow(/FIRESTORE_DATABASE/);
+  });
+
   it('never echoes a secret', () => {
     expect(() => parseConfig({ ...VALID, ROUTER_AUTH: 'hmac', ROUTER_HMAC_SECRET: 'whsec_short-s3cret' })).toThrow(/^(?!.*s3cret)/s);
   });
