@@ -56,6 +56,7 @@ export class PendingAgeScan {
     return changed;
   }
 
+  /** The oldest of each kind so far (0 for a kind not seen). */
   get ages(): PendingAges {
     return { dueMs: this.oldest.due ?? 0, backoffMs: this.oldest.backoff ?? 0, parkedMs: this.oldest.parked ?? 0 };
   }
