@@ -38,6 +38,8 @@ export const DEFAULT_SHARD_COUNT = 1;
 export const DEFAULT_DELIVERED_RETENTION_DAYS = 7;
 /** With telemetry on, spans and metrics get this long to export before the run answers (less during a shutdown). */
 export const DEFAULT_TELEMETRY_FLUSH_TIMEOUT_MS = 2_000;
+/** The database every project has; a named one is set with FIRESTORE_DATABASE. */
+export const DEFAULT_FIRESTORE_DATABASE = '(default)';
 /** 0: a run drains the backlog and answers; above 0 it then follows new events for that long (docs/follow-mode.md). */
 export const DEFAULT_FOLLOW_MS = 0;
 /** FOLLOW_MS leaves at least this much of RUN_BUDGET_MS to the drain before following. */
@@ -62,6 +64,8 @@ export interface StoreConfig {
   readonly projectId: string | undefined;
   /** FIRESTORE_EMULATOR_HOST: set to talk to the emulator instead of Firestore. */
   readonly firestoreEmulatorHost: string | undefined;
+  /** FIRESTORE_DATABASE: the Firestore database of the project that holds the outbox, `(default)` unless named. */
+  readonly firestoreDatabase: string;
   /** MAX_ATTEMPTS: failed attempts charged to an event (each after its backoff) before it is dead-lettered. */
   readonly maxAttempts: number;
   /** MAX_REDRIVES: how often one event may be redriven from the dead letters, so redrive loops end. */
@@ -84,7 +88,7 @@ export interface Config extends StoreConfig {
   readonly routerUrl: string;
   /** ROUTER_SOCKET_IDLE_MS: a keep-alive connection to the router idle this long is closed, not reused. */
   readonly routerSocketIdleMs: number;
-  /** ROUTER_AUTH: none (default), google-id-token (audience ROUTER_AUDIENCE, default ROUTER_URL) or hmac (ROUTER_HMAC_SECRET). */
+  /** ROUTER_AUTH: none (default), google-id-token (audience ROUTER_AUDIENCE, default ROUTER_URL's origin) or hmac (ROUTER_HMAC_SECRET). */
   readonly routerAuth: RouterAuthConfig;
   /** SHARD_INDEX: the shard this deployment drains, from 0 to SHARD_COUNT - 1. */
   readonly shardIndex: number;
@@ -143,6 +147,9 @@ const httpUrl = z.url({ protocol: /^https?$/ });
 const collectionId = z.string().regex(/^[A-Za-z0-9_-]{1,100}$/);
 const COLLECTION_ID = 'a collection id (1-100 letters, digits, _ or -)';
 const severity = z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR']);
+/** Firestore's database ids: `(default)`, or 4-63 lowercase letters, digits and hyphens, from a letter to a letter or digit. */
+const databaseId = z.string().regex(/^(?:\(default\)|[a-z][a-z0-9-]{2,61}[a-z0-9])$/);
+const DATABASE_ID = 'a Firestore database id: (default), or 4-63 lowercase letters, digits and hyphens';
 
 /** The outbox's location and limits, for tools that do not deliver (producer API, ops CLI). */
 export function parseStoreConfig(env: Env = process.env): Readonly<StoreConfig> {
@@ -154,6 +161,7 @@ export function parseStoreConfig(env: Env = process.env): Readonly<StoreConfig> 
     parkedKeysCollection: read.text('PARKED_KEYS_COLLECTION', collectionId, COLLECTION_ID, DEFAULT_PARKED_KEYS_COLLECTION),
     projectId: read.optional('GOOGLE_CLOUD_PROJECT'),
     firestoreEmulatorHost: read.optional('FIRESTORE_EMULATOR_HOST'),
+    firestoreDatabase: read.text('FIRESTORE_DATABASE', databaseId, DATABASE_ID, DEFAULT_FIRESTORE_DATABASE),
     maxAttempts: read.integer('MAX_ATTEMPTS', DEFAULT_MAX_ATTEMPTS, 1, 1000),
     maxRedrives: read.integer('MAX_REDRIVES', DEFAULT_MAX_REDRIVES, 0, 1000),
     shardCount: read.integer('SHARD_COUNT', DEFAULT_SHARD_COUNT, 1, 64),
@@ -263,6 +271,14 @@ function withoutCredentials(variable: string, url: string): string {
   return url;
 }
 
+/**
+ * The ID-token audience when ROUTER_AUDIENCE is unset: the router's origin, without path or query, because Cloud
+ * Run checks `aud` against the service URL (https://SERVICE.a.run.app), so a token for ROUTER_URL's path is refused.
+ */
+export function defaultAudience(routerUrl: string): string {
+  return new URL(routerUrl).origin;
+}
+
 /** Standard Webhooks secrets: "whsec_" and base64 of at least 24 bytes. */
 const HMAC_SECRET = /^whsec_[A-Za-z0-9+/]{32,}={0,2}$/;
 
@@ -275,7 +291,7 @@ function parseRouterAuth(read: Reader): RouterAuthConfig {
         'ROUTER_AUDIENCE',
         httpUrl,
         'an http:// or https:// URL',
-        read.text('ROUTER_URL', httpUrl, 'an http:// or https:// URL'),
+        defaultAudience(read.text('ROUTER_URL', httpUrl, 'an http:// or https:// URL')),
       ),
     };
   }

@@ -29,10 +29,10 @@ export class MalformedEventError extends OutboxError {
   }
 }
 
-/** Reading pending events failed; nothing was POSTed, so Cloud Scheduler may simply retry the run. */
+/** Reading pending events or parked keys failed; the run starts no more POSTs, and what it did not read stays pending. */
 export class FetchError extends OutboxError {
   constructor(cause: unknown) {
-    super(`Fetching pending events failed: ${describeError(cause)}. Nothing was POSTed; the run will be retried.`, {
+    super(`Fetching pending events failed: ${describeError(cause)}. No further event is POSTed in this run; those not read stay pending.`, {
       cause,
     });
   }
@@ -65,31 +65,6 @@ export class DeadlineError extends OutboxError {
 export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message.split('\n')[0] ?? error.name;
   return String(error);
-}
-
-/** The router answered in a way that retrying will not change (a 4xx other than 408/425/429); dead-letter the event. */
-export class PermanentDeliveryError extends OutboxError {
-  constructor(
-    readonly eventId: string,
-    readonly deliveryAttempt: number,
-    readonly reason: string,
-  ) {
-    super(`event ${eventId} was rejected on attempt ${deliveryAttempt}: ${reason}`);
-  }
-}
-
-/** The router did not take the event this time (5xx, 408, 425, 429, timeout, connection error); retry later. */
-export class TransientDeliveryError extends OutboxError {
-  constructor(
-    readonly eventId: string,
-    readonly deliveryAttempt: number,
-    readonly reason: string,
-    readonly retryAfterMs: number | undefined,
-    /** False when the failure is the relay's setup (credentials, a moved URL), not the event's. */
-    readonly countsAsAttempt: boolean,
-  ) {
-    super(`event ${eventId} failed on attempt ${deliveryAttempt}: ${reason}`);
-  }
 }
 
 /** A producer tried to enqueue an event that breaks the outbox contract; it was not written, so nothing will deliver it. */

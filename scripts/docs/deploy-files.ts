@@ -1,11 +1,11 @@
 import { isMap, isScalar, parse, parseDocument } from 'yaml';
 import { code, table } from './format.js';
 
-/** What the docs read from the deploy files: the deploy step's timeout and variables, Scheduler's deadline. */
+/** What the docs read from the deploy files: the deploy step's timeout, the deployed variables, Scheduler's deadline. */
 export interface DeployValues {
   /** `gcloud functions deploy --timeout` in cloudbuild.yaml's deploy step. */
   readonly functionTimeoutMs: number;
-  /** Variables the deploy step sets with a plain number (they override the code's defaults in the tables). */
+  /** Variables deploy/function.yaml sets to a plain number (they override the code's defaults in the tables). */
   readonly numericEnv: Readonly<Record<string, string>>;
   /** scheduler.yaml's attemptDeadline. */
   readonly attemptDeadlineMs: number;
@@ -16,15 +16,16 @@ interface Step {
   readonly script: string;
 }
 
-export function deployValues(cloudbuildYaml: string, schedulerYaml: string): DeployValues {
+/** Reads the deploy timeout from cloudbuild.yaml, the deployed numbers from deploy/function.yaml, the deadline from scheduler.yaml. */
+export function deployValues(cloudbuildYaml: string, schedulerYaml: string, functionYaml: string): DeployValues {
   const build = parse(cloudbuildYaml) as { steps: Step[] };
   const deploy = build.steps.find((step) => step.id === 'deploy');
   if (deploy === undefined) throw new Error('cloudbuild.yaml has no deploy step');
   const timeout = /--timeout=(\d+)s\b/.exec(deploy.script);
   if (timeout === null) throw new Error('cloudbuild.yaml: the deploy step has no --timeout=<seconds>s');
-  const envVars = /env_vars="([^"]*)"/.exec(deploy.script)?.[1] ?? '';
+  const env = (parse(functionYaml) as { env?: Record<string, unknown> } | null)?.env ?? {};
   const numericEnv: Record<string, string> = Object.fromEntries(
-    [...envVars.matchAll(/\b([A-Z][A-Z0-9_]*)=(\d+)(?=,|$)/g)].map((m): [string, string] => [m[1] as string, m[2] as string]),
+    Object.entries(env).filter((entry): entry is [string, string] => typeof entry[1] === 'string' && /^\d+$/.test(entry[1])),
   );
   const job = parse(schedulerYaml) as { attemptDeadline?: string };
   const deadline = /^(\d+)s$/.exec(job.attemptDeadline ?? '');

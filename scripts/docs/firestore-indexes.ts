@@ -301,6 +301,8 @@ export function queriesTable(file: IndexFile): string {
  */
 export function gcloudCommands(file: IndexFile): string[] {
   const commands: string[] = [];
+  // FIRESTORE_DATABASE: every command names the database, `(default)` unless the outbox is in a named one.
+  const database = '--database="$DATABASE"';
   for (const index of file.indexes) {
     const fields = index.fields.map((f) => {
       if (f.order !== undefined) return `--field-config=field-path=${f.fieldPath},order=${f.order.toLowerCase()}`;
@@ -309,11 +311,11 @@ export function gcloudCommands(file: IndexFile): string[] {
     });
     const scope = index.queryScope === 'COLLECTION' ? 'collection' : 'collection-group';
     commands.push(
-      `gcloud firestore indexes composite create --collection-group=${index.collectionGroup} --query-scope=${scope} ${fields.join(' ')} --async`,
+      `gcloud firestore indexes composite create --collection-group=${index.collectionGroup} --query-scope=${scope} ${fields.join(' ')} ${database} --async`,
     );
   }
   for (const field of file.fieldOverrides ?? []) {
-    const target = `${field.fieldPath} --collection-group=${field.collectionGroup}`;
+    const target = `${field.fieldPath} --collection-group=${field.collectionGroup} ${database}`;
     if (field.indexes.length === 0) {
       commands.push(`gcloud firestore indexes fields update ${target} --disable-indexes`);
     } else {

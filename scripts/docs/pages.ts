@@ -41,7 +41,7 @@ export const PAGES: Readonly<Record<string, Sections>> = {
     redelivery: redeliveryTable(product),
   }),
   'docs/deploy.md': (product) => {
-    const deploy = deployValues(product.files['cloudbuild.yaml'], product.files['scheduler.yaml']);
+    const deploy = deployValues(product.files['cloudbuild.yaml'], product.files['scheduler.yaml'], product.files['deploy/function.yaml']);
     return {
       substitutions: substitutionsTable(product.files['cloudbuild.yaml']),
       timing: timingTable(product, deploy),
@@ -52,7 +52,7 @@ export const PAGES: Readonly<Record<string, Sections>> = {
     const file = JSON.parse(product.files['firestore.indexes.json']) as IndexFile;
     return {
       queries: queriesTable(file),
-      'gcloud-indexes': ['```sh', ...gcloudCommands(file), '```'].join('\n'),
+      'gcloud-indexes': ['```sh', "DATABASE='(default)'   # or the relay's FIRESTORE_DATABASE", ...gcloudCommands(file), '```'].join('\n'),
     };
   },
 };

@@ -22,6 +22,7 @@ export const PRODUCT_FILES = [
   'src/core/decide.ts',
   'src/function/outbound-event-handler.ts',
   'cloudbuild.yaml',
+  'deploy/function.yaml',
   'scheduler.yaml',
   'firestore.indexes.json',
 ] as const;

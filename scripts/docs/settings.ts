@@ -45,9 +45,9 @@ export const SETTINGS: readonly Setting[] = [
   },
   {
     variable: 'ROUTER_AUDIENCE',
-    show: () => '`ROUTER_URL`',
+    show: () => '`ROUTER_URL`’s origin',
     accepts: 'http(s) URL',
-    meaning: 'the ID token’s audience, with `google-id-token`',
+    meaning: 'the ID token’s audience, with `google-id-token`: Cloud Run’s service URL or a custom audience',
   },
   {
     variable: 'ROUTER_HMAC_SECRET',
@@ -66,6 +66,12 @@ export const SETTINGS: readonly Setting[] = [
     key: 'firestoreEmulatorHost',
     accepts: 'host:port',
     meaning: 'talk to the Firestore emulator instead',
+  },
+  {
+    variable: 'FIRESTORE_DATABASE',
+    key: 'firestoreDatabase',
+    accepts: '`(default)` or a database id',
+    meaning: 'the project’s Firestore database holding the outbox, its leases and audits',
   },
   { variable: 'OUTBOX_COLLECTION', key: 'outboxCollection', accepts: 'collection id', meaning: 'the producers’ outbox' },
   { variable: 'AUDIT_COLLECTION', key: 'auditCollection', accepts: 'collection id', meaning: 'one audit document per run' },

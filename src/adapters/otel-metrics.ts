@@ -55,8 +55,15 @@ export const RELAY_METRICS = {
     name: 'outbox.relay.oldest_pending.age',
     kind: 'gauge',
     unit: 'ms',
-    description: 'Age of the oldest pending event when the last run read its first page (0: nothing pending)',
+    description: 'Age of the oldest pending event that is due, neither on its backoff nor behind a parked key, in the last run (0: none)',
     attributes: [],
+  },
+  oldestWaitingAge: {
+    name: 'outbox.relay.oldest_waiting.age',
+    kind: 'gauge',
+    unit: 'ms',
+    description: 'Age of the oldest pending event that waits by design, by reason: backoff (its own or its key’s) or parked (0: none)',
+    attributes: ['reason'],
   },
   runDuration: {
     name: 'outbox.relay.run.duration',

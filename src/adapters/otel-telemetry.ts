@@ -20,6 +20,7 @@ import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import type { OutboxEvent } from '../core/event.js';
+import type { PendingAges } from '../core/pending-age.js';
 import type { AttemptTrace, AttemptVerdict, RunEnd, RunTrace, SettledOutcome, Telemetry } from '../core/telemetry.js';
 import { RELAY_METRICS } from './otel-metrics.js';
 
@@ -101,6 +102,7 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): Telemetry {
     deadLetters: counter(RELAY_METRICS.deadLetters),
     parkedKeys: gauge(RELAY_METRICS.parkedKeys),
     oldestPendingAge: gauge(RELAY_METRICS.oldestPendingAge),
+    oldestWaitingAge: gauge(RELAY_METRICS.oldestWaitingAge),
     runDuration: histogram(RELAY_METRICS.runDuration),
     runs: counter(RELAY_METRICS.runs),
     runFailing: gauge(RELAY_METRICS.runFailing),
@@ -123,6 +125,7 @@ interface Instruments {
   readonly deadLetters: Counter;
   readonly parkedKeys: Gauge;
   readonly oldestPendingAge: Gauge;
+  readonly oldestWaitingAge: Gauge;
   readonly runDuration: Histogram;
   readonly runs: Counter;
   readonly runFailing: Gauge;
@@ -174,8 +177,10 @@ class OtelRunTrace implements RunTrace {
     if (latencyMs !== undefined) this.instruments.deliveryLatency.record(Math.max(0, latencyMs));
   }
 
-  oldestPending(ageMs: number): void {
-    this.instruments.oldestPendingAge.record(ageMs);
+  oldestPending(ages: PendingAges): void {
+    this.instruments.oldestPendingAge.record(ages.dueMs);
+    this.instruments.oldestWaitingAge.record(ages.backoffMs, { reason: 'backoff' });
+    this.instruments.oldestWaitingAge.record(ages.parkedMs, { reason: 'parked' });
   }
 
   parkedKeys(count: number): void {

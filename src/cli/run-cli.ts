@@ -40,9 +40,10 @@ Operates the Firestore transactional outbox that outbound-event-handler relays.
 Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(13)} ${c.summary}`).join('\n')}
 
-Run "outbox-ops <command> --help" for a command's options. Every command takes --json.
+Run "outbox-ops <command> --help" for a command's options. Every command takes --json, and
+--database NAME for a named Firestore database (default: FIRESTORE_DATABASE, else (default)).
 Environment: OUTBOX_COLLECTION (default outbound_events), MAX_REDRIVES (default 3),
-GOOGLE_CLOUD_PROJECT, FIRESTORE_EMULATOR_HOST (to use the emulator).
+GOOGLE_CLOUD_PROJECT, FIRESTORE_DATABASE, FIRESTORE_EMULATOR_HOST (to use the emulator).
 Exit codes: 0 ok, 1 the command failed or refused part of the work, 2 usage or configuration error.`;
 
 /**
@@ -50,7 +51,12 @@ Exit codes: 0 ok, 1 the command failed or refused part of the work, 2 usage or c
  * any client is made, and every path ends in an exit code, so scripts can rely on 0, 1 and 2.
  */
 export async function runCli(argv: readonly string[], io: CliIo, options: CliOptions = {}): Promise<ExitCode> {
-  const [name, ...rest] = argv;
+  const { database, others } = takeDatabase(argv);
+  if (database === null) {
+    io.err('outbox-ops: --database needs a database id, e.g. --database orders');
+    return ExitCode.Usage;
+  }
+  const [name, ...rest] = others;
   if (name === undefined) {
     io.err(HELP);
     return ExitCode.Usage;
@@ -76,7 +82,8 @@ export async function runCli(argv: readonly string[], io: CliIo, options: CliOpt
 
   let config: Readonly<StoreConfig>;
   try {
-    config = parseStoreConfig(options.env);
+    const env = options.env ?? process.env;
+    config = parseStoreConfig(database === undefined ? env : { ...env, FIRESTORE_DATABASE: database });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     io.err(`outbox-ops: ${error.message}`);
@@ -126,4 +133,23 @@ function findCommand(name: string): Command {
     throw new UsageError(`unknown command "${name}"; the commands are ${COMMANDS.map((c) => c.name).join(', ')}`, undefined);
   }
   return command;
+}
+
+/**
+ * `--database NAME` (or `--database=NAME`), anywhere on the line, for every command: the named Firestore
+ * database, over FIRESTORE_DATABASE. `null` when the flag has no value.
+ */
+function takeDatabase(argv: readonly string[]): { database: string | undefined | null; others: string[] } {
+  const others: string[] = [];
+  let database: string | undefined | null;
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i] ?? '';
+    if (arg.startsWith('--database=')) database = arg.slice('--database='.length) || null;
+    else if (arg === '--database') {
+      const next = argv[i + 1];
+      database = next === undefined || next.startsWith('--') ? null : next;
+      i += 1;
+    } else others.push(arg);
+  }
+  return { database, others };
 }

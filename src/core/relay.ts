@@ -10,6 +10,7 @@ import type { OutboxEvent, RunSummary, StoredDocument } from './event.js';
 import { followNewEvents, waitForHandover } from './follow.js';
 import { KeyedScheduler } from './keyed-scheduler.js';
 import { LeaseKeeper } from './lease-keeper.js';
+import { PendingAgeScan } from './pending-age.js';
 import { PendingPages, type PendingBatch } from './pending-pages.js';
 import type { Clock, HeldLease, LeaseAttempt, Logger, OutboxStore, RouterClient, RunLease } from './ports.js';
 import { RunState, StopReason } from './run-state.js';
@@ -106,6 +107,7 @@ class RelayRun {
   private readonly redelivery: BackoffRange;
   private readonly random: () => number;
   private readonly trace: RunTrace;
+  private readonly pendingAges = new PendingAgeScan();
   /** Holds the run's lease from acquireLease on; every write is guarded by its token. */
   private keeper: LeaseKeeper | undefined;
   /** Set on SIGTERM: every wait of the run's tail ends by then. */
@@ -278,7 +280,6 @@ class RelayRun {
     const maxQueued = Math.max(this.options.batchSize, this.options.deliveryConcurrency * QUEUED_PER_SLOT);
     let reading = firstPage;
     let abandoned = false;
-    let first = true;
     while (!this.run.stopping.signal.aborted) {
       if (this.deps.clock.now() >= this.run.deadlineMs) {
         this.run.stopWith(StopReason.BudgetSpent, `RUN_BUDGET_MS (${this.options.runBudgetMs} ms) spent`);
@@ -301,8 +302,7 @@ class RelayRun {
         break;
       }
       this.budget.observePage(batch.value.largestDocumentBytes);
-      if (first) this.traceOldestPending(batch.value.documents[0]);
-      first = false;
+      this.traceOldestPending(batch.value.documents);
       this.run.counts.fetched += batch.value.documents.length;
       for (const document of batch.value.documents) this.submit(document);
       if (batch.value.done) break;
@@ -520,10 +520,9 @@ class RelayRun {
     });
   }
 
-  /** The first page starts with the oldest pending event (strays aside): how far the outbox is behind. */
-  private traceOldestPending(first: StoredDocument | undefined): void {
-    const createdAt = first?.fields.createdAt;
-    this.trace.oldestPending(createdAt instanceof Instant ? Math.max(0, this.deps.clock.now() - createdAt.toMillis()) : 0);
+  /** How far the outbox is behind: the oldest event due now, apart from those on backoff or behind a parked key. */
+  private traceOldestPending(page: readonly StoredDocument[]): void {
+    if (this.pendingAges.add(page, this.run.parkedKeys, this.deps.clock.now())) this.trace.oldestPending(this.pendingAges.ages);
   }
 
   /** SIGTERM: no new POSTs; POSTs in flight get part of the shutdown time, the tail the rest. */

@@ -1,4 +1,5 @@
 import type { OutboxEvent } from './event.js';
+import type { PendingAges } from './pending-age.js';
 
 /** What one POST came to, as spans and metrics name it: the classify() verdicts, plus a POST that threw. */
 export type AttemptVerdict = 'delivered' | 'transient' | 'permanent' | 'cancelled' | 'error';
@@ -37,8 +38,8 @@ export interface RunTrace {
   startAttempt(event: OutboxEvent, attempt: number): AttemptTrace;
   /** An event's outcome was decided; `latencyMs` (commit → acknowledgement) is set for a delivered event. */
   settled(outcome: SettledOutcome, latencyMs: number | undefined): void;
-  /** Age of the oldest pending event, read from the run's first page (0 when nothing is pending). */
-  oldestPending(ageMs: number): void;
+  /** Ages of the oldest pending events the run has read: due now, on backoff, behind a parked key (0: none). */
+  oldestPending(ages: PendingAges): void;
   /** Ordering keys parked behind a dead letter, as the run read them at its start. */
   parkedKeys(count: number): void;
   breakerOpened(): void;

@@ -49,6 +49,8 @@ export function createOutboundEventHandler(options: HandlerOptions = {}): Outbou
     return configErrorHandler(error, options.logger ?? createCloudLogger());
   }
   const logger = options.logger ?? createCloudLogger({ minSeverity: config.logLevel });
+  // LOG_LEVEL never silences the answer line: the alert on runs that stopped or keep failing counts it.
+  const answers = options.logger ?? createCloudLogger();
   const relay = createRelay(config, { ...options, logger, clock });
   // The shutdown signal is the process's: a second handler in one process shares it.
   const graceful = options.shutdown === undefined ? processShutdown(logger, config.shutdownTimeoutMs) : undefined;
@@ -75,6 +77,7 @@ export function createOutboundEventHandler(options: HandlerOptions = {}): Outbou
         logger.log('ERROR', 'run crashed', { runId, error: describeError(error) });
         answer = { status: 500, body: { error: 'internal', message: describeError(error), runId } };
       }
+      logAnswer(answers, runId, answer);
       await send(res, answer);
     })();
     await (graceful?.track(work) ?? work);
@@ -101,6 +104,19 @@ function escapedErrorAnswer(answer: Answer, runId: string, error: unknown): Answ
   const message = `an unexpected asynchronous error ended the run: ${describeError(error)}`;
   return { status: 500, body: { ...answer.body, error: 'internal', message, runId } };
 }
+
+/**
+ * One line per answer to Cloud Scheduler, `run answered` with its HTTP `status`: the log-based metric of
+ * deploy/monitoring/log-metric-run-answers.json counts them, so runs that stop or keep answering 500 alert
+ * without an OpenTelemetry collector.
+ */
+export function logAnswer(logger: Logger, runId: string | undefined, answer: Answer): void {
+  const error = 'error' in answer.body && typeof answer.body.error === 'string' ? answer.body.error : undefined;
+  logger.log(answer.status >= 500 ? 'ERROR' : 'INFO', RUN_ANSWERED, { runId, status: answer.status, error });
+}
+
+/** The message of the answer line, which the log-based metric's filter names. */
+export const RUN_ANSWERED = 'run answered';
 
 /** Resolves once the answer has been handed to the socket, so a shutdown waiting on it does not cut it off. */
 function send(res: Response, answer: Answer): Promise<void> {
@@ -133,7 +149,9 @@ function configErrorHandler(error: ConfigError, logger: Logger): OutboundEventHa
   logger.log('ERROR', error.message, { variable: error.variable });
   const handler: HttpFunction = (_req, res) => {
     logger.log('ERROR', error.message, { variable: error.variable });
-    res.status(500).json({ error: 'configuration', variable: error.variable, message: error.message });
+    const answer: Answer = { status: 500, body: { error: 'configuration', variable: error.variable, message: error.message } };
+    logAnswer(logger, undefined, answer);
+    res.status(answer.status).json(answer.body);
   };
   return Object.assign(handler, { close: () => Promise.resolve() });
 }

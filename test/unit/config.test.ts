@@ -106,11 +106,34 @@ describe('Function: parseConfig', () => {
     expect(longestRunMs(on) - longestRunMs(off)).toBe(DEFAULT_TELEMETRY_FLUSH_TIMEOUT_MS);
   });
 
-  it('uses ROUTER_URL as the ID-token audience unless ROUTER_AUDIENCE is set', () => {
-    expect(parseConfig({ ...VALID, ROUTER_AUTH: 'google-id-token' }).routerAuth).toEqual({
-      kind: 'google-id-token',
-      audience: VALID.ROUTER_URL,
-    });
+  it.each([
+    ['https://router-xyz.a.run.app/events', 'https://router-xyz.a.run.app'],
+    ['https://router-xyz.a.run.app/', 'https://router-xyz.a.run.app'],
+    ['https://router.example.com:8443/v1/events?tenant=a', 'https://router.example.com:8443'],
+    ['http://127.0.0.1:8080/events', 'http://127.0.0.1:8080'],
+  ])(
+    'asks for ID tokens for the router’s origin, as Cloud Run checks them, when ROUTER_URL is %s and ROUTER_AUDIENCE unset',
+    (url, origin) => {
+      expect(parseConfig({ ROUTER_URL: url, ROUTER_AUTH: 'google-id-token' }).routerAuth).toEqual({
+        kind: 'google-id-token',
+        audience: origin,
+      });
+    },
+  );
+
+  it('asks for ID tokens for ROUTER_AUDIENCE, path included, when it is set (a custom audience)', () => {
+    const config = parseConfig({ ...VALID, ROUTER_AUTH: 'google-id-token', ROUTER_AUDIENCE: 'https://events.example.com/relay' });
+
+    expect(config.routerAuth).toEqual({ kind: 'google-id-token', audience: 'https://events.example.com/relay' });
+  });
+
+  it('reads the outbox from the (default) database unless FIRESTORE_DATABASE names another', () => {
+    expect(parseConfig(VALID).firestoreDatabase).toBe('(default)');
+    expect(parseConfig({ ...VALID, FIRESTORE_DATABASE: 'orders-eu' }).firestoreDatabase).toBe('orders-eu');
+  });
+
+  it.each(['Orders', 'db', 'orders_eu', '-orders', 'orders-', '(other)'])('refuses FIRESTORE_DATABASE=%s, naming the variable', (id) => {
+    expect(() => parseConfig({ ...VALID, FIRESTORE_DATABASE: id })).toThrow(/FIRESTORE_DATABASE/);
   });
 
   it('never echoes a secret', () => {

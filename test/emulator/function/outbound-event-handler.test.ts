@@ -55,6 +55,38 @@ describe('outboundEventHandler', () => {
     expect(String(stored.get('evt-0002')?.lastError)).toContain('HTTP 503: router overloaded');
   });
 
+  it('logs one "run answered" line per answer with its HTTP status, which the log-based alert counts', async () => {
+    await seedEvents(fx.db, fx.collections.outbox, 2);
+    fx.router.script = (req) => (req.eventId === 'evt-0001' ? { respond: 503 } : { respond: 200 });
+    const logger = memoryLogger();
+    const server = serveHandler({ env: env({ POST_RETRIES: '0', LOG_LEVEL: 'ERROR' }), logger });
+
+    const failing = await request(server).post('/');
+    fx.router.script = () => ({ respond: 200 });
+    const passing = await request(server).post('/');
+
+    const answers = logger.entries.filter((entry) => entry.message === 'run answered');
+    expect([failing.status, passing.status]).toEqual([500, 200]);
+    expect(answers.map((entry) => ({ severity: entry.severity, ...entry.fields }))).toEqual([
+      { severity: 'ERROR', runId: failing.body.runId, status: 500, error: 'delivery_failed' },
+      { severity: 'INFO', runId: passing.body.runId, status: 200, error: undefined },
+    ]);
+  });
+
+  it('logs a "run answered" line with status 500 for every run of a misconfigured deployment', async () => {
+    const logger = memoryLogger();
+    const server = serveHandler({ env: { ROUTER_URL: 'not a url' }, logger });
+
+    await request(server).post('/');
+    await request(server).post('/');
+
+    const answers = logger.entries.filter((entry) => entry.message === 'run answered');
+    expect(answers.map((entry) => [entry.fields.status, entry.fields.error])).toEqual([
+      [500, 'configuration'],
+      [500, 'configuration'],
+    ]);
+  });
+
   it('returns 200 when the audit update fails after all POSTs succeed', async () => {
     const ids = await seedEvents(fx.db, fx.collections.outbox, 3);
     const logger = memoryLogger();

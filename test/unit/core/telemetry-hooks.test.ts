@@ -2,6 +2,7 @@ import type { OutboxEvent } from '../../../src/core/event.js';
 import { Instant } from '../../../src/core/instant.js';
 import type { RouterClient, RouterResponse } from '../../../src/core/ports.js';
 import { runRelay, type RelayOptions } from '../../../src/core/relay.js';
+import type { PendingAges } from '../../../src/core/pending-age.js';
 import type { AttemptVerdict, RunEnd, RunTrace, SettledOutcome, Telemetry } from '../../../src/core/telemetry.js';
 import { memoryLogger } from '../../support/function-server.js';
 import { MemoryOutboxStore, MemoryRunLease } from '../../support/memory-outbox-store.js';
@@ -17,8 +18,9 @@ const STORED = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 function recordingTelemetry() {
   const attempts: { eventId: string; attempt: number; verdict?: AttemptVerdict; httpStatus?: number | undefined }[] = [];
   const settled: { outcome: SettledOutcome; latencyMs: number | undefined }[] = [];
-  const gauges: { oldestPendingMs: number[]; parkedKeys: number[]; breakerOpened: number } = {
+  const gauges: { oldestPendingMs: number[]; pendingAges: PendingAges[]; parkedKeys: number[]; breakerOpened: number } = {
     oldestPendingMs: [],
+    pendingAges: [],
     parkedKeys: [],
     breakerOpened: 0,
   };
@@ -38,7 +40,10 @@ function recordingTelemetry() {
       };
     },
     settled: (outcome, latencyMs) => void settled.push({ outcome, latencyMs }),
-    oldestPending: (ageMs) => void gauges.oldestPendingMs.push(ageMs),
+    oldestPending: (ages) => {
+      gauges.oldestPendingMs.push(ages.dueMs);
+      gauges.pendingAges.push(ages);
+    },
     parkedKeys: (count) => void gauges.parkedKeys.push(count),
     breakerOpened: () => void (gauges.breakerOpened += 1),
     end: (result) => void ends.push(result),
@@ -135,6 +140,33 @@ describe('A run, as telemetry sees it', () => {
     expect(gauges.parkedKeys).toEqual([1]);
   });
 
+  it('reports as oldest pending only an event that is due, and those on backoff or behind a parked key apart', async () => {
+    // Prepare: the oldest waits for its backoff, the next is behind a parked key, the third waits behind the first's key.
+    const { clock, store, gauges, run } = setup();
+    const now = clock.now();
+    store.put('evt-backoff', pending(now - 600_000, { orderingKey: 'a', nextAttemptAt: Instant.fromMillis(now + 60_000) }));
+    store.put('evt-parked', pending(now - 500_000, { orderingKey: 'order-9' }));
+    store.put('evt-behind', pending(now - 400_000, { orderingKey: 'a' }));
+    store.put('evt-due', pending(now - 90_000, { orderingKey: 'b' }));
+    store.parked.set('order-9', 'dead-9');
+
+    // Act
+    await run();
+
+    // Assess
+    expect(gauges.pendingAges.at(-1)).toEqual({ dueMs: 90_000, backoffMs: 600_000, parkedMs: 500_000 });
+    expect(gauges.oldestPendingMs.at(-1)).toBe(90_000);
+  });
+
+  it('reports an oldest due age of 0 when every pending event waits by design', async () => {
+    const { clock, store, gauges, run } = setup();
+    store.put('evt-backoff', pending(clock.now() - 600_000, { nextAttemptAt: Instant.fromMillis(clock.now() + 60_000) }));
+
+    await run();
+
+    expect(gauges.pendingAges.at(-1)).toEqual({ dueMs: 0, backoffMs: 600_000, parkedMs: 0 });
+  });
+
   it('reports an empty outbox as an oldest pending age of 0', async () => {
     const { gauges, run } = setup();
 
@@ -171,3 +203,8 @@ describe('A run, as telemetry sees it', () => {
     expect(ends).toEqual([expect.objectContaining({ outcome: 'skipped', failing: false, delivered: 0 })]);
   });
 });
+
+/** A pending document created at `createdAtMs`. */
+function pending(createdAtMs: number, fields: Record<string, unknown> = {}): Record<string, unknown> {
+  return { type: 'order.created', data: {}, createdAt: Instant.fromMillis(createdAtMs), status: 'pending', ...fields };
+}

@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parse } from 'yaml';
+import ts from 'typescript';
+import { parse, stringify } from 'yaml';
 import { z } from 'zod';
 import {
   DEFAULT_FIRESTORE_TIMEOUT_MS,
@@ -72,7 +73,17 @@ type SchedulerJob = z.infer<typeof SchedulerJob>;
 
 const cloudBuild: CloudBuild = CloudBuild.parse(parse(readProjectFile('cloudbuild.yaml')));
 const schedulerYaml = readProjectFile('scheduler.yaml');
-const configSource = readProjectFile('src/config.ts');
+const functionYaml = readProjectFile('deploy/function.yaml');
+const FunctionFile = z.strictObject({
+  env: z.record(z.string(), z.string()),
+  secrets: z.record(z.string(), z.string()).nullish(),
+});
+const checkedInEnv = FunctionFile.parse(parse(functionYaml)).env;
+
+/** A deploy/function.yaml with the checked-in settings, these over them. */
+function functionFile(env: Record<string, string>, secrets: Record<string, string> = {}): string {
+  return stringify({ env: { ...checkedInEnv, ROUTER_URL, ...env }, secrets });
+}
 
 describe('Deployment: cloudbuild.yaml', () => {
   let build: BuildRun;
@@ -80,9 +91,9 @@ describe('Deployment: cloudbuild.yaml', () => {
   let envVars: Map<string, string>;
 
   beforeAll(() => {
-    build = runBuild(['deploy', 'scheduler-render', 'scheduler-apply']);
+    build = runBuild(['function-config', 'deploy', 'scheduler-render', 'scheduler-apply']);
     deploy = build.call('functions', 'deploy');
-    envVars = keyValueList(deploy.text('--set-env-vars'));
+    envVars = deploy.envFile();
   });
   afterAll(() => build.remove());
 
@@ -94,6 +105,7 @@ describe('Deployment: cloudbuild.yaml', () => {
         'lint',
         'test',
         'build',
+        'function-config',
         'deploy',
         'scheduler-render',
         'scheduler-apply',
@@ -114,13 +126,8 @@ describe('Deployment: cloudbuild.yaml', () => {
     });
 
     it.each([
-      ['an empty _ROUTER_URL', { _ROUTER_URL: '' }, '_ROUTER_URL'],
-      ['a _ROUTER_URL that is not http(s)', { _ROUTER_URL: 'ftp://router.example.com' }, '_ROUTER_URL'],
-      ['a _ROUTER_URL with a comma, which would split --set-env-vars', { _ROUTER_URL: 'https://r.example.com/a,b' }, '_ROUTER_URL'],
-      ['a _ROUTER_AUTH the relay does not know', { _ROUTER_AUTH: 'basic' }, '_ROUTER_AUTH'],
-      ['a _SHARD_INDEX outside 0 to _SHARD_COUNT - 1', { _SHARD_COUNT: '4', _SHARD_INDEX: '4' }, '_SHARD_INDEX'],
-      ['a _FOLLOW_MS that is not a whole number of milliseconds', { _FOLLOW_MS: '1.5' }, '_FOLLOW_MS'],
-      ['a _FOLLOW_MS longer than the run budget allows', { _FOLLOW_MS: '236000' }, '_FOLLOW_MS'],
+      ['a _SHARD_INDEX that is not an integer', { _SHARD_INDEX: 'two' }, '_SHARD_INDEX'],
+      ['an empty _REGION', { _REGION: '' }, '_REGION'],
     ])('stops at its first step on %s', (_case, substitutions, named) => {
       const run = runBuild(['check-substitutions'], { substitutions });
       run.remove();
@@ -128,11 +135,49 @@ describe('Deployment: cloudbuild.yaml', () => {
       expect(run.failed).toEqual({ step: 'check-substitutions', stderr: expect.stringContaining(named) as string });
     });
 
-    it('passes its first step with the default substitutions and a router URL', () => {
+    it('passes its first step with the default substitutions', () => {
       const run = runBuild(['check-substitutions']);
       run.remove();
 
       expect(run.failed).toBeUndefined();
+    });
+
+    it.each([
+      ['a ROUTER_URL that is not http(s)', functionFile({ ROUTER_URL: 'ftp://router.example.com' }), 'ROUTER_URL'],
+      ['a ROUTER_AUTH the relay does not know', functionFile({ ROUTER_AUTH: 'basic' }), 'ROUTER_AUTH'],
+      ['hmac without the key mounted', functionFile({ ROUTER_AUTH: 'hmac' }), 'ROUTER_HMAC_SECRET'],
+      ['a FOLLOW_MS longer than the run budget allows', functionFile({ FOLLOW_MS: '236000' }), 'FOLLOW_MS'],
+      ['a number that is not text', stringify({ env: { ROUTER_URL, MAX_ATTEMPTS: 5 } }), 'MAX_ATTEMPTS'],
+      ['SHARD_INDEX, which each build passes', functionFile({ SHARD_INDEX: '1' }), 'SHARD_INDEX'],
+      [
+        'a secret that names no version',
+        functionFile({ ROUTER_AUTH: 'hmac' }, { ROUTER_HMAC_SECRET: 'outbound-router-hmac' }),
+        'ROUTER_HMAC_SECRET',
+      ],
+      ['a key other than env and secrets', `${functionFile({})}region: europe-west1\n`, 'region'],
+    ])('stops before deploying when deploy/function.yaml has %s, naming it', (_case, file, named) => {
+      const run = runBuild(['function-config', 'deploy'], { functionYaml: file });
+      run.remove();
+
+      expect(run.failed).toEqual({ step: 'function-config', stderr: expect.stringContaining(named) as string });
+      expect(run.calls).toEqual([]);
+    });
+
+    it('stops before deploying a shard of several when the build does not say which (_SHARD_INDEX)', () => {
+      const run = runBuild(['function-config', 'deploy'], { functionYaml: functionFile({ SHARD_COUNT: '4' }) });
+      run.remove();
+
+      expect(run.failed).toEqual({ step: 'function-config', stderr: expect.stringContaining('_SHARD_INDEX') as string });
+    });
+
+    it('stops before deploying a _SHARD_INDEX outside 0 to SHARD_COUNT - 1', () => {
+      const run = runBuild(['function-config', 'deploy'], {
+        functionYaml: functionFile({ SHARD_COUNT: '4' }),
+        substitutions: { _SHARD_INDEX: '4' },
+      });
+      run.remove();
+
+      expect(run.failed).toEqual({ step: 'function-config', stderr: expect.stringContaining('SHARD_INDEX') as string });
     });
   });
 
@@ -197,15 +242,15 @@ describe('Deployment: cloudbuild.yaml', () => {
       let env: Map<string, string>;
 
       beforeAll(() => {
-        following = runBuild(['deploy'], { substitutions: { _FOLLOW_MS: '75000' } });
+        following = runBuild(['function-config', 'deploy'], { functionYaml: functionFile({ FOLLOW_MS: '75000' }) });
         call = following.call('functions', 'deploy');
-        env = keyValueList(call.text('--set-env-vars'));
+        env = call.envFile();
       });
       afterAll(() => following.remove());
 
-      it('does not follow unless asked: FOLLOW_MS is 0 by default, as in src/config.ts', () => {
-        expect(cloudBuild.substitutions._FOLLOW_MS).toBe(String(DEFAULT_FOLLOW_MS));
-        expect(envVars.get('FOLLOW_MS')).toBe('0');
+      it('does not follow unless asked: FOLLOW_MS is 0 in deploy/function.yaml, as in src/config.ts', () => {
+        expect(checkedInEnv.FOLLOW_MS ?? String(DEFAULT_FOLLOW_MS)).toBe(String(DEFAULT_FOLLOW_MS));
+        expect(envVars.get('FOLLOW_MS') ?? '0').toBe('0');
       });
 
       it('passes FOLLOW_MS to the function, which accepts it with the deployed settings', () => {
@@ -232,46 +277,83 @@ describe('Deployment: cloudbuild.yaml', () => {
       });
     });
 
-    it('gets the router URL and the shard it drains', () => {
-      expect(Object.fromEntries(envVars)).toMatchObject({ ROUTER_URL, ROUTER_AUTH: 'none', SHARD_COUNT: '1', SHARD_INDEX: '0' });
+    it('gets the environment of deploy/function.yaml, whole, plus the shard of this build', () => {
+      expect(Object.fromEntries(envVars)).toEqual({ ...checkedInEnv, ROUTER_URL, SHARD_INDEX: '0' });
     });
 
-    it('sets only environment variables that src/config.ts reads, whichever router authentication is chosen', () => {
-      const runs = [
-        build,
-        runBuild(['deploy'], { substitutions: { _ROUTER_AUTH: 'hmac' } }),
-        runBuild(['deploy'], { substitutions: { _ROUTER_AUTH: 'google-id-token', _ROUTER_AUDIENCE: 'https://router.example.com' } }),
-      ];
-      const names = new Set(
-        runs.flatMap((run) => {
-          const call = run.call('functions', 'deploy');
-          const plain = [...keyValueList(call.text('--set-env-vars')).keys()];
-          const secret = [...keyValueList(call.flag('--set-secrets') === undefined ? '' : call.text('--set-secrets')).keys()];
-          return [...plain, ...secret];
-        }),
-      );
-      runs.slice(1).forEach((run) => run.remove());
-
-      // NODE_OPTIONS is Node's own, not the relay's: the heap the benchmark measured with (test above).
-      names.delete('NODE_OPTIONS');
-      expect([...names].filter((name) => !configSource.includes(`'${name}'`))).toEqual([]);
-      expect(names).toEqual(
-        new Set(['ROUTER_URL', 'ROUTER_AUTH', 'ROUTER_AUDIENCE', 'ROUTER_HMAC_SECRET', 'SHARD_COUNT', 'SHARD_INDEX', 'FOLLOW_MS']),
-      );
-    });
-
-    it('mounts ROUTER_HMAC_SECRET from Secret Manager when _ROUTER_AUTH is hmac, and never as a plain variable', () => {
-      const run = runBuild(['deploy'], { substitutions: { _ROUTER_AUTH: 'hmac', _ROUTER_HMAC_SECRET_VERSION: '3' } });
+    it('mounts ROUTER_HMAC_SECRET from Secret Manager when deploy/function.yaml says so, and never as a plain variable', () => {
+      const hmac = functionFile({ ROUTER_AUTH: 'hmac' }, { ROUTER_HMAC_SECRET: 'outbound-router-hmac:3' });
+      const run = runBuild(['function-config', 'deploy'], { functionYaml: hmac });
       run.remove();
       const call = run.call('functions', 'deploy');
 
       expect(call.flag('--set-secrets')).toBe('ROUTER_HMAC_SECRET=outbound-router-hmac:3');
-      expect(keyValueList(call.text('--set-env-vars')).has('ROUTER_HMAC_SECRET')).toBe(false);
+      expect(call.envFile().has('ROUTER_HMAC_SECRET')).toBe(false);
     });
 
-    it('mounts no secret when _ROUTER_AUTH is not hmac, removing one an earlier hmac deploy left', () => {
+    it('mounts no secret when deploy/function.yaml lists none, removing one an earlier configuration left', () => {
       expect(deploy.flag('--set-secrets')).toBeUndefined();
       expect(deploy.flag('--clear-secrets')).toBe(true);
+    });
+
+    it('calls gcloud functions deploy only with flags gcloud takes, none of them exclusive of another', () => {
+      const runs = [build, runBuild(['function-config', 'deploy'], { functionYaml: functionFile({ ROUTER_AUTH: 'hmac' }, HMAC_MOUNT) })];
+      const calls = runs.map((run) => run.call('functions', 'deploy'));
+      runs[1]?.remove();
+
+      for (const call of calls) {
+        expect([...call.flags.keys()].filter((flag) => !FUNCTIONS_DEPLOY_FLAGS.has(flag))).toEqual([]);
+        for (const group of FUNCTIONS_DEPLOY_EXCLUSIVE)
+          expect(group.filter((flag) => call.flag(flag) !== undefined).length).toBeLessThan(2);
+      }
+    });
+  });
+
+  describe('the function’s settings (deploy/function.yaml)', () => {
+    it('keeps the function’s environment and secrets when the next build passes only the required substitutions', () => {
+      const state = path.join(mkdtempSync(path.join(os.tmpdir(), 'oeh-functions-')), 'state.json');
+      const signed = functionFile({ ROUTER_AUTH: 'hmac', MAX_ATTEMPTS: '5' }, HMAC_MOUNT);
+      const everySubstitution = {
+        _REGION: 'us-central1',
+        _FUNCTION_NAME: 'outboundEventHandler',
+        _RELAY_SA: 'outbound-relay',
+        _SCHEDULER_SA: 'outbound-relay-scheduler',
+        _SHARD_INDEX: '0',
+      };
+
+      const first = runBuild(['function-config', 'deploy'], { functionYaml: signed, substitutions: everySubstitution, state });
+      const afterFirst = deployedFunctions(state);
+      const second = runBuild(['function-config', 'deploy'], { functionYaml: signed, substitutions: {}, state });
+      const afterSecond = deployedFunctions(state);
+      [first, second].forEach((run) => run.remove());
+      rmSync(path.dirname(state), { recursive: true, force: true });
+
+      expect(second.failed).toBeUndefined();
+      expect(afterFirst).toEqual({
+        outboundEventHandler: {
+          env: { ...checkedInEnv, ROUTER_URL, ROUTER_AUTH: 'hmac', MAX_ATTEMPTS: '5', SHARD_INDEX: '0' },
+          secrets: { ROUTER_HMAC_SECRET: 'outbound-router-hmac:latest' },
+        },
+      });
+      expect(afterSecond).toEqual(afterFirst);
+    });
+
+    it('sets every variable of the README’s configuration table that deploy/function.yaml names', () => {
+      const every = documentedVariables();
+      // SHARD_INDEX comes from _SHARD_INDEX, the HMAC key from its mount.
+      const env = Object.fromEntries([...every].filter(([name]) => name !== 'SHARD_INDEX' && name !== 'ROUTER_HMAC_SECRET'));
+      const run = runBuild(['function-config', 'deploy'], {
+        functionYaml: functionFile({ ...env, ROUTER_AUTH: 'hmac' }, HMAC_MOUNT),
+        substitutions: { _SHARD_INDEX: '0' },
+      });
+      run.remove();
+      const call = run.call('functions', 'deploy');
+      const mounted = keyValueList(call.text('--set-secrets'));
+
+      expect(run.failed).toBeUndefined();
+      expect(every.size).toBeGreaterThan(30);
+      expect([...every.keys()].filter((name) => !call.envFile().has(name) && !mounted.has(name))).toEqual([]);
+      expect(call.envFile().get('MAX_ATTEMPTS')).toBe(env.MAX_ATTEMPTS);
     });
 
     it('lets the Scheduler job’s service account invoke it', () => {
@@ -291,7 +373,7 @@ describe('Schedule: scheduler.yaml', () => {
 
   beforeAll(() => {
     job = SchedulerJob.parse(parse(schedulerYaml));
-    build = runBuild(['deploy']);
+    build = runBuild(['function-config', 'deploy']);
     deploy = build.call('functions', 'deploy');
   });
   afterAll(() => build.remove());
@@ -339,7 +421,7 @@ describe('Scheduler job applied by the build', () => {
   let job: SchedulerJob;
 
   beforeAll(() => {
-    build = runBuild(['deploy', 'scheduler-render', 'scheduler-apply']);
+    build = runBuild(['function-config', 'deploy', 'scheduler-render', 'scheduler-apply']);
     create = build.call('scheduler', 'jobs', 'create', 'http');
     job = SchedulerJob.parse(parse(schedulerYaml));
   });
@@ -382,7 +464,7 @@ describe('Scheduler job applied by the build', () => {
   });
 
   it('updates the job when it exists instead of creating a second one', () => {
-    const run = runBuild(['deploy', 'scheduler-render', 'scheduler-apply'], { jobExists: true });
+    const run = runBuild(['function-config', 'deploy', 'scheduler-render', 'scheduler-apply'], { jobExists: true });
     run.remove();
     const update = run.call('scheduler', 'jobs', 'update', 'http');
 
@@ -394,28 +476,32 @@ describe('Scheduler job applied by the build', () => {
   });
 
   it('uses _SCHEDULE instead of the file’s schedule when it is set', () => {
-    const run = runBuild(['deploy', 'scheduler-render', 'scheduler-apply'], { substitutions: { _SCHEDULE: '*/5 * * * *' } });
+    const run = runBuild(['function-config', 'deploy', 'scheduler-render', 'scheduler-apply'], {
+      substitutions: { _SCHEDULE: '*/5 * * * *' },
+    });
     run.remove();
 
     expect(run.call('scheduler', 'jobs', 'create', 'http').flag('--schedule')).toBe('*/5 * * * *');
   });
 
   it('gives each shard its own function and its own job', () => {
-    const substitutions = { _SHARD_COUNT: '4', _SHARD_INDEX: '2', _FUNCTION_NAME: 'outboundEventHandler-shard-2' };
-    const run = runBuild(['deploy', 'scheduler-render', 'scheduler-apply'], { substitutions });
+    const run = runBuild(['function-config', 'deploy', 'scheduler-render', 'scheduler-apply'], {
+      functionYaml: functionFile({ SHARD_COUNT: '4' }),
+      substitutions: { _SHARD_INDEX: '2' },
+    });
     run.remove();
     const deploy = run.call('functions', 'deploy');
     const shardCreate = run.call('scheduler', 'jobs', 'create', 'http');
 
     expect(deploy.positionals[2]).toBe('outboundEventHandler-shard-2');
-    expect(Object.fromEntries(keyValueList(deploy.text('--set-env-vars')))).toMatchObject({ SHARD_COUNT: '4', SHARD_INDEX: '2' });
+    expect(Object.fromEntries(deploy.envFile())).toMatchObject({ SHARD_COUNT: '4', SHARD_INDEX: '2' });
     expect(shardCreate.positionals[4]).toMatch(/\/jobs\/outbound-event-handler-shard-2$/);
     expect(shardCreate.flag('--description')).toContain('shard 2 of 4');
   });
 
   it('fails the build when scheduler.yaml sets a field the build would not apply', () => {
     const withUnappliedField = `${schedulerYaml}\nlegacyAppEngineCron: true\n`;
-    const run = runBuild(['deploy', 'scheduler-render', 'scheduler-apply'], { schedulerYaml: withUnappliedField });
+    const run = runBuild(['function-config', 'deploy', 'scheduler-render', 'scheduler-apply'], { schedulerYaml: withUnappliedField });
     run.remove();
 
     expect(run.failed).toEqual({ step: 'scheduler-render', stderr: expect.stringContaining('legacyAppEngineCron') as string });
@@ -452,13 +538,26 @@ class GcloudCall {
         value = next;
         i += 1;
       }
-      if (name === '--flags-file' && typeof value === 'string') {
+      if (name === '--env-vars-file' && typeof value === 'string') {
+        this.envVars = new Map(
+          Object.entries(z.record(z.string(), z.string()).parse(parse(readFileSync(path.resolve(cwd, value), 'utf8')))),
+        );
+        this.flags.set(name, value);
+      } else if (name === '--flags-file' && typeof value === 'string') {
         const file = z.record(z.string(), z.unknown()).parse(parse(readFileSync(path.resolve(cwd, value), 'utf8')));
         for (const [flag, flagValue] of Object.entries(file)) this.flags.set(flag, flagValue ?? true);
       } else {
         this.flags.set(name, value);
       }
     }
+  }
+
+  private envVars: Map<string, string> | undefined;
+
+  /** The environment of --env-vars-file, read when the call was made. */
+  envFile(): Map<string, string> {
+    if (this.envVars === undefined) throw new Error(`gcloud ${this.positionals.join(' ')} has no --env-vars-file`);
+    return this.envVars;
   }
 
   is(...words: string[]): boolean {
@@ -474,6 +573,52 @@ class GcloudCall {
     if (typeof value !== 'string') throw new Error(`gcloud ${this.positionals.join(' ')} has no ${name} value (got ${String(value)})`);
     return value;
   }
+}
+
+/** The HMAC key mounted from Secret Manager, as deploy/function.yaml's comment shows. */
+const HMAC_MOUNT = { ROUTER_HMAC_SECRET: 'outbound-router-hmac:latest' };
+
+/** The flags `gcloud functions deploy` takes (gcloud 528 --help, with the global --quiet). */
+const FUNCTIONS_DEPLOY_FLAGS = new Set(
+  `--gen2 --region --runtime --source --entry-point --trigger-http --allow-unauthenticated --no-allow-unauthenticated
+   --ingress-settings --egress-settings --service-account --run-service-account --timeout --memory --cpu --concurrency
+   --max-instances --min-instances --clear-max-instances --clear-min-instances --env-vars-file --set-env-vars
+   --update-env-vars --remove-env-vars --clear-env-vars --set-secrets --update-secrets --remove-secrets --clear-secrets
+   --build-env-vars-file --set-build-env-vars --update-build-env-vars --remove-build-env-vars --clear-build-env-vars
+   --docker-repository --kms-key --vpc-connector --retry --stage-bucket --ignore-file --quiet`.split(/\s+/),
+);
+/** Groups gcloud refuses to combine: each replaces, clears or edits the same list. */
+const FUNCTIONS_DEPLOY_EXCLUSIVE = [
+  ['--env-vars-file', '--set-env-vars', '--clear-env-vars', '--update-env-vars'],
+  ['--env-vars-file', '--set-env-vars', '--clear-env-vars', '--remove-env-vars'],
+  ['--set-secrets', '--clear-secrets', '--update-secrets'],
+  ['--set-secrets', '--clear-secrets', '--remove-secrets'],
+];
+
+/** The functions the stand-in gcloud has deployed, with their environment and secret mounts. */
+function deployedFunctions(state: string): Record<string, { env: Record<string, string>; secrets: Record<string, string> }> {
+  return z
+    .record(z.string(), z.object({ env: z.record(z.string(), z.string()), secrets: z.record(z.string(), z.string()) }))
+    .parse(JSON.parse(readFileSync(state, 'utf8')));
+}
+
+/** Every variable of the README's configuration table, with a value parseConfig accepts: its default, or a sample. */
+function documentedVariables(): Map<string, string> {
+  const readme = readProjectFile('README.md');
+  const table = /<!-- generated:config -->([\s\S]*?)<!-- \/generated:config -->/.exec(readme)?.[1] ?? '';
+  const samples: Record<string, string> = {
+    ROUTER_URL,
+    ROUTER_AUDIENCE: 'https://router.example.com',
+    GOOGLE_CLOUD_PROJECT: 'my-project',
+    FIRESTORE_EMULATOR_HOST: '127.0.0.1:8080',
+    OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
+  };
+  const variables = new Map<string, string>();
+  for (const match of table.matchAll(/^\| `([A-Z][A-Z0-9_]*)` +\| ([^|]*)\|/gm)) {
+    const [, name = '', cell = ''] = match;
+    variables.set(name, samples[name] ?? /`([^`]+)`/.exec(cell)?.[1] ?? '');
+  }
+  return variables;
 }
 
 /** Flags that take no value, so `--flag positional` is not read as `--flag=positional`. */
@@ -504,6 +649,10 @@ interface BuildOptions {
   /** Whether `gcloud scheduler jobs describe` finds the job. */
   readonly jobExists?: boolean;
   readonly schedulerYaml?: string;
+  /** deploy/function.yaml, the checked-in one unless given. */
+  readonly functionYaml?: string;
+  /** A file the stand-in gcloud keeps the deployed functions in, shared by the builds given the same one. */
+  readonly state?: string;
 }
 
 /**
@@ -518,7 +667,11 @@ function runBuild(stepIds: readonly string[], options: BuildOptions = {}): Build
   mkdirSync(workspace);
   mkdirSync(bin);
   writeFileSync(path.join(workspace, 'scheduler.yaml'), options.schedulerYaml ?? schedulerYaml);
+  mkdirSync(path.join(workspace, 'deploy'));
+  writeFileSync(path.join(workspace, 'deploy', 'function.yaml'), options.functionYaml ?? functionYaml);
   symlinkSync(path.join(PROJECT_ROOT, 'node_modules'), path.join(workspace, 'node_modules'), 'dir');
+  // The build step before function-config builds dist/; here the modules parseConfig needs are compiled alone.
+  symlinkSync(compiledConfig(), path.join(workspace, 'dist'), 'dir');
   writeFakeGcloud(bin);
 
   const env: Record<string, string> = {
@@ -530,6 +683,7 @@ function runBuild(stepIds: readonly string[], options: BuildOptions = {}): Build
     ...options.substitutions,
     ...Object.fromEntries(cloudBuild.options.env.map(keyValue)),
     FAKE_GCLOUD_LOG: log,
+    FAKE_GCLOUD_STATE: options.state ?? path.join(root, 'functions.json'),
     FAKE_FUNCTION_URL: FUNCTION_URL,
     FAKE_JOB_EXISTS: options.jobExists === true ? '1' : '0',
   };
@@ -572,14 +726,70 @@ function runBuild(stepIds: readonly string[], options: BuildOptions = {}): Build
   };
 }
 
-/** A gcloud that records its arguments and answers the two look-ups the build makes. */
+let compiledConfigDir: string | undefined;
+
+/** src/config.ts and the modules it imports, compiled to JavaScript once per test file, as dist/ would hold them. */
+function compiledConfig(): string {
+  if (compiledConfigDir !== undefined) return compiledConfigDir;
+  const out = mkdtempSync(path.join(os.tmpdir(), 'oeh-dist-'));
+  const pending = ['config.ts'];
+  const done = new Set<string>();
+  while (pending.length > 0) {
+    const file = pending.pop() as string;
+    if (done.has(file)) continue;
+    done.add(file);
+    const source = readFileSync(path.join(PROJECT_ROOT, 'src', file), 'utf8');
+    const js = ts.transpileModule(source, {
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+    }).outputText;
+    mkdirSync(path.dirname(path.join(out, file)), { recursive: true });
+    writeFileSync(path.join(out, file.replace(/\.ts$/, '.js')), js);
+    for (const [, relative = ''] of js.matchAll(/from '(\.{1,2}\/[^']+)\.js'/g)) {
+      pending.push(path.normalize(path.join(path.dirname(file), `${relative}.ts`)));
+    }
+  }
+  writeFileSync(path.join(out, 'package.json'), '{"type":"module"}');
+  symlinkSync(path.join(PROJECT_ROOT, 'node_modules'), path.join(out, 'node_modules'), 'dir');
+  compiledConfigDir = out;
+  return out;
+}
+afterAll(() => {
+  if (compiledConfigDir !== undefined) rmSync(compiledConfigDir, { recursive: true, force: true });
+});
+
+/**
+ * A gcloud that records its arguments, answers the two look-ups the build makes, and applies what
+ * `functions deploy` does to a function's environment and secret mounts to a state file: --env-vars-file and
+ * --set-env-vars replace the environment, --update-env-vars adds to it, --clear-env-vars empties it;
+ * --set-secrets replaces the mounts, --update-secrets adds, --clear-secrets empties; without any, both stay.
+ */
 function writeFakeGcloud(bin: string): void {
   writeFileSync(
     path.join(bin, 'gcloud.cjs'),
     `const fs = require('node:fs');
+const path = require('node:path');
+const { parse } = require(path.join(process.cwd(), 'node_modules', 'yaml'));
 const args = process.argv.slice(2);
 fs.appendFileSync(process.env.FAKE_GCLOUD_LOG, JSON.stringify(args) + '\\n');
 const is = (...words) => words.every((word, i) => args[i] === word);
+if (is('functions', 'deploy')) {
+  const file = process.env.FAKE_GCLOUD_STATE;
+  const state = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
+  const fn = (state[args[2]] ??= { env: {}, secrets: {} });
+  const list = (text) => Object.fromEntries(text.split(',').filter(Boolean).map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]));
+  for (const arg of args) {
+    const [flag, ...rest] = arg.split('=');
+    const value = rest.join('=');
+    if (flag === '--env-vars-file') fn.env = parse(fs.readFileSync(value, 'utf8'));
+    if (flag === '--set-env-vars') fn.env = list(value);
+    if (flag === '--update-env-vars') Object.assign(fn.env, list(value));
+    if (flag === '--clear-env-vars') fn.env = {};
+    if (flag === '--set-secrets') fn.secrets = list(value);
+    if (flag === '--update-secrets') Object.assign(fn.secrets, list(value));
+    if (flag === '--clear-secrets') fn.secrets = {};
+  }
+  fs.writeFileSync(file, JSON.stringify(state));
+}
 if (is('functions', 'describe')) process.stdout.write(process.env.FAKE_FUNCTION_URL + '\\n');
 if (is('scheduler', 'jobs', 'describe') && process.env.FAKE_JOB_EXISTS !== '1') {
   process.stderr.write('ERROR: (gcloud.scheduler.jobs.describe) NOT_FOUND: Job not found.\\n');

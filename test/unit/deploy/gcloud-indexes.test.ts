@@ -101,6 +101,10 @@ function documentedCommands(): string[] {
 }
 
 describe('Docs: the gcloud-only way to configure Firestore (docs/operations.md)', () => {
+  it('names the database in every command, so a named FIRESTORE_DATABASE gets its indexes and TTL policies', () => {
+    expect(documentedCommands().filter((line) => !line.includes(' --database="$DATABASE"'))).toEqual([]);
+  });
+
   it('creates the composite indexes, single-field indexes and TTL policies the Firebase CLI path does', () => {
     expect(gcloudEffect(documentedCommands())).toEqual(firebaseEffect(indexFile));
   });
@@ -111,7 +115,7 @@ describe('Docs: the gcloud-only way to configure Firestore (docs/operations.md)'
     expect(ttlFields.length).toBeGreaterThan(0);
     for (const field of ttlFields) {
       expect(documentedCommands()).toContain(
-        `gcloud firestore indexes fields update ${field.fieldPath} --collection-group=${field.collectionGroup} --disable-indexes`,
+        `gcloud firestore indexes fields update ${field.fieldPath} --collection-group=${field.collectionGroup} --database="$DATABASE" --disable-indexes`,
       );
     }
   });

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CLOUD_MONITORING_METRIC_PREFIX, RELAY_METRICS, type InstrumentKind } from '../../../src/adapters/otel-metrics.js';
+import { logAnswer, RUN_ANSWERED } from '../../../src/function/outbound-event-handler.js';
 import { PROJECT_ROOT } from '../../support/project-root.js';
 
 /*
@@ -14,6 +15,10 @@ type Json = Record<string, unknown>;
 const read = (file: string): Json => JSON.parse(readFileSync(path.join(DIR, file), 'utf8')) as Json;
 const files = readdirSync(DIR).filter((file) => file.endsWith('.json'));
 const alertFiles = files.filter((file) => file.startsWith('alert-'));
+const logMetricFiles = files.filter((file) => file.startsWith('log-metric-'));
+/** Metrics Cloud Logging derives from the function's own log lines (log-metric-*.json): no collector needed. */
+const LOG_METRIC_PREFIX = 'logging.googleapis.com/user/';
+const LOG_METRICS = new Map(logMetricFiles.map((file) => [String(read(file).name), read(file)]));
 
 const KIND_OF = new Map<string, InstrumentKind>(Object.values(RELAY_METRICS).map((m) => [m.name, m.kind]));
 /** Aligners Cloud Monitoring accepts per metric kind: CUMULATIVE counters and distributions need a delta or rate. */
@@ -44,30 +49,68 @@ function metricOf(filter: string): string {
 }
 
 describe('Deploy files: deploy/monitoring', () => {
-  it('holds a dashboard and the four alert policies the runbook names', () => {
+  it('holds a dashboard, the five alert policies the runbook names and the log-based metric one of them needs', () => {
     expect(files.sort()).toEqual([
       'alert-breaker-open.json',
       'alert-dead-letters.json',
       'alert-failed-runs.json',
       'alert-oldest-pending.json',
+      'alert-runs-stopped.json',
       'dashboard.json',
+      'log-metric-run-answers.json',
     ]);
   });
 
-  it.each(files)('%s names only metrics the relay emits, under the Cloud Monitoring prefix, aligned as their kind allows', (file) => {
-    const found = queries(read(file));
+  it.each(files.filter((file) => !logMetricFiles.includes(file)))(
+    '%s names only metrics the relay emits, under the Cloud Monitoring prefix, aligned as their kind allows',
+    (file) => {
+      const found = queries(read(file));
 
-    expect(found.length).toBeGreaterThan(0);
-    for (const { filter, aggregations } of found) {
-      const type = metricOf(filter);
-      expect(type.startsWith(CLOUD_MONITORING_METRIC_PREFIX)).toBe(true);
-      const kind = KIND_OF.get(type.slice(CLOUD_MONITORING_METRIC_PREFIX.length));
-      expect({ type, emitted: kind !== undefined }).toEqual({ type, emitted: true });
-      for (const aggregation of aggregations) {
-        expect(ALIGNERS[kind as InstrumentKind]).toContain(aggregation.perSeriesAligner);
-        expect(aggregation.alignmentPeriod).toMatch(/^\d+s$/);
+      expect(found.length).toBeGreaterThan(0);
+      for (const { filter, aggregations } of found) {
+        const type = metricOf(filter);
+        if (type.startsWith(LOG_METRIC_PREFIX)) {
+          expect({ type, defined: LOG_METRICS.has(type.slice(LOG_METRIC_PREFIX.length)) }).toEqual({ type, defined: true });
+          for (const aggregation of aggregations) expect(aggregation.perSeriesAligner).toBe('ALIGN_DELTA');
+          continue;
+        }
+        expect(type.startsWith(CLOUD_MONITORING_METRIC_PREFIX)).toBe(true);
+        const kind = KIND_OF.get(type.slice(CLOUD_MONITORING_METRIC_PREFIX.length));
+        expect({ type, emitted: kind !== undefined }).toEqual({ type, emitted: true });
+        for (const aggregation of aggregations) {
+          expect(ALIGNERS[kind as InstrumentKind]).toContain(aggregation.perSeriesAligner);
+          expect(aggregation.alignmentPeriod).toMatch(/^\d+s$/);
+        }
       }
-    }
+    },
+  );
+
+  it('counts, in the log-based metric, the line the function writes once per answer, labelled by the field holding its status', () => {
+    const metric = read('log-metric-run-answers.json');
+    const lines: { severity: string; message: string; fields: Record<string, unknown> }[] = [];
+    logAnswer({ log: (severity, message, fields = {}) => void lines.push({ severity, message, fields }) }, 'run-1', {
+      status: 500,
+      body: { error: 'delivery_failed' },
+    });
+
+    expect(metric.filter).toContain(`jsonPayload.message="${RUN_ANSWERED}"`);
+    expect(lines).toEqual([
+      { severity: 'ERROR', message: RUN_ANSWERED, fields: { runId: 'run-1', status: 500, error: 'delivery_failed' } },
+    ]);
+    expect(metric.labelExtractors).toEqual({ status: 'EXTRACT(jsonPayload.status)' });
+    expect((metric.metricDescriptor as Json).metricKind).toBe('DELTA');
+  });
+
+  it('alerts without a collector when runs stop (no answer logged) or keep answering 500', () => {
+    const policy = read('alert-runs-stopped.json');
+    const conditions = policy.conditions as Json[];
+    const absent = conditions.find((condition) => condition.conditionAbsent !== undefined)?.conditionAbsent as Json | undefined;
+    const failing = conditions.find((condition) => condition.conditionThreshold !== undefined)?.conditionThreshold as Json | undefined;
+
+    expect(queries(policy).every(({ filter }) => metricOf(filter).startsWith(LOG_METRIC_PREFIX))).toBe(true);
+    expect(absent?.duration).toMatch(/^\d+s$/);
+    expect(failing?.filter).toContain('metric.label.status="500"');
+    expect(metricOf(String(failing?.denominatorFilter))).toBe(metricOf(String(failing?.filter)));
   });
 
   it('lays the dashboard out on its 12-column grid without overlapping tiles', () => {
@@ -110,13 +153,18 @@ describe('Deploy files: deploy/monitoring', () => {
     expect(['OR', 'AND']).toContain(policy.combiner);
     expect((policy.documentation as Json).mimeType).toBe('text/markdown');
     expect((policy.documentation as Json).content).toMatch(/docs\//);
-    const conditions = policy.conditions as { displayName: string; conditionThreshold: Json }[];
+    const conditions = policy.conditions as { displayName: string; conditionThreshold?: Json; conditionAbsent?: Json }[];
     expect(conditions.length).toBeGreaterThan(0);
-    for (const { displayName, conditionThreshold } of conditions) {
+    for (const { displayName, conditionThreshold, conditionAbsent } of conditions) {
       expect(typeof displayName).toBe('string');
-      expect(['COMPARISON_GT', 'COMPARISON_LT']).toContain(conditionThreshold.comparison);
-      expect(typeof conditionThreshold.thresholdValue).toBe('number');
-      expect(conditionThreshold.duration).toMatch(/^\d+s$/);
+      if (conditionAbsent !== undefined) {
+        // Absence: no data for `duration`, at least two minutes as Cloud Monitoring requires.
+        expect(Number(/^(\d+)s$/.exec(String(conditionAbsent.duration))?.[1])).toBeGreaterThanOrEqual(120);
+        continue;
+      }
+      expect(['COMPARISON_GT', 'COMPARISON_LT']).toContain(conditionThreshold?.comparison);
+      expect(typeof conditionThreshold?.thresholdValue).toBe('number');
+      expect(conditionThreshold?.duration).toMatch(/^\d+s$/);
     }
   });
 });

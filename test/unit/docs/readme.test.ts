@@ -81,8 +81,10 @@ describe('Docs: README.md', () => {
       const context = contexts.get(variable) ?? {};
       const shown = /`([^`]+)`/.exec(cell)?.[1];
       if (shown === undefined) continue;
-      // A default that names another variable is that variable's value (ROUTER_AUDIENCE: ROUTER_URL's).
-      const value = /^[A-Z][A-Z0-9_]*$/.test(shown) && shown in context ? context[shown] : shown;
+      // A default that names another variable is that variable's value, or a part of it.
+      const named = /^[A-Z][A-Z0-9_]*$/.test(shown) && shown in context ? context[shown] : undefined;
+      // ROUTER_AUDIENCE's default is ROUTER_URL's origin: scheme, host and port, as Cloud Run checks audiences.
+      const value = named === undefined ? shown : cell.includes('’s origin') ? new URL(named).origin : named;
       const unset = parseConfig(withoutVariable(context, variable));
       const set = parseConfig({ ...withoutVariable(context, variable), [variable]: value });
       if (JSON.stringify(set) !== JSON.stringify(unset)) wrong.push(`${variable}=${value}`);
