@@ -10,6 +10,7 @@ import {
 import { z } from 'zod';
 import { createCloudLogger } from '../adapters/cloud-logger.js';
 import type { Logger } from '../core/ports.js';
+import { remainingMs } from '../core/term.js';
 import { InboxLeaseLostError, InboxStoreError, InvalidInboxArgumentError, InvalidInboxRecordError, OutboxError } from '../errors.js';
 import { assertDurationMs, assertId, assertNamespace } from './arguments.js';
 import { whileRenewing } from './claim-keeper.js';
@@ -276,7 +277,7 @@ export class FirestoreInbox {
       throw new InboxLeaseLostError(this.consumer, messageId, 'its in-progress record is gone (released or expired)');
     if (record.status === InboxRecordStatus.Processed) throw new InboxLeaseLostError(this.consumer, messageId, 'it was already processed');
     if (record.leaseToken !== token) throw new InboxLeaseLostError(this.consumer, messageId, 'its lease was taken over by another attempt');
-    if (record.leaseUntil.toMillis() <= now) {
+    if (remainingMs({ expiresAtMs: record.leaseUntil.toMillis() }, now) === 0) {
       throw new InboxLeaseLostError(this.consumer, messageId, 'its claim lapsed before the work finished (renew it: keepClaim)');
     }
   }
@@ -289,7 +290,7 @@ export class FirestoreInbox {
   /** The answer when the record says this attempt must not run: processed, or held by a live lease. */
   private skip(record: StoredRecord | undefined, now: number): Skipped | undefined {
     if (record?.status === InboxRecordStatus.Processed) return { status: InboxOutcome.Duplicate, processedAt: record.processedAt.toDate() };
-    if (record?.status === InboxRecordStatus.InProgress && record.leaseUntil.toMillis() > now) {
+    if (record?.status === InboxRecordStatus.InProgress && remainingMs({ expiresAtMs: record.leaseUntil.toMillis() }, now) > 0) {
       return { status: InboxOutcome.InProgress, until: record.leaseUntil.toDate() };
     }
     return undefined;
