@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { FieldValue, Timestamp, type DocumentReference, type DocumentSnapshot, type Firestore } from '@google-cloud/firestore';
 import type { HeldLease, LeaseAttempt, RunLease, Unsubscribe } from '../core/ports.js';
 import { remainingMs } from '../core/term.js';
+import { systemClock } from './system-clock.js';
 import { LeaseLostError } from '../errors.js';
 
 /** gRPC codes of the preconditions this lease relies on. */
@@ -28,7 +29,7 @@ export class FirestoreRunLease implements RunLease {
     private readonly firestore: Firestore,
     /** The lease's document, one per outbox shard. */
     readonly ref: DocumentReference,
-    private readonly now: () => number = () => performance.timeOrigin + performance.now(),
+    private readonly now: () => number = () => systemClock.now(),
   ) {}
 
   async acquire(owner: string, ttlMs: number, retried = false): Promise<LeaseAttempt> {
