@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { FieldValue, Timestamp, type DocumentReference, type DocumentSnapshot, type Firestore } from '@google-cloud/firestore';
 import type { HeldLease, LeaseAttempt, RunLease, Unsubscribe } from '../core/ports.js';
+import { remainingMs } from '../core/term.js';
+import { systemClock } from './system-clock.js';
 import { LeaseLostError } from '../errors.js';
 
 /** gRPC codes of the preconditions this lease relies on. */
@@ -12,6 +14,12 @@ const NOT_FOUND = 5;
  * At most one run delivers from an outbox (shard) at a time: the lease is one Firestore document. Every change is
  * a single write with a precondition (create when absent, otherwise only the version last seen), never a
  * read-then-write transaction: two instances acquiring at once cannot deadlock, and the usual acquire is one RPC.
+ *
+ * Whether a lease has lapsed is decided by Firestore's clock alone: each take and renewal stamps `renewedAt`
+ * with a server timestamp next to `ttlMs`, and a run that finds the lease held compares that with the read's
+ * own time (readTime). An instance whose clock is minutes off neither takes a live lease nor holds a dead one
+ * for longer. The `now` passed in (the process's monotonic clock) only dates the lease for its own keeper:
+ * `expiresAtMs` counts from before the write was sent, so it ends no later than the lease does in Firestore.
  */
 export class FirestoreRunLease implements RunLease {
   /** The document version each held lease last wrote, so the next write can be conditioned on it. */
@@ -21,18 +29,13 @@ export class FirestoreRunLease implements RunLease {
     private readonly firestore: Firestore,
     /** The lease's document, one per outbox shard. */
     readonly ref: DocumentReference,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = () => systemClock.now(),
   ) {}
 
   async acquire(owner: string, ttlMs: number, retried = false): Promise<LeaseAttempt> {
-    const nowMs = this.now();
-    const lease: HeldLease = { token: randomUUID(), expiresAtMs: nowMs + ttlMs };
-    const fields = {
-      owner,
-      token: lease.token,
-      acquiredAt: Timestamp.fromMillis(nowMs),
-      expiresAt: Timestamp.fromMillis(lease.expiresAtMs),
-    };
+    const sentAtMs = this.now();
+    const lease: HeldLease = { token: randomUUID(), expiresAtMs: sentAtMs + ttlMs };
+    const fields = { owner, token: lease.token, ttlMs, acquiredAt: FieldValue.serverTimestamp(), renewedAt: FieldValue.serverTimestamp() };
     try {
       // Released leases are deleted, so this is the usual case: one write, refused if another run holds one.
       return this.held(lease, (await this.ref.create(fields)).writeTime);
@@ -40,35 +43,33 @@ export class FirestoreRunLease implements RunLease {
       if (codeOf(error) !== ALREADY_EXISTS) throw error;
     }
     const current = await this.ref.get();
-    const expiresAt: unknown = current.get('expiresAt');
     // Released between the two calls: try the create once more.
     if (!current.exists && !retried) return this.acquire(owner, ttlMs, true);
-    if (expiresAt instanceof Timestamp && expiresAt.toMillis() > nowMs) {
-      return { acquired: false, owner: String(current.get('owner')), expiresAtMs: expiresAt.toMillis() };
-    }
-    // Expired (its run crashed): take it over, unless another run does so first.
+    const left = leftOf(current);
+    if (left > 0) return { acquired: false, owner: String(current.get('owner')), expiresAtMs: this.now() + left };
+    // Lapsed by Firestore's clock (its run crashed): take it over, unless another run does so first.
     try {
       const result = await this.ref.update(
-        { ...fields, takenOverFrom: String(current.get('owner')), ...NOT_FOLLOWING },
+        { ...fields, takenOverFrom: String(current.get('owner')), ...NOT_FOLLOWING, ...LEGACY_EXPIRY },
         { lastUpdateTime: versionOf(current) },
       );
       return this.held(lease, result.writeTime);
     } catch (error) {
       if (codeOf(error) !== FAILED_PRECONDITION && codeOf(error) !== NOT_FOUND) throw error;
       const winner = await this.ref.get();
-      return { acquired: false, owner: String(winner.get('owner') ?? 'unknown'), expiresAtMs: millisOf(winner.get('expiresAt')) };
+      return { acquired: false, owner: String(winner.get('owner') ?? 'unknown'), expiresAtMs: this.now() + leftOf(winner) };
     }
   }
 
   async renew(lease: HeldLease, ttlMs: number): Promise<HeldLease> {
     const renewed: HeldLease = { token: lease.token, expiresAtMs: this.now() + ttlMs };
-    const fields = { expiresAt: Timestamp.fromMillis(renewed.expiresAtMs), renewedAt: Timestamp.fromMillis(this.now()) };
+    const fields = { ttlMs, renewedAt: FieldValue.serverTimestamp() };
     this.versions.set(renewed, await this.update(lease, fields));
     return renewed;
   }
 
   async follow(lease: HeldLease, onHandover: () => void): Promise<Unsubscribe> {
-    this.versions.set(lease, await this.update(lease, { followingSince: Timestamp.fromMillis(this.now()) }));
+    this.versions.set(lease, await this.update(lease, { followingSince: FieldValue.serverTimestamp() }));
     let told = false;
     // A listener on the lease document tells the follower within a round trip, not at its next renewal.
     return this.ref.onSnapshot(
@@ -84,11 +85,11 @@ export class FirestoreRunLease implements RunLease {
 
   async requestHandover(requester: string, retried = false): Promise<boolean> {
     const current = await this.ref.get();
-    if (!current.exists || millisOf(current.get('expiresAt')) <= this.now() || current.get('followingSince') === undefined) return false;
+    if (!current.exists || leftOf(current) === 0 || current.get('followingSince') === undefined) return false;
     if (current.get('handoverRequestedAt') !== undefined) return true;
     try {
       await this.ref.update(
-        { handoverRequestedAt: Timestamp.fromMillis(this.now()), handoverRequestedBy: requester },
+        { handoverRequestedAt: FieldValue.serverTimestamp(), handoverRequestedBy: requester },
         { lastUpdateTime: versionOf(current) },
       );
       return true;
@@ -136,6 +137,9 @@ export class FirestoreRunLease implements RunLease {
   }
 }
 
+/** A lease written by an older version carried a wall-clock expiry; a takeover leaves only the server-stamped term. */
+const LEGACY_EXPIRY = { expiresAt: FieldValue.delete() };
+
 /** A lease taken over from a crashed run starts without its follow marks. */
 const NOT_FOLLOWING = {
   followingSince: FieldValue.delete(),
@@ -148,8 +152,23 @@ function versionOf(snapshot: DocumentSnapshot): Timestamp {
   return snapshot.updateTime;
 }
 
-function millisOf(value: unknown): number {
-  return value instanceof Timestamp ? value.toMillis() : 0;
+/** What the lease has left by Firestore's clock: its stamped renewal plus its TTL, against the read's own time. */
+function leftOf(snapshot: DocumentSnapshot): number {
+  if (!snapshot.exists) return 0;
+  const ttlMs: unknown = snapshot.get('ttlMs');
+  return remainingMs(
+    {
+      renewedAtMs: millisOf(snapshot.get('renewedAt')),
+      // The relay's client reads integers as BigInt (useBigInt), so a TTL comes back as one.
+      ttlMs: typeof ttlMs === 'number' || typeof ttlMs === 'bigint' ? Number(ttlMs) : undefined,
+      expiresAtMs: millisOf(snapshot.get('expiresAt')),
+    },
+    snapshot.readTime.toMillis(),
+  );
+}
+
+function millisOf(value: unknown): number | undefined {
+  return value instanceof Timestamp ? value.toMillis() : undefined;
 }
 
 function codeOf(error: unknown): unknown {

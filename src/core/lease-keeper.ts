@@ -17,6 +17,8 @@ export interface LeaseKeeperOptions {
  * The heartbeat: renews the run's lease every third of its TTL while the run lives, so a short lease never
  * expires under a live run and a crashed run's lease frees the shard within seconds. When another run took
  * the lease, or renewals keep failing until it is about to lapse, the run is told to stop starting POSTs.
+ * It counts only on the run's own Clock (monotonic): the held lease's expiresAtMs is dated from before each
+ * renewal was sent, so it never outlasts the lease as Firestore's clock, which alone decides a takeover, sees it.
  */
 export class LeaseKeeper {
   private readonly stopped = new AbortController();

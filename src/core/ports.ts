@@ -58,17 +58,24 @@ export interface OutboxStore {
 /** A lease the run holds; its token guards every write the run makes. */
 export interface HeldLease {
   readonly token: string;
+  /**
+   * When the lease ends by this process's Clock: counted from before the write that took or renewed it was sent,
+   * so never later than the lease ends by Firestore's clock, which alone decides when another run may take it.
+   */
   readonly expiresAtMs: number;
 }
 
-/** What acquiring found: the lease is ours now, or another run holds it until `expiresAtMs`. */
+/**
+ * What acquiring found: the lease is ours now, or another run holds it until `expiresAtMs` (what it has left
+ * by Firestore's clock, told in this process's Clock).
+ */
 export type LeaseAttempt =
   | { readonly acquired: true; readonly lease: HeldLease }
   | { readonly acquired: false; readonly owner: string; readonly expiresAtMs: number };
 
 /** One run at a time per outbox shard; short and renewed while the run lives, so a crash costs seconds. */
 export interface RunLease {
-  /** Takes the lease unless an unexpired one is held by another run. */
+  /** Takes the lease unless an unexpired one is held by another run; "unexpired" by the store's clock, not the caller's. */
   acquire(owner: string, ttlMs: number): Promise<LeaseAttempt>;
   /** Extends the lease by `ttlMs` from now; rejects with LeaseLostError when another run holds it. */
   renew(lease: HeldLease, ttlMs: number): Promise<HeldLease>;
@@ -108,6 +115,11 @@ export interface RouterClient {
 
 /** Time, passed in so budgets, deadlines and backoff are tested without waiting. */
 export interface Clock {
+  /**
+   * Milliseconds since the epoch, never going back: the system adapter counts a monotonic clock from the time
+   * the process started, so a stepped wall clock cannot stretch or cut a deadline. Not for comparing with
+   * another machine's time: leases and claims lapse by Firestore's clock.
+   */
   now(): number;
   /** Resolves after `ms`, or as soon as `signal` aborts (never rejects for that). */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;

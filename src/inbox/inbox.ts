@@ -10,8 +10,10 @@ import {
 import { z } from 'zod';
 import { createCloudLogger } from '../adapters/cloud-logger.js';
 import type { Logger } from '../core/ports.js';
+import { remainingMs } from '../core/term.js';
 import { InboxLeaseLostError, InboxStoreError, InvalidInboxArgumentError, InvalidInboxRecordError, OutboxError } from '../errors.js';
 import { assertDurationMs, assertId, assertNamespace } from './arguments.js';
+import { whileRenewing } from './claim-keeper.js';
 import { recordDocumentId } from './document-id.js';
 
 /** Long enough for one handler to finish; a consumer that crashed holds a message no longer than this. */
@@ -43,11 +45,15 @@ export interface InboxOptions {
   readonly collection: string;
   /** Who processes the messages (e.g. "ledger"); the same message id is tracked separately per consumer. No ":" or "/". */
   readonly consumer: string;
-  /** How long a tryStart lease lasts; after it a crashed consumer's message can be taken over. */
+  /** How long a tryStart claim lasts unless renewed (keepClaim); after it a crashed consumer's message can be taken over. */
   readonly inProgressTtlMs: number;
   /** How long records are kept (`expireAt`); must exceed the sender's redelivery window and inProgressTtlMs. */
   readonly retentionMs: number;
-  /** Milliseconds since the epoch; injectable so lease expiry is tested without waiting. Defaults to Date.now. */
+  /**
+   * For tests only: stands in for Firestore's clock (milliseconds since the epoch), so claim expiry is tested
+   * without waiting. Unset, every time the inbox writes or compares is Firestore's, read in the transaction
+   * (its readTime): a consumer whose own clock is minutes off neither takes over a live claim nor holds a dead one.
+   */
   readonly clock?: () => number;
   /** Duplicates and takeovers are logged here; defaults to one JSON line per entry on stdout. */
   readonly logger?: Logger;
@@ -59,8 +65,9 @@ export interface InboxOptions {
 export type TryStartResult =
   | {
       readonly status: typeof InboxOutcome.Started;
-      /** Proves to markProcessed and release that this attempt still holds the message. */
+      /** Proves to markProcessed, renew and release that this attempt still holds the message. */
       readonly token: string;
+      /** When the claim lapses by Firestore's clock unless renewed (keepClaim renews it while the work runs). */
       readonly until: Date;
       /** True when an expired lease of an earlier attempt (probably crashed) was taken over. */
       readonly tookOver: boolean;
@@ -90,15 +97,18 @@ type Skipped = Exclude<TryStartResult, { readonly status: typeof InboxOutcome.St
  * relay's redeliveries into harmless duplicates.
  *
  * Prefer `process`: the processed mark and the consumer's own writes commit in ONE transaction, so under
- * concurrent duplicate deliveries exactly one applies the effect. Use `tryStart` / `markProcessed` /
- * `release` only for work that cannot live in a Firestore transaction (e.g. calling an external API).
+ * concurrent duplicate deliveries exactly one applies the effect. Use `tryStart` / `keepClaim` /
+ * `markProcessed` / `release` only for work that cannot live in a Firestore transaction (e.g. calling an
+ * external API), and give that API the message id as its idempotency key: a claim can still be lost.
+ *
+ * Claims are dated and compared by Firestore's clock (the transaction's readTime), never the consumer's own.
  */
 export class FirestoreInbox {
   private readonly collection: CollectionReference;
   private readonly consumer: string;
   private readonly inProgressTtlMs: number;
   private readonly retentionMs: number;
-  private readonly clock: () => number;
+  private readonly clock: (() => number) | undefined;
   private readonly logger: Logger;
   private readonly maxAttempts: number;
 
@@ -120,7 +130,7 @@ export class FirestoreInbox {
     this.consumer = options.consumer;
     this.inProgressTtlMs = options.inProgressTtlMs;
     this.retentionMs = options.retentionMs;
-    this.clock = options.clock ?? Date.now;
+    this.clock = options.clock;
     this.logger = options.logger ?? createCloudLogger();
     this.maxAttempts = maxAttempts;
   }
@@ -145,8 +155,9 @@ export class FirestoreInbox {
       messageId,
       async (transaction): Promise<{ readonly result: ProcessResult<T>; readonly tookOver: boolean }> => {
         thrownByEffect = undefined;
-        const now = this.clock();
-        const record = readRecord(ref, await transaction.get(ref));
+        const snapshot = await transaction.get(ref);
+        const now = this.now(snapshot);
+        const record = readRecord(ref, snapshot);
         const skipped = this.skip(record, now);
         if (skipped !== undefined) return { result: skipped, tookOver: false };
         let value: T;
@@ -176,8 +187,9 @@ export class FirestoreInbox {
     const result = await this.transact(
       messageId,
       async (transaction): Promise<TryStartResult> => {
-        const now = this.clock();
-        const record = readRecord(ref, await transaction.get(ref));
+        const snapshot = await transaction.get(ref);
+        const now = this.now(snapshot);
+        const record = readRecord(ref, snapshot);
         const skipped = this.skip(record, now);
         if (skipped !== undefined) return skipped;
         const token = randomUUID();
@@ -193,19 +205,49 @@ export class FirestoreInbox {
   /**
    * Marks a started message processed inside the caller's own transaction, so the consumer's state change
    * and the mark commit together. Throws InboxLeaseLostError (rolling the transaction back) unless `token`
-   * still holds the message; a lease that expired but was not taken over still counts.
+   * still holds a live claim: a handler that outlived its claim cannot mark the message, even when no other
+   * attempt took it over yet, as one may be running the effect already (renew the claim: keepClaim).
    * It reads the inbox record: call it before the transaction's first write. Firestore errors are not
    * wrapped here, so the caller's runTransaction can still retry on contention.
    */
   async markProcessed(transaction: Transaction, messageId: string, token: string): Promise<void> {
     assertId('messageId', messageId);
     const ref = this.ref(messageId);
-    const record = readRecord(ref, await transaction.get(ref));
-    if (record === undefined)
-      throw new InboxLeaseLostError(this.consumer, messageId, 'its in-progress record is gone (released or expired)');
-    if (record.status === InboxRecordStatus.Processed) throw new InboxLeaseLostError(this.consumer, messageId, 'it was already processed');
-    if (record.leaseToken !== token) throw new InboxLeaseLostError(this.consumer, messageId, 'its lease was taken over by another attempt');
-    transaction.set(ref, this.processedFields(messageId, this.clock()));
+    const snapshot = await transaction.get(ref);
+    const now = this.now(snapshot);
+    this.assertHeld(messageId, readRecord(ref, snapshot), token, now);
+    transaction.set(ref, this.processedFields(messageId, now));
+  }
+
+  /**
+   * Extends a started message's claim to inProgressTtlMs from now (Firestore's clock) and answers the new end.
+   * Throws InboxLeaseLostError when `token` no longer holds a live claim. keepClaim calls it for you.
+   */
+  async renew(messageId: string, token: string): Promise<Date> {
+    assertId('messageId', messageId);
+    const ref = this.ref(messageId);
+    return this.transact(
+      messageId,
+      async (transaction) => {
+        const snapshot = await transaction.get(ref);
+        const now = this.now(snapshot);
+        this.assertHeld(messageId, readRecord(ref, snapshot), token, now);
+        transaction.update(ref, { leaseUntil: Timestamp.fromMillis(now + this.inProgressTtlMs) });
+        return new Date(now + this.inProgressTtlMs);
+      },
+      () => false,
+    );
+  }
+
+  /**
+   * Runs `work` (the external effect) while renewing the claim every third of inProgressTtlMs, so a handler
+   * slower than the TTL keeps the message. `signal` aborts when the claim is lost (taken over after renewals
+   * failed for a whole TTL): stop the work then; markProcessed would refuse it anyway. Give the external call
+   * the message id as its own idempotency key, since a lost claim means another attempt may make it too.
+   */
+  async keepClaim<T>(messageId: string, token: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    assertId('messageId', messageId);
+    return whileRenewing(() => this.renew(messageId, token), Math.max(1, Math.floor(this.inProgressTtlMs / 3)), work);
   }
 
   /** Gives a started message back after a failed attempt, so a redelivery can start at once; false if the token no longer holds it. */
@@ -229,10 +271,26 @@ export class FirestoreInbox {
     return released;
   }
 
+  /** Refuses, with the reason, a token that no longer holds a live claim on the message. */
+  private assertHeld(messageId: string, record: StoredRecord | undefined, token: string, now: number): void {
+    if (record === undefined)
+      throw new InboxLeaseLostError(this.consumer, messageId, 'its in-progress record is gone (released or expired)');
+    if (record.status === InboxRecordStatus.Processed) throw new InboxLeaseLostError(this.consumer, messageId, 'it was already processed');
+    if (record.leaseToken !== token) throw new InboxLeaseLostError(this.consumer, messageId, 'its lease was taken over by another attempt');
+    if (remainingMs({ expiresAtMs: record.leaseUntil.toMillis() }, now) === 0) {
+      throw new InboxLeaseLostError(this.consumer, messageId, 'its claim lapsed before the work finished (renew it: keepClaim)');
+    }
+  }
+
+  /** Firestore's time as the transaction's read saw it, the only clock claims are dated and compared by. */
+  private now(snapshot: DocumentSnapshot): number {
+    return this.clock?.() ?? snapshot.readTime.toMillis();
+  }
+
   /** The answer when the record says this attempt must not run: processed, or held by a live lease. */
   private skip(record: StoredRecord | undefined, now: number): Skipped | undefined {
     if (record?.status === InboxRecordStatus.Processed) return { status: InboxOutcome.Duplicate, processedAt: record.processedAt.toDate() };
-    if (record?.status === InboxRecordStatus.InProgress && record.leaseUntil.toMillis() > now) {
+    if (record?.status === InboxRecordStatus.InProgress && remainingMs({ expiresAtMs: record.leaseUntil.toMillis() }, now) > 0) {
       return { status: InboxOutcome.InProgress, until: record.leaseUntil.toDate() };
     }
     return undefined;

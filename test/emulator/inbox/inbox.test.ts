@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { jest } from '@jest/globals';
+import type { Config } from '@jest/types';
 import { Timestamp, type DocumentReference, type Firestore, type Transaction } from '@google-cloud/firestore';
 import {
   FirestoreInbox,
@@ -13,6 +15,24 @@ import { memoryLogger } from '../../support/function-server.js';
 import { emulatorFirestore } from '../../support/outbox-fixtures.js';
 
 const T0 = Date.UTC(2026, 0, 1);
+/** What a skewed wall clock leaves real: timers, microtasks and the monotonic clock. */
+const EVERYTHING_BUT_DATE: Config.FakeableAPI[] = [
+  'Temporal',
+  'hrtime',
+  'nextTick',
+  'performance',
+  'queueMicrotask',
+  'requestAnimationFrame',
+  'cancelAnimationFrame',
+  'requestIdleCallback',
+  'cancelIdleCallback',
+  'setImmediate',
+  'clearImmediate',
+  'setInterval',
+  'clearInterval',
+  'setTimeout',
+  'clearTimeout',
+];
 const TTL_MS = 60_000;
 const RETENTION_MS = 7 * 24 * 60 * 60_000;
 
@@ -287,16 +307,173 @@ describe('Class: FirestoreInbox', () => {
       expect(await countOf(counter)).toBe(0);
     });
 
-    it('still accepts the token of a lease that expired when no other attempt took it over', async () => {
+    it('refuses the token of a claim that lapsed, even when no other attempt took it over, so a handler that outlived its claim cannot mark the message', async () => {
+      const { inbox, time, counter } = setup();
+      const started = await inbox.tryStart('evt-1');
+      if (started.status !== 'started') throw new Error(`expected started, got ${started.status}`);
+      time.now = T0 + TTL_MS;
+
+      const rejection = db.runTransaction(async (tx) => {
+        const snapshot = await tx.get(counter);
+        await inbox.markProcessed(tx, 'evt-1', started.token);
+        tx.set(counter, { count: Number(snapshot.get('count') ?? 0) + 1 });
+      });
+
+      await expect(rejection).rejects.toThrow(/lapsed/);
+      expect(await countOf(counter)).toBe(0);
+      expect((await inbox.tryStart('evt-1')).status).toBe('started');
+    });
+  });
+
+  describe('Method: renew', () => {
+    it('extends a live claim to inProgressTtlMs from now, so a redelivery after the first TTL still answers in_progress', async () => {
       const { inbox, time } = setup();
       const started = await inbox.tryStart('evt-1');
       if (started.status !== 'started') throw new Error(`expected started, got ${started.status}`);
-      time.now = T0 + 10 * TTL_MS;
+      time.now = T0 + TTL_MS - 1;
 
-      await db.runTransaction((tx) => inbox.markProcessed(tx, 'evt-1', started.token));
+      const until = await inbox.renew('evt-1', started.token);
+      time.now = T0 + TTL_MS + 1;
 
-      expect((await inbox.tryStart('evt-1')).status).toBe('duplicate');
+      expect(until).toEqual(new Date(T0 + 2 * TTL_MS - 1));
+      expect(await inbox.tryStart('evt-1')).toEqual({ status: 'in_progress', until: new Date(T0 + 2 * TTL_MS - 1) });
     });
+
+    it('refuses a token whose claim another attempt took over', async () => {
+      const { inbox, time } = setup();
+      const stale = await inbox.tryStart('evt-1');
+      if (stale.status !== 'started') throw new Error(`expected started, got ${stale.status}`);
+      time.now = T0 + TTL_MS + 1;
+      await inbox.tryStart('evt-1');
+
+      await expect(inbox.renew('evt-1', stale.token)).rejects.toBeInstanceOf(InboxLeaseLostError);
+    });
+
+    it('refuses a claim that already lapsed, since another attempt may have started the effect', async () => {
+      const { inbox, time } = setup();
+      const started = await inbox.tryStart('evt-1');
+      if (started.status !== 'started') throw new Error(`expected started, got ${started.status}`);
+      time.now = T0 + TTL_MS;
+
+      await expect(inbox.renew('evt-1', started.token)).rejects.toThrow(/lapsed/);
+    });
+  });
+
+  describe("Method: keepClaim, a handler slower than inProgressTtlMs (Firestore's clock)", () => {
+    const SHORT_TTL_MS = 1_500;
+
+    it('keeps the claim while the handler runs, so a redelivery meanwhile answers in_progress and the effect runs once', async () => {
+      const { inbox, counter } = setup({ clock: undefined, inProgressTtlMs: SHORT_TTL_MS });
+      const started = await inbox.tryStart('evt-1');
+      if (started.status !== 'started') throw new Error(`expected started, got ${started.status}`);
+      const redeliveries: string[] = [];
+      let effects = 0;
+
+      await inbox.keepClaim('evt-1', started.token, async () => {
+        effects += 1;
+        const until = performance.now() + 3 * SHORT_TTL_MS;
+        while (performance.now() < until) {
+          await new Promise((resolve) => setTimeout(resolve, SHORT_TTL_MS / 2));
+          redeliveries.push((await inbox.tryStart('evt-1')).status);
+        }
+      });
+      await db.runTransaction(async (tx) => {
+        const snapshot = await tx.get(counter);
+        await inbox.markProcessed(tx, 'evt-1', started.token);
+        tx.set(counter, { count: Number(snapshot.get('count') ?? 0) + 1 });
+      });
+
+      expect(redeliveries.length).toBeGreaterThan(2);
+      expect(redeliveries.filter((status) => status !== 'in_progress')).toEqual([]);
+      expect(effects).toBe(1);
+      expect(await countOf(counter)).toBe(1);
+      expect((await inbox.tryStart('evt-1')).status).toBe('duplicate');
+    }, 60_000);
+
+    it('aborts the work once another attempt took the claim over', async () => {
+      const { inbox, record } = setup({ clock: undefined, inProgressTtlMs: SHORT_TTL_MS });
+      const started = await inbox.tryStart('evt-1');
+      if (started.status !== 'started') throw new Error(`expected started, got ${started.status}`);
+
+      const reason = await inbox.keepClaim('evt-1', started.token, async (signal) => {
+        await record('evt-1').update({ leaseToken: 'another-attempt' });
+        await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+        return signal.reason as unknown;
+      });
+
+      expect(reason).toBeInstanceOf(InboxLeaseLostError);
+    }, 60_000);
+
+    it('hands back what the work returned and renews nothing once it returned', async () => {
+      const { inbox, record } = setup({ clock: undefined, inProgressTtlMs: SHORT_TTL_MS });
+      const started = await inbox.tryStart('evt-1');
+      if (started.status !== 'started') throw new Error(`expected started, got ${started.status}`);
+
+      const value = await inbox.keepClaim('evt-1', started.token, () => Promise.resolve('receipt-7'));
+      const until = (await record('evt-1').get()).get('leaseUntil') as Timestamp;
+      await new Promise((resolve) => setTimeout(resolve, SHORT_TTL_MS));
+
+      expect(value).toBe('receipt-7');
+      expect((await record('evt-1').get()).get('leaseUntil')).toEqual(until);
+    }, 60_000);
+  });
+
+  describe("Clocks: claims lapse by Firestore's clock, whatever the consumer's own says", () => {
+    afterEach(() => {
+      jest.useRealTimers();
+    });
+
+    /**
+     * Moves this process's wall clock (Date) by `skewMs`, as a consumer on a machine whose clock is off sees it;
+     * it keeps running at real speed, and timers stay real.
+     */
+    const skewWallClock = (skewMs: number): void => {
+      jest.useFakeTimers({ now: Date.now() + skewMs, advanceTimers: true, doNotFake: EVERYTHING_BUT_DATE });
+    };
+
+    it('does not let a consumer whose clock is 10 minutes ahead take over a live claim', async () => {
+      const { inbox, options } = setup({ clock: undefined });
+      const holder = await inbox.tryStart('evt-1');
+      skewWallClock(10 * 60_000);
+      const ahead = new FirestoreInbox(db, options);
+
+      const redelivery = await ahead.tryStart('evt-1');
+
+      expect(holder.status).toBe('started');
+      expect(redelivery.status).toBe('in_progress');
+    });
+
+    it('does not let a consumer with the right time take over the live claim of one whose clock is 10 minutes behind', async () => {
+      const { options } = setup({ clock: undefined });
+      skewWallClock(-10 * 60_000);
+      const holder = await new FirestoreInbox(db, options).tryStart('evt-1');
+      jest.useRealTimers();
+
+      const redelivery = await new FirestoreInbox(db, options).tryStart('evt-1');
+
+      expect(holder.status).toBe('started');
+      expect(redelivery.status).toBe('in_progress');
+    });
+
+    it('frees the claim of a crashed consumer whose clock was 5 minutes ahead within inProgressTtlMs', async () => {
+      const ttlMs = 1_500;
+      const { options } = setup({ clock: undefined, inProgressTtlMs: ttlMs });
+      skewWallClock(5 * 60_000);
+      const crashed = await new FirestoreInbox(db, options).tryStart('evt-1');
+      jest.useRealTimers();
+      const redeliverer = new FirestoreInbox(db, options);
+      const startedAt = performance.now();
+
+      let redelivery = await redeliverer.tryStart('evt-1');
+      // Generous for a loaded machine; a claim dated by the crashed consumer's clock would hold for 5 minutes.
+      while (redelivery.status !== 'started' && performance.now() - startedAt < ttlMs + 15_000) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        redelivery = await redeliverer.tryStart('evt-1');
+      }
+
+      expect(crashed.status).toBe('started');
+      expect(redelivery).toMatchObject({ status: 'started', tookOver: true });
+    }, 60_000);
   });
 
   describe('Method: release', () => {

@@ -5,6 +5,8 @@ import { shardOf } from '../../../src/core/shard.js';
 import { validateEvent } from '../../../src/core/validate-event.js';
 import { createOutbox, InvalidEventError, OutboxOptionsError, type NewEvent, type OutboxOptions } from '../../../src/producer/index.js';
 import { createFirestore } from '../../../src/adapters/firestore-client.js';
+import { purgeDelivered } from '../../../src/cli/commands/purge.js';
+import { FirestoreInbox } from '../../../src/inbox/index.js';
 import { emulatorFirestore, readAll, uniqueCollections } from '../../support/outbox-fixtures.js';
 
 /** gRPC ALREADY_EXISTS; GrpcStatus is not a named export Jest's ESM interop can see in the CJS package. */
@@ -211,6 +213,33 @@ describe('Producer API: createOutbox', () => {
       expect([...stored.keys()]).toEqual(['order-42-created']);
       expect(stored.get('order-42-created')?.data).toEqual({ orderId: 42, total: 9.5 });
       expect((await order.get()).data()).toEqual({ total: 9.5, revision: 1 });
+    });
+    it('accepts a natural id again once its document was purged, as producer.md says, and only the consumer’s inbox still tells it is a repeat', async () => {
+      const producer = outbox();
+      const enqueueCreated = () =>
+        db.runTransaction((tx) => Promise.resolve(producer.enqueue(tx, { ...orderCreated, id: 'order-42-created' })));
+      const inbox = new FirestoreInbox(db, {
+        collection: `inbox_${outboxCollection}`,
+        consumer: 'orders',
+        inProgressTtlMs: 60_000,
+        retentionMs: 30 * 24 * 3_600_000,
+        logger: { log: () => undefined },
+      });
+      await enqueueCreated();
+      const firstDelivery = await inbox.process('order-42-created', () => Promise.resolve('applied'));
+      await db
+        .collection(outboxCollection)
+        .doc('order-42-created')
+        .update({ status: 'delivered', deliveredAt: Timestamp.fromMillis(Date.now() - 60_000) });
+      await purgeDelivered(db, { outboxCollection }, new Date());
+
+      const again = await enqueueCreated();
+      const secondDelivery = await inbox.process('order-42-created', () => Promise.resolve('applied'));
+
+      expect(again).toBe('order-42-created');
+      expect((await db.collection(outboxCollection).doc('order-42-created').get()).get('status')).toBe('pending');
+      expect(firstDelivery.status).toBe('applied');
+      expect(secondDelivery.status).toBe('duplicate');
     });
   });
 

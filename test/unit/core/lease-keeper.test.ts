@@ -1,0 +1,95 @@
+import { LeaseKeeper, type LeaseTrouble } from '../../../src/core/lease-keeper.js';
+import type { HeldLease, LeaseAttempt, RunLease, Unsubscribe } from '../../../src/core/ports.js';
+import { LeaseLostError } from '../../../src/errors.js';
+import { VirtualClock } from '../../support/virtual-clock.js';
+
+const TTL_MS = 30_000;
+const CALL_TIMEOUT_MS = 5_000;
+/** Firestore's clock, 2 minutes ahead of the run's: the keeper must never look at it. */
+const STORE_SKEW_MS = 120_000;
+
+/**
+ * A lease store that keeps time by its own clock (a server's, minutes off the run's), answering renewals as the
+ * Firestore adapter does: the held lease ends a TTL after the renewal was sent, by the run's clock.
+ */
+class SkewedLeaseStore implements RunLease {
+  readonly renewedAt: number[] = [];
+  storeExpiresAtMs = 0;
+  failing: Error | undefined;
+
+  constructor(private readonly clock: VirtualClock) {}
+
+  renew(lease: HeldLease, ttlMs: number): Promise<HeldLease> {
+    const sentAtMs = this.clock.now();
+    if (this.failing !== undefined) return Promise.reject(this.failing);
+    this.renewedAt.push(sentAtMs);
+    this.storeExpiresAtMs = sentAtMs + STORE_SKEW_MS + ttlMs;
+    return Promise.resolve({ token: lease.token, expiresAtMs: sentAtMs + ttlMs });
+  }
+  acquire(): Promise<LeaseAttempt> {
+    return Promise.reject(new Error('not used'));
+  }
+  release(): Promise<void> {
+    return Promise.resolve();
+  }
+  follow(): Promise<Unsubscribe> {
+    return Promise.resolve(() => undefined);
+  }
+  requestHandover(): Promise<boolean> {
+    return Promise.resolve(false);
+  }
+}
+
+function keep(clock: VirtualClock, store: SkewedLeaseStore, troubles: LeaseTrouble[]): LeaseKeeper {
+  const lease: HeldLease = { token: 't-1', expiresAtMs: clock.now() + TTL_MS };
+  return new LeaseKeeper(lease, store, clock, { ttlMs: TTL_MS, callTimeoutMs: CALL_TIMEOUT_MS, bounded: (work) => work }, (trouble) =>
+    troubles.push(trouble),
+  );
+}
+
+describe('Class: LeaseKeeper', () => {
+  it('renews every third of the TTL by the run’s own clock, whatever time the store keeps', async () => {
+    const clock = new VirtualClock();
+    const store = new SkewedLeaseStore(clock);
+    const startedAt = clock.now();
+    const troubles: LeaseTrouble[] = [];
+    const keeper = keep(clock, store, troubles);
+
+    await clock.advance(TTL_MS * 2);
+    keeper.stop();
+
+    expect(store.renewedAt.map((at) => at - startedAt)).toEqual([10_000, 20_000, 30_000, 40_000, 50_000, 60_000]);
+    expect(keeper.current.expiresAtMs).toBe(startedAt + 60_000 + TTL_MS);
+    expect(troubles).toEqual([]);
+  });
+
+  it('warns that the lease is expiring when renewals keep failing until the next could land after it lapses, by the run’s clock', async () => {
+    const clock = new VirtualClock();
+    const store = new SkewedLeaseStore(clock);
+    const troubles: LeaseTrouble[] = [];
+    const keeper = keep(clock, store, troubles);
+    store.failing = new Error('UNAVAILABLE');
+
+    await clock.advance(10_000);
+    const afterOneFailure = [...troubles];
+    await clock.advance(10_000);
+    keeper.stop();
+
+    expect(afterOneFailure).toEqual([]);
+    expect(troubles).toEqual([{ kind: 'expiring', error: expect.stringContaining('UNAVAILABLE') as unknown }]);
+  });
+
+  it('tells the run the lease is lost, once, when another run holds it', async () => {
+    const clock = new VirtualClock();
+    const store = new SkewedLeaseStore(clock);
+    const troubles: LeaseTrouble[] = [];
+    const keeper = keep(clock, store, troubles);
+    store.failing = new LeaseLostError('leases/outbox.shard-0-of-1', 't-1');
+
+    await clock.advance(TTL_MS * 2);
+    keeper.stop();
+
+    expect(troubles).toHaveLength(1);
+    expect(troubles[0]?.kind).toBe('lost');
+  });
+});
