@@ -151,10 +151,11 @@ class RelayRun {
     }
     const stopListening = this.listenForShutdown();
     try {
-      // The first reads depend on none of each other: they go out together and are applied in the steps' order.
+      // The sweep goes out with the parked keys; the first page only once they are read: a redrive landing
+      // between the two reads is then either in the page or still parks its key (never a page without it).
       const strays = this.startReading(this.deps.store.fetchStrays(STRAY_LIMIT), 'looking for stray documents');
-      const firstPage = this.startReading(this.readPage(), 'fetching pending events');
       await this.readParkedKeys();
+      const firstPage = this.run.stopping.signal.aborted ? undefined : this.startReading(this.readPage(), 'fetching pending events');
       await this.sweepStrays(strays);
       await this.deliverPending(firstPage);
       await this.follow();
