@@ -1,4 +1,4 @@
-import { FetchError, FlushError, MalformedEventError, describeError } from '../errors.js';
+import { FetchError, FlushError, describeError } from '../errors.js';
 import type { BackoffRange } from './backoff.js';
 import { ByteBudget } from './byte-budget.js';
 import { Checkpointer } from './checkpointer.js';
@@ -16,7 +16,7 @@ import { RunState, StopReason } from './run-state.js';
 import type { Verdict } from './classify.js';
 import { Instant } from './instant.js';
 import { NO_TELEMETRY, type RunTrace, type Telemetry } from './telemetry.js';
-import { recordOf, validateEvent } from './validate-event.js';
+import { checkDocument } from './validate-event.js';
 
 /** The settings one run needs; a subset of Config, so the core never reads the environment. */
 export interface RelayOptions extends RetryPolicy {
@@ -368,42 +368,47 @@ class RelayRun {
     });
   }
 
-  /** Validates a document and queues its delivery behind the earlier events of its key. */
+  /**
+   * Validates a document and queues it behind the earlier events of its key: a valid event to be delivered, a
+   * malformed one to be dead-lettered (parking its key) only once those earlier events have had their turn.
+   */
   private submit(document: StoredDocument): void {
-    let event: OutboxEvent;
-    try {
-      event = validateEvent(document, this.options);
-    } catch (error) {
-      if (!(error instanceof MalformedEventError)) throw error;
-      this.settle(recordOf(document), { kind: 'malformed', reason: error.message }, 'event');
-      return;
-    }
-    this.budget.hold(event.bodyBytes);
-    this.scheduler.submit(event.orderingKey, async () => {
+    const checked = checkDocument(document, this.options);
+    const bytes = checked.ok ? checked.event.bodyBytes : 0;
+    this.budget.hold(bytes);
+    const record = checked.ok ? checked.event : checked.record;
+    this.scheduler.submit(record.orderingKey, async () => {
       try {
-        await this.deliverOne(event);
+        if (!this.admitted(record)) return;
+        if (checked.ok) await this.deliverOne(checked.event);
+        else this.settle(checked.record, { kind: 'malformed', reason: checked.reason }, 'event');
       } catch (error) {
         // A bug must not skip the flush: whatever was acknowledged is still recorded before the 500.
-        this.run.stopWith(StopReason.InternalError, `event ${event.id}: ${describeError(error)}`);
+        this.run.stopWith(StopReason.InternalError, `event ${record.id}: ${describeError(error)}`);
       } finally {
-        this.budget.release(event.bodyBytes);
+        this.budget.release(bytes);
       }
     });
   }
 
-  private async deliverOne(event: OutboxEvent): Promise<void> {
-    const { clock } = this.deps;
-    const admission = admit(event, this.run, clock.now());
+  /** admit(), applied: an event not admitted (or reached after the run stopped) waits for a later run. */
+  private admitted(record: EventRecord): boolean {
+    const admission = admit(record, this.run, this.deps.clock.now());
     if (admission.kind === 'wait') {
       this.run.counts.waiting += 1;
-      this.run.holdKey(event.orderingKey);
-      this.log('DEBUG', 'event waits', { eventId: event.id, reason: admission.reason });
-      return;
+      this.run.holdKey(record.orderingKey);
+      this.log('DEBUG', 'event waits', { eventId: record.id, reason: admission.reason });
+      return false;
     }
     if (this.run.stopping.signal.aborted) {
       this.run.counts.waiting += 1;
-      return;
+      return false;
     }
+    return true;
+  }
+
+  private async deliverOne(event: OutboxEvent): Promise<void> {
+    const { clock } = this.deps;
     const result = await deliver(event, this.options, {
       router: this.deps.router,
       clock,
