@@ -1,4 +1,5 @@
 import type { StoredDocument } from './event.js';
+import type { HandedEvents } from './handed-events.js';
 import { Instant } from './instant.js';
 import type { OutboxStore, PageCursor } from './ports.js';
 
@@ -15,24 +16,34 @@ export interface PendingBatch {
  * (createdAt, id); events of one commit share createdAt, and the producer API numbers them (`sequence`) so
  * natural ids that sort differently still go in enqueue order. A full page may end inside such a commit, so
  * the events sharing its last createdAt are held back and ordered together with the rest of their commit.
+ *
+ * A run that follows new events (FOLLOW_MS) reads the pending set again from its start (restart): a position
+ * after the last page would skip an event whose createdAt sorts before it (one written with a createdAt of its
+ * own, or a commit that became visible late). `handed` then keeps what was handed out from being handed twice.
  */
 export class PendingPages {
   private cursor: PageCursor | undefined;
   private carried: StoredDocument[] = [];
   private finished = false;
 
-  constructor(private readonly store: OutboxStore) {}
+  constructor(
+    private readonly store: OutboxStore,
+    private readonly handed?: HandedEvents,
+  ) {
+    handed?.startPass();
+  }
 
   get done(): boolean {
     return this.finished;
   }
 
-  /**
-   * After the last page, reads on from where it ended: a run following new events (FOLLOW_MS) gets only what
-   * was committed since, never an event it already handled.
-   */
-  resume(): void {
+  /** After the last page, a new pass from the start of the pending set; only with `handed` (a following run). */
+  restart(): void {
+    if (this.handed === undefined) throw new Error('a run that does not follow reads the pending set once');
+    this.cursor = undefined;
+    this.carried = [];
     this.finished = false;
+    this.handed.startPass();
   }
 
   /** The next page, of at most `limit` events and `maxBytes`. */
@@ -42,15 +53,19 @@ export class PendingPages {
     const documents = this.carried.concat(page.documents);
     if (page.next === undefined) {
       this.finished = true;
-      // Kept for resume(): events committed later sort after it.
-      if (page.last !== undefined) this.cursor = page.last;
       this.carried = [];
-      return { documents: inCommitOrder(documents), done: true, largestDocumentBytes };
+      const last = this.fresh(inCommitOrder(documents));
+      this.handed?.endPass();
+      return { documents: last, done: true, largestDocumentBytes };
     }
     this.cursor = page.next;
     const split = startOfLastCommit(documents);
     this.carried = documents.slice(split);
-    return { documents: inCommitOrder(documents.slice(0, split)), done: false, largestDocumentBytes };
+    return { documents: this.fresh(inCommitOrder(documents.slice(0, split))), done: false, largestDocumentBytes };
+  }
+
+  private fresh(documents: StoredDocument[]): StoredDocument[] {
+    return this.handed === undefined ? documents : this.handed.take(documents);
   }
 }
 

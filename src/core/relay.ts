@@ -7,6 +7,7 @@ import { decide, admit, type DeliveryResult, type EventRecord, type Fault } from
 import { deliver, type RetryPolicy } from './delivery.js';
 import type { OutboxEvent, RunSummary, StoredDocument } from './event.js';
 import { followNewEvents, waitForHandover } from './follow.js';
+import { HandedEvents } from './handed-events.js';
 import { KeyedScheduler } from './keyed-scheduler.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { PendingPages, type PendingBatch } from './pending-pages.js';
@@ -106,7 +107,7 @@ class RelayRun {
   private readonly scheduler: KeyedScheduler;
   private readonly budget: ByteBudget;
   private readonly checkpointer: Checkpointer;
-  /** The run's read position: the follow phase reads on from where the drain ended. */
+  /** The run's reads of the pending set: one pass, and with FOLLOW_MS one more from its start at each wake. */
   private readonly pages: PendingPages;
   private readonly cancelPosts = new AbortController();
   private readonly redelivery: BackoffRange;
@@ -132,7 +133,16 @@ class RelayRun {
     this.redelivery = { minDelayMs: options.redeliveryMinDelayMs, maxDelayMs: options.redeliveryMaxDelayMs };
     this.random = deps.random ?? Math.random;
     this.trace = (deps.telemetry ?? NO_TELEMETRY).startRun(runId);
-    this.pages = new PendingPages(deps.store);
+    const handed =
+      options.followMs > 0
+        ? new HandedEvents(({ eventId, after }) =>
+            this.log('WARNING', 'a pending event sorts before one of its key already handed out: it goes now, after it', {
+              eventId,
+              after,
+            }),
+          )
+        : undefined;
+    this.pages = new PendingPages(deps.store, handed);
     this.checkpointer = new Checkpointer(
       (outcomes) => this.bounded(this.deps.store.recordOutcomes(outcomes, this.lease), 'recording outcomes'),
       options.checkpointSize,
@@ -360,7 +370,7 @@ class RelayRun {
         });
       },
       readNew: async () => {
-        this.pages.resume();
+        this.pages.restart();
         await this.deliverPending();
       },
       checkpoint: () => this.checkpointer.checkpoint(),
