@@ -3,8 +3,9 @@ import type { BackoffRange } from './backoff.js';
 import { ByteBudget } from './byte-budget.js';
 import { Checkpointer } from './checkpointer.js';
 import { withDeadline } from './deadline.js';
-import { decide, admit, type DeliveryResult, type EventRecord, type Fault } from './decide.js';
+import { decide, type DeliveryResult, type EventRecord, type Fault } from './decide.js';
 import { deliver, type RetryPolicy } from './delivery.js';
+import { settledRead, untilStopped, type Read } from './early-read.js';
 import type { OutboxEvent, RunSummary, StoredDocument } from './event.js';
 import { followNewEvents, waitForHandover } from './follow.js';
 import { HandedEvents } from './handed-events.js';
@@ -12,6 +13,7 @@ import { KeyedScheduler } from './keyed-scheduler.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { PendingPages, type PendingBatch } from './pending-pages.js';
 import type { Clock, HeldLease, LeaseAttempt, Logger, OutboxStore, RouterClient, RunLease } from './ports.js';
+import { reportOutcome } from './outcome-report.js';
 import { RouterHealth } from './router-health.js';
 import { RunState, StopReason } from './run-state.js';
 import type { Verdict } from './classify.js';
@@ -92,9 +94,6 @@ export async function runRelay(runId: string, deps: RelayDeps, options: RelayOpt
   return new RelayRun(runId, deps, options, control).execute();
 }
 
-/** A read started early and awaited later: what it found, or why it failed. */
-type Read<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
-
 /** A delivery that ended in failure while the breaker could not yet say whose fault it was. */
 interface Undecided {
   readonly event: OutboxEvent;
@@ -133,16 +132,9 @@ class RelayRun {
     this.redelivery = { minDelayMs: options.redeliveryMinDelayMs, maxDelayMs: options.redeliveryMaxDelayMs };
     this.random = deps.random ?? Math.random;
     this.trace = (deps.telemetry ?? NO_TELEMETRY).startRun(runId);
-    const handed =
-      options.followMs > 0
-        ? new HandedEvents(({ eventId, after }) =>
-            this.log('WARNING', 'a pending event sorts before one of its key already handed out: it goes now, after it', {
-              eventId,
-              after,
-            }),
-          )
-        : undefined;
-    this.pages = new PendingPages(deps.store, handed);
+    const outOfOrder = (found: { eventId: string; after: string }): void =>
+      this.log('WARNING', 'a pending event sorts before one of its key already handed out', found);
+    this.pages = new PendingPages(deps.store, options.followMs > 0 ? new HandedEvents(outOfOrder) : undefined);
     this.checkpointer = new Checkpointer(
       (outcomes) => this.bounded(this.deps.store.recordOutcomes(outcomes, this.lease), 'recording outcomes'),
       options.checkpointSize,
@@ -263,7 +255,7 @@ class RelayRun {
 
   /** Housekeeping before delivery: documents no page would ever return are dead-lettered with a reason. */
   private async sweepStrays(reading: Promise<Read<readonly StoredDocument[]>>): Promise<void> {
-    const strays = await this.untilStopped(reading);
+    const strays = await untilStopped(reading, this.run.stopping.signal);
     if (strays === undefined || this.run.stopping.signal.aborted) return;
     if (!strays.ok) {
       // Failing it must not hold up delivery of the well-formed events.
@@ -294,7 +286,7 @@ class RelayRun {
       }
       const pending = reading ?? this.startReading(this.readPage(), 'fetching pending events');
       reading = undefined;
-      const batch = await this.untilStopped(pending);
+      const batch = await untilStopped(pending, this.run.stopping.signal);
       if (batch === undefined) {
         abandoned = true;
         break;
@@ -321,29 +313,9 @@ class RelayRun {
     return this.pages.next(this.budget.pageLimit(this.options.batchSize), this.budget.roomBytes);
   }
 
-  /**
-   * Waits for a read, or until the run stops (then undefined): a read started before a SIGTERM is bounded by
-   * FIRESTORE_TIMEOUT_MS, which the shutdown's own bound must not wait out.
-   */
-  private untilStopped<T>(reading: Promise<T>): Promise<T | undefined> {
-    const { signal } = this.run.stopping;
-    if (signal.aborted) return Promise.resolve(undefined);
-    return new Promise<T | undefined>((resolve) => {
-      const stop = (): void => resolve(undefined);
-      signal.addEventListener('abort', stop, { once: true });
-      void reading.then((value) => {
-        signal.removeEventListener('abort', stop);
-        resolve(value);
-      });
-    });
-  }
-
-  /** Starts a bounded read now, to be awaited later: it never rejects, so one left unawaited cannot go unhandled. */
+  /** Starts a bounded read now, to be awaited later (early-read.ts). */
   private startReading<T>(work: Promise<T>, what: string): Promise<Read<T>> {
-    return this.bounded(work, what).then(
-      (value): Read<T> => ({ ok: true, value }),
-      (error: unknown): Read<T> => ({ ok: false, error }),
-    );
+    return settledRead(this.bounded(work, what));
   }
 
   /**
@@ -389,7 +361,9 @@ class RelayRun {
     const record = checked.ok ? checked.event : checked.record;
     this.scheduler.submit(record.orderingKey, async () => {
       try {
-        if (!this.admitted(record)) return;
+        const admission = this.run.admits(record, this.deps.clock.now());
+        if (admission.kind === 'wait') this.log('DEBUG', 'event waits', { eventId: record.id, reason: admission.reason });
+        if (admission.kind !== 'attempt') return;
         if (checked.ok) await this.deliverOne(checked.event);
         else this.settle(checked.record, { kind: 'malformed', reason: checked.reason }, 'event');
       } catch (error) {
@@ -399,22 +373,6 @@ class RelayRun {
         this.budget.release(bytes);
       }
     });
-  }
-
-  /** admit(), applied: an event not admitted (or reached after the run stopped) waits for a later run. */
-  private admitted(record: EventRecord): boolean {
-    const admission = admit(record, this.run, this.deps.clock.now());
-    if (admission.kind === 'wait') {
-      this.run.counts.waiting += 1;
-      this.run.holdKey(record.orderingKey);
-      this.log('DEBUG', 'event waits', { eventId: record.id, reason: admission.reason });
-      return false;
-    }
-    if (this.run.stopping.signal.aborted) {
-      this.run.counts.waiting += 1;
-      return false;
-    }
-    return true;
   }
 
   private async deliverOne(event: OutboxEvent): Promise<void> {
@@ -473,34 +431,12 @@ class RelayRun {
     if (outcome !== undefined) this.checkpointer.add(outcome);
     if (decision.holdsKey) this.run.holdKey(event.orderingKey);
     if (decision.failedDelivery && outcome?.kind === 'failed') this.run.failDelivery(`event ${event.id}: ${outcome.error}`);
-    const { counts } = this.run;
-    const eventId = event.id;
     if (outcome !== undefined) {
       const createdAt = 'createdAt' in event ? event.createdAt : undefined;
-      this.trace.settled(
-        outcome.kind,
-        outcome.kind === 'delivered' && createdAt instanceof Instant ? nowMs - createdAt.toMillis() : undefined,
-      );
+      const sinceCreated = outcome.kind === 'delivered' && createdAt instanceof Instant ? nowMs - createdAt.toMillis() : undefined;
+      this.trace.settled(outcome.kind, sinceCreated);
     }
-    if (outcome === undefined) {
-      counts.waiting += 1;
-    } else if (outcome.kind === 'delivered') {
-      counts.delivered += 1;
-      this.log('DEBUG', 'event delivered', { eventId, posts: 'posts' in result ? result.posts : 0 });
-    } else if (outcome.kind === 'dead_letter') {
-      counts.deadLettered += 1;
-      this.log('WARNING', 'event dead-lettered', { eventId, reason: outcome.reason, parkedKey: outcome.parkKey !== undefined });
-    } else {
-      counts.failed += 1;
-      const next = outcome.nextAttemptAt?.toRfc3339();
-      this.log(result.kind === 'interrupted' ? 'INFO' : 'WARNING', 'event left for a later run', {
-        eventId,
-        attempts: outcome.attempts,
-        reason: outcome.error,
-        nextAttemptAt: next,
-        fault,
-      });
-    }
+    reportOutcome(this.run.counts, (...entry) => this.log(...entry), event, result, outcome, fault);
   }
 
   /** Every acknowledged outcome still buffered, within one bounded wait; returns how many stay unrecorded. */
