@@ -3,7 +3,7 @@ import type { Clock, LeaseAttempt, Logger, Unsubscribe } from './ports.js';
 
 /**
  * How often a following run records what it delivered, so a SIGKILL while following loses at most this much
- * progress; it also reads the pending set again this often, whether or not the listener fired.
+ * progress; the run also wakes and reads this often, whether or not the listener fired.
  */
 export const FOLLOW_CHECKPOINT_INTERVAL_MS = 1_000;
 /** How often a run waiting for a follower's hand-over tries the lease. */
@@ -31,7 +31,7 @@ export interface FollowContext {
   readonly watchPending: (onChange: () => void, onError: (error: unknown) => void) => Unsubscribe;
   /** Marks the lease as following and watches it for a newer run's hand-over request. */
   readonly announce: (onHandover: () => void) => Promise<Unsubscribe>;
-  /** Reads the pending set again from its start and delivers what the run has not handed out yet. */
+  /** Reads again (on, or from the start: pending-pages.ts) and delivers what the run has not handed out yet. */
   readonly readNew: () => Promise<void>;
   /** Starts writing the outcomes buffered so far (a checkpoint not yet full). */
   readonly checkpoint: () => void;
@@ -78,7 +78,7 @@ export async function followNewEvents(context: FollowContext): Promise<FollowEnd
     finish('not_followed');
   }
   // Each second also wakes the run: the listener fires for a new newest pending event only, so an event whose
-  // createdAt sorts before it (written with a createdAt of its own) is read within a second all the same.
+  // createdAt sorts before it (written with a createdAt of its own) is found by a read from the start all the same.
   const checkpoints = checkpointEvery(clock, ended.signal, () => {
     context.checkpoint();
     woken = true;

@@ -3,6 +3,9 @@ import type { HandedEvents } from './handed-events.js';
 import { Instant } from './instant.js';
 import type { OutboxStore, PageCursor } from './ports.js';
 
+/** A following run reads the whole pending set from its start at least this often (and reads on in between). */
+export const FOLLOW_FULL_READ_INTERVAL_MS = 5_000;
+
 /** One step of the read: documents to handle now, in commit order, and whether the outbox may hold more. */
 export interface PendingBatch {
   readonly documents: readonly StoredDocument[];
@@ -17,14 +20,20 @@ export interface PendingBatch {
  * natural ids that sort differently still go in enqueue order. A full page may end inside such a commit, so
  * the events sharing its last createdAt are held back and ordered together with the rest of their commit.
  *
- * A run that follows new events (FOLLOW_MS) reads the pending set again from its start (restart): a position
- * after the last page would skip an event whose createdAt sorts before it (one written with a createdAt of its
- * own, or a commit that became visible late). `handed` then keeps what was handed out from being handed twice.
+ * A run that follows new events (FOLLOW_MS) reads again at each wake (restart): on from where the last read
+ * ended, which costs about one read per new event; but from the start of the pending set at least every
+ * FOLLOW_FULL_READ_INTERVAL_MS, and whenever the last read ended at a createdAt still in the future, since a
+ * position past an event's createdAt would skip it (one written with a createdAt of its own, or a commit that
+ * became visible late). `handed` keeps what was handed out from being handed twice.
  */
 export class PendingPages {
   private cursor: PageCursor | undefined;
   private carried: StoredDocument[] = [];
   private finished = false;
+  /** Where the last read ended, and that document's createdAt. */
+  private end: { readonly cursor: PageCursor; readonly at: Instant | undefined } | undefined;
+  private fromStartAtMs = Number.NEGATIVE_INFINITY;
+  private fromStart = true;
 
   constructor(
     private readonly store: OutboxStore,
@@ -37,13 +46,18 @@ export class PendingPages {
     return this.finished;
   }
 
-  /** After the last page, a new pass from the start of the pending set; only with `handed` (a following run). */
-  restart(): void {
+  /** After the last page, reads again (see above); only with `handed` (a following run). */
+  restart(nowMs: number): void {
     if (this.handed === undefined) throw new Error('a run that does not follow reads the pending set once');
-    this.cursor = undefined;
+    const endAtMs = this.end?.at?.toMillis() ?? Number.POSITIVE_INFINITY;
+    this.fromStart = this.end === undefined || endAtMs > nowMs || nowMs - this.fromStartAtMs >= FOLLOW_FULL_READ_INTERVAL_MS;
+    if (this.fromStart) {
+      this.fromStartAtMs = nowMs;
+      this.handed.startPass();
+    }
+    this.cursor = this.fromStart ? undefined : this.end?.cursor;
     this.carried = [];
     this.finished = false;
-    this.handed.startPass();
   }
 
   /** The next page, of at most `limit` events and `maxBytes`. */
@@ -51,11 +65,13 @@ export class PendingPages {
     const page = await this.store.fetchPending(limit, this.cursor, maxBytes);
     const { largestDocumentBytes } = page;
     const documents = this.carried.concat(page.documents);
+    if (page.last !== undefined) this.end = { cursor: page.last, at: createdAtOf(page.documents.at(-1)) };
     if (page.next === undefined) {
       this.finished = true;
       this.carried = [];
       const last = this.fresh(inCommitOrder(documents));
-      this.handed?.endPass();
+      // Only a read of the whole pending set can tell which handed-out events left it.
+      if (this.fromStart) this.handed?.endPass();
       return { documents: last, done: true, largestDocumentBytes };
     }
     this.cursor = page.next;

@@ -342,7 +342,7 @@ class RelayRun {
         });
       },
       readNew: async () => {
-        this.pages.restart();
+        this.pages.restart(this.deps.clock.now());
         await this.deliverPending();
       },
       checkpoint: () => this.checkpointer.checkpoint(),

@@ -69,7 +69,7 @@ describe('A following run (FOLLOW_MS) and per-key order', () => {
     );
   });
 
-  it('reads the pending set again each second, so an event the listener does not fire for is delivered all the same', async () => {
+  it('reads the pending set from its start every few seconds, so an event the listener does not fire for is delivered all the same', async () => {
     const { store, run, writeAt, postsOf } = setup();
     // Like Firestore's listener on the newest pending event: it does not fire for an event that sorts before it.
     const deaf: OutboxStore = {

@@ -1,9 +1,12 @@
 import { HandedEvents } from '../../../src/core/handed-events.js';
 import { Instant } from '../../../src/core/instant.js';
-import { PendingPages } from '../../../src/core/pending-pages.js';
+import { FOLLOW_FULL_READ_INTERVAL_MS, PendingPages } from '../../../src/core/pending-pages.js';
 import { MemoryOutboxStore } from '../../support/memory-outbox-store.js';
 
 const t = (ms: number) => Instant.fromMillis(Date.UTC(2026, 0, 1) + ms);
+/** Wake times a full read apart, after every createdAt the specs write (but the one dated in the future). */
+let wakeMs = Date.UTC(2026, 0, 1) + 60_000;
+const fullReadDue = (): number => (wakeMs += FOLLOW_FULL_READ_INTERVAL_MS);
 
 /** One pass over the pending set, as a following run reads it at each wake. */
 async function pass(pages: PendingPages): Promise<string[]> {
@@ -16,16 +19,39 @@ async function pass(pages: PendingPages): Promise<string[]> {
 }
 
 describe('Class: PendingPages re-read from the start (FOLLOW_MS) with HandedEvents', () => {
+  it('reads on from where it ended between full reads, and from the start when that end is dated in the future', async () => {
+    const store = new MemoryOutboxStore();
+    store.put('b', { status: 'pending', createdAt: t(5) });
+    const pages = new PendingPages(store, new HandedEvents(() => undefined));
+    await pass(pages);
+    pages.restart(fullReadDue());
+    await pass(pages);
+    store.put('a-past', { status: 'pending', createdAt: t(1) });
+    store.put('future', { status: 'pending', createdAt: t(3_600_000) });
+    const reads = store.pageReads.length;
+
+    pages.restart(wakeMs + 1);
+    const readingOn = await pass(pages);
+    const onlyOnePage = store.pageReads.length - reads;
+    store.put('c', { status: 'pending', createdAt: t(10) });
+    pages.restart(wakeMs + 2);
+    const afterTheFuture = await pass(pages);
+
+    expect(readingOn).toEqual(['future']);
+    expect(onlyOnePage).toBe(1);
+    expect(afterTheFuture).toEqual(['a-past', 'c']);
+  });
+
   it('hands out only what is new on each pass, wherever its createdAt sorts', async () => {
     const store = new MemoryOutboxStore();
     store.put('b', { status: 'pending', createdAt: t(5) });
-    store.put('future', { status: 'pending', createdAt: t(60_000) });
+    store.put('future', { status: 'pending', createdAt: t(3_600_000) });
     const pages = new PendingPages(store, new HandedEvents(() => undefined));
     const first = await pass(pages);
     store.put('a-past', { status: 'pending', createdAt: t(1) });
     store.put('c', { status: 'pending', createdAt: t(10) });
 
-    pages.restart();
+    pages.restart(fullReadDue());
     const second = await pass(pages);
 
     expect(first).toEqual(['b', 'future']);
@@ -38,11 +64,11 @@ describe('Class: PendingPages re-read from the start (FOLLOW_MS) with HandedEven
     const pages = new PendingPages(store, new HandedEvents(() => undefined));
     await pass(pages);
     store.put('x', { status: 'delivered', createdAt: t(1) });
-    pages.restart();
+    pages.restart(fullReadDue());
     await pass(pages);
     store.put('x', { status: 'pending', createdAt: t(1) });
 
-    pages.restart();
+    pages.restart(fullReadDue());
 
     expect(await pass(pages)).toEqual(['x']);
   });
@@ -56,7 +82,7 @@ describe('Class: PendingPages re-read from the start (FOLLOW_MS) with HandedEven
     store.put('k-1', { status: 'pending', createdAt: t(1), orderingKey: 'k' });
     store.put('other', { status: 'pending', createdAt: t(2), orderingKey: 'other' });
 
-    pages.restart();
+    pages.restart(fullReadDue());
     await pass(pages);
 
     expect(told).toEqual([{ eventId: 'k-1', after: 'k-2' }]);
