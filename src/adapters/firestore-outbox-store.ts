@@ -273,27 +273,29 @@ export class FirestoreOutboxStore implements OutboxStore {
     return new Set(keys.filter((_, i) => parks[i]?.exists === true));
   }
 
-  /** A key stays parked by its first dead letter; a later one of the same key does not replace it. */
+  /**
+   * A key parks behind its first dead letter and remembers every later one (`deadLetters`): it stays parked
+   * while any of them remains, so redriving the first cannot let the key's later events pass another.
+   */
   private park(tx: Transaction, outcomes: readonly EventOutcome[], alreadyParked: ReadonlySet<string>): void {
-    const parking = new Map<string, Extract<EventOutcome, { kind: 'dead_letter' }>>();
+    const parking = new Map<string, Extract<EventOutcome, { kind: 'dead_letter' }>[]>();
     for (const outcome of outcomes) {
-      if (
-        outcome.kind === 'dead_letter' &&
-        outcome.parkKey !== undefined &&
-        !alreadyParked.has(outcome.parkKey) &&
-        !parking.has(outcome.parkKey)
-      ) {
-        parking.set(outcome.parkKey, outcome);
-      }
+      if (outcome.kind !== 'dead_letter' || outcome.parkKey === undefined) continue;
+      parking.set(outcome.parkKey, [...(parking.get(outcome.parkKey) ?? []), outcome]);
     }
-    for (const [key, outcome] of parking) {
-      tx.set(this.parkedKeyRef(key), {
-        orderingKey: key,
-        eventId: outcome.eventId,
-        reason: outcome.reason,
-        parkedAt: FieldValue.serverTimestamp(),
-        shard: shardOf(key, this.options.shard.count),
-      });
+    for (const [key, deadLetters] of parking) {
+      const ids = deadLetters.map((outcome) => outcome.eventId);
+      const [first] = deadLetters;
+      if (alreadyParked.has(key)) tx.update(this.parkedKeyRef(key), { deadLetters: FieldValue.arrayUnion(...ids) });
+      else if (first !== undefined)
+        tx.set(this.parkedKeyRef(key), {
+          orderingKey: key,
+          eventId: first.eventId,
+          deadLetters: ids,
+          reason: first.reason,
+          parkedAt: FieldValue.serverTimestamp(),
+          shard: shardOf(key, this.options.shard.count),
+        });
     }
   }
 
@@ -318,6 +320,17 @@ export class FirestoreOutboxStore implements OutboxStore {
       .doc(summary.runId)
       .set({ ...summary, finishedAt: FieldValue.serverTimestamp(), ...this.expiry() });
   }
+}
+
+/**
+ * Every dead letter holding a parked key, the one it parked behind first: `eventId` and `deadLetters` (a key
+ * parked before `deadLetters` existed has `eventId` only).
+ */
+export function parkedDeadLetters(parked: { get(field: string): unknown }): string[] {
+  const first: unknown = parked.get('eventId');
+  const later: unknown = parked.get('deadLetters');
+  const ids = [first, ...(Array.isArray(later) ? (later as unknown[]) : [])].filter((id): id is string => typeof id === 'string');
+  return [...new Set(ids)];
 }
 
 /** The document id of a parked key: keys may hold "/" or be longer than an id may be. */

@@ -102,9 +102,13 @@ export type EventRecord = Pick<OutboxEvent, 'id' | 'version' | 'orderingKey' | '
 /** Why an event is not attempted in this run; every one of them holds back the later events of its key. */
 export type Admission = { readonly kind: 'attempt' } | { readonly kind: 'wait'; readonly reason: 'backoff' | 'key-parked' | 'key-held' };
 
-/** Whether an event may be attempted now: its key is neither parked nor held earlier in this run, and its backoff is over. */
+/**
+ * Whether an event may be attempted now: its key is neither parked nor held earlier in this run, and its backoff
+ * is over. A malformed event is admitted by the same rule before it is dead-lettered, so it never parks its key
+ * ahead of the key's earlier events.
+ */
 export function admit(
-  event: OutboxEvent,
+  event: Pick<EventRecord, 'orderingKey' | 'nextAttemptAt'>,
   run: { readonly parkedKeys: ReadonlySet<string>; readonly heldKeys: ReadonlySet<string> },
   nowMs: number,
 ): Admission {

@@ -1,7 +1,10 @@
 import { describeError } from '../errors.js';
 import type { Clock, LeaseAttempt, Logger, Unsubscribe } from './ports.js';
 
-/** How often a following run records what it delivered, so a SIGKILL while following loses at most this much progress. */
+/**
+ * How often a following run records what it delivered, so a SIGKILL while following loses at most this much
+ * progress; the run also wakes and reads this often, whether or not the listener fired.
+ */
 export const FOLLOW_CHECKPOINT_INTERVAL_MS = 1_000;
 /** How often a run waiting for a follower's hand-over tries the lease. */
 export const HANDOVER_POLL_MS = 100;
@@ -28,7 +31,7 @@ export interface FollowContext {
   readonly watchPending: (onChange: () => void, onError: (error: unknown) => void) => Unsubscribe;
   /** Marks the lease as following and watches it for a newer run's hand-over request. */
   readonly announce: (onHandover: () => void) => Promise<Unsubscribe>;
-  /** Reads and delivers what was committed since the last read, through the run's usual pages. */
+  /** Reads again (on, or from the start: pending-pages.ts) and delivers what the run has not handed out yet. */
   readonly readNew: () => Promise<void>;
   /** Starts writing the outcomes buffered so far (a checkpoint not yet full). */
   readonly checkpoint: () => void;
@@ -74,7 +77,13 @@ export async function followNewEvents(context: FollowContext): Promise<FollowEnd
     context.log('WARNING', 'the lease could not be marked as following; answering as a drained run', { error: describeError(error) });
     finish('not_followed');
   }
-  const checkpoints = checkpointEvery(clock, ended.signal, context.checkpoint);
+  // Each second also wakes the run: the listener fires for a new newest pending event only, so an event whose
+  // createdAt sorts before it (written with a createdAt of its own) is found by a read from the start all the same.
+  const checkpoints = checkpointEvery(clock, ended.signal, () => {
+    context.checkpoint();
+    woken = true;
+    wake.abort();
+  });
   context.log('INFO', 'following new events', { untilMs: context.untilMs });
   try {
     while (!stopped.aborted && !ended.signal.aborted && clock.now() < context.untilMs) {

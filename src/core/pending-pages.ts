@@ -1,6 +1,10 @@
 import type { StoredDocument } from './event.js';
+import type { HandedEvents } from './handed-events.js';
 import { Instant } from './instant.js';
 import type { OutboxStore, PageCursor } from './ports.js';
+
+/** A following run reads the whole pending set from its start at least this often (and reads on in between). */
+export const FOLLOW_FULL_READ_INTERVAL_MS = 5_000;
 
 /** One step of the read: documents to handle now, in commit order, and whether the outbox may hold more. */
 export interface PendingBatch {
@@ -15,23 +19,44 @@ export interface PendingBatch {
  * (createdAt, id); events of one commit share createdAt, and the producer API numbers them (`sequence`) so
  * natural ids that sort differently still go in enqueue order. A full page may end inside such a commit, so
  * the events sharing its last createdAt are held back and ordered together with the rest of their commit.
+ *
+ * A run that follows new events (FOLLOW_MS) reads again at each wake (restart): on from where the last read
+ * ended, which costs about one read per new event; but from the start of the pending set at least every
+ * FOLLOW_FULL_READ_INTERVAL_MS, and whenever the last read ended at a createdAt still in the future, since a
+ * position past an event's createdAt would skip it (one written with a createdAt of its own, or a commit that
+ * became visible late). `handed` keeps what was handed out from being handed twice.
  */
 export class PendingPages {
   private cursor: PageCursor | undefined;
   private carried: StoredDocument[] = [];
   private finished = false;
+  /** Where the last read ended, and that document's createdAt. */
+  private end: { readonly cursor: PageCursor; readonly at: Instant | undefined } | undefined;
+  private fromStartAtMs = Number.NEGATIVE_INFINITY;
+  private fromStart = true;
 
-  constructor(private readonly store: OutboxStore) {}
+  constructor(
+    private readonly store: OutboxStore,
+    private readonly handed?: HandedEvents,
+  ) {
+    handed?.startPass();
+  }
 
   get done(): boolean {
     return this.finished;
   }
 
-  /**
-   * After the last page, reads on from where it ended: a run following new events (FOLLOW_MS) gets only what
-   * was committed since, never an event it already handled.
-   */
-  resume(): void {
+  /** After the last page, reads again (see above); only with `handed` (a following run). */
+  restart(nowMs: number): void {
+    if (this.handed === undefined) throw new Error('a run that does not follow reads the pending set once');
+    const endAtMs = this.end?.at?.toMillis() ?? Number.POSITIVE_INFINITY;
+    this.fromStart = this.end === undefined || endAtMs > nowMs || nowMs - this.fromStartAtMs >= FOLLOW_FULL_READ_INTERVAL_MS;
+    if (this.fromStart) {
+      this.fromStartAtMs = nowMs;
+      this.handed.startPass();
+    }
+    this.cursor = this.fromStart ? undefined : this.end?.cursor;
+    this.carried = [];
     this.finished = false;
   }
 
@@ -40,17 +65,23 @@ export class PendingPages {
     const page = await this.store.fetchPending(limit, this.cursor, maxBytes);
     const { largestDocumentBytes } = page;
     const documents = this.carried.concat(page.documents);
+    if (page.last !== undefined) this.end = { cursor: page.last, at: createdAtOf(page.documents.at(-1)) };
     if (page.next === undefined) {
       this.finished = true;
-      // Kept for resume(): events committed later sort after it.
-      if (page.last !== undefined) this.cursor = page.last;
       this.carried = [];
-      return { documents: inCommitOrder(documents), done: true, largestDocumentBytes };
+      const last = this.fresh(inCommitOrder(documents));
+      // Only a read of the whole pending set can tell which handed-out events left it.
+      if (this.fromStart) this.handed?.endPass();
+      return { documents: last, done: true, largestDocumentBytes };
     }
     this.cursor = page.next;
     const split = startOfLastCommit(documents);
     this.carried = documents.slice(split);
-    return { documents: inCommitOrder(documents.slice(0, split)), done: false, largestDocumentBytes };
+    return { documents: this.fresh(inCommitOrder(documents.slice(0, split))), done: false, largestDocumentBytes };
+  }
+
+  private fresh(documents: StoredDocument[]): StoredDocument[] {
+    return this.handed === undefined ? documents : this.handed.take(documents);
   }
 }
 

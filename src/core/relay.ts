@@ -1,22 +1,25 @@
-import { FetchError, FlushError, MalformedEventError, describeError } from '../errors.js';
+import { FetchError, FlushError, describeError } from '../errors.js';
 import type { BackoffRange } from './backoff.js';
 import { ByteBudget } from './byte-budget.js';
 import { Checkpointer } from './checkpointer.js';
 import { withDeadline } from './deadline.js';
-import { decide, admit, type DeliveryResult, type EventRecord, type Fault } from './decide.js';
+import { decide, type DeliveryResult, type EventRecord, type Fault } from './decide.js';
 import { FaultJudge } from './fault-judge.js';
 import { deliver, type RetryPolicy } from './delivery.js';
+import { settledRead, untilStopped, type Read } from './early-read.js';
 import type { OutboxEvent, RunSummary, StoredDocument } from './event.js';
 import { followNewEvents, waitForHandover } from './follow.js';
+import { HandedEvents } from './handed-events.js';
 import { KeyedScheduler } from './keyed-scheduler.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { PendingAgeScan } from './pending-age.js';
 import { PendingPages, type PendingBatch } from './pending-pages.js';
 import type { Clock, HeldLease, LeaseAttempt, Logger, OutboxStore, RouterClient, RunLease } from './ports.js';
+import { reportOutcome } from './outcome-report.js';
 import { RunState, StopReason } from './run-state.js';
 import { Instant } from './instant.js';
 import { NO_TELEMETRY, type RunTrace, type Telemetry } from './telemetry.js';
-import { recordOf, validateEvent } from './validate-event.js';
+import { checkDocument } from './validate-event.js';
 
 /** The settings one run needs; a subset of Config, so the core never reads the environment. */
 export interface RelayOptions extends RetryPolicy {
@@ -91,9 +94,6 @@ export async function runRelay(runId: string, deps: RelayDeps, options: RelayOpt
   return new RelayRun(runId, deps, options, control).execute();
 }
 
-/** A read started early and awaited later: what it found, or why it failed. */
-type Read<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
-
 class RelayRun {
   private readonly run: RunState;
   /** The circuit breaker, and the failures waiting for its verdict. */
@@ -101,7 +101,7 @@ class RelayRun {
   private readonly scheduler: KeyedScheduler;
   private readonly budget: ByteBudget;
   private readonly checkpointer: Checkpointer;
-  /** The run's read position: the follow phase reads on from where the drain ended. */
+  /** The run's reads of the pending set: one pass, and with FOLLOW_MS one more from its start at each wake. */
   private readonly pages: PendingPages;
   private readonly cancelPosts = new AbortController();
   private readonly redelivery: BackoffRange;
@@ -141,7 +141,9 @@ class RelayRun {
     this.redelivery = { minDelayMs: options.redeliveryMinDelayMs, maxDelayMs: options.redeliveryMaxDelayMs };
     this.random = deps.random ?? Math.random;
     this.trace = (deps.telemetry ?? NO_TELEMETRY).startRun(runId);
-    this.pages = new PendingPages(deps.store);
+    const outOfOrder = (found: { eventId: string; after: string }): void =>
+      this.log('WARNING', 'a pending event sorts before one of its key already handed out', found);
+    this.pages = new PendingPages(deps.store, options.followMs > 0 ? new HandedEvents(outOfOrder) : undefined);
     this.checkpointer = new Checkpointer(
       (outcomes) => this.bounded(this.deps.store.recordOutcomes(outcomes, this.lease), 'recording outcomes'),
       options.checkpointSize,
@@ -160,10 +162,11 @@ class RelayRun {
     }
     const stopListening = this.listenForShutdown();
     try {
-      // The first reads depend on none of each other: they go out together and are applied in the steps' order.
+      // The sweep goes out with the parked keys; the first page only once they are read: a redrive landing
+      // between the two reads is then either in the page or still parks its key (never a page without it).
       const strays = this.startReading(this.deps.store.fetchStrays(STRAY_LIMIT), 'looking for stray documents');
-      const firstPage = this.startReading(this.readPage(), 'fetching pending events');
       await this.readParkedKeys();
+      const firstPage = this.run.stopping.signal.aborted ? undefined : this.startReading(this.readPage(), 'fetching pending events');
       await this.sweepStrays(strays);
       await this.deliverPending(firstPage);
       await this.follow();
@@ -261,7 +264,7 @@ class RelayRun {
 
   /** Housekeeping before delivery: documents no page would ever return are dead-lettered with a reason. */
   private async sweepStrays(reading: Promise<Read<readonly StoredDocument[]>>): Promise<void> {
-    const strays = await this.untilStopped(reading);
+    const strays = await untilStopped(reading, this.run.stopping.signal);
     if (strays === undefined || this.run.stopping.signal.aborted) return;
     if (!strays.ok) {
       // Failing it must not hold up delivery of the well-formed events.
@@ -291,7 +294,7 @@ class RelayRun {
       }
       const pending = reading ?? this.startReading(this.readPage(), 'fetching pending events');
       reading = undefined;
-      const batch = await this.untilStopped(pending);
+      const batch = await untilStopped(pending, this.run.stopping.signal);
       if (batch === undefined) {
         abandoned = true;
         break;
@@ -317,29 +320,9 @@ class RelayRun {
     return this.pages.next(this.budget.pageLimit(this.options.batchSize), this.budget.roomBytes);
   }
 
-  /**
-   * Waits for a read, or until the run stops (then undefined): a read started before a SIGTERM is bounded by
-   * FIRESTORE_TIMEOUT_MS, which the shutdown's own bound must not wait out.
-   */
-  private untilStopped<T>(reading: Promise<T>): Promise<T | undefined> {
-    const { signal } = this.run.stopping;
-    if (signal.aborted) return Promise.resolve(undefined);
-    return new Promise<T | undefined>((resolve) => {
-      const stop = (): void => resolve(undefined);
-      signal.addEventListener('abort', stop, { once: true });
-      void reading.then((value) => {
-        signal.removeEventListener('abort', stop);
-        resolve(value);
-      });
-    });
-  }
-
-  /** Starts a bounded read now, to be awaited later: it never rejects, so one left unawaited cannot go unhandled. */
+  /** Starts a bounded read now, to be awaited later (early-read.ts). */
   private startReading<T>(work: Promise<T>, what: string): Promise<Read<T>> {
-    return this.bounded(work, what).then(
-      (value): Read<T> => ({ ok: true, value }),
-      (error: unknown): Read<T> => ({ ok: false, error }),
-    );
+    return settledRead(this.bounded(work, what));
   }
 
   /**
@@ -366,7 +349,7 @@ class RelayRun {
         });
       },
       readNew: async () => {
-        this.pages.resume();
+        this.pages.restart(this.deps.clock.now());
         await this.deliverPending();
       },
       checkpoint: () => this.checkpointer.checkpoint(),
@@ -374,42 +357,33 @@ class RelayRun {
     });
   }
 
-  /** Validates a document and queues its delivery behind the earlier events of its key. */
+  /**
+   * Validates a document and queues it behind the earlier events of its key: a valid event to be delivered, a
+   * malformed one to be dead-lettered (parking its key) only once those earlier events have had their turn.
+   */
   private submit(document: StoredDocument): void {
-    let event: OutboxEvent;
-    try {
-      event = validateEvent(document, this.options);
-    } catch (error) {
-      if (!(error instanceof MalformedEventError)) throw error;
-      this.settle(recordOf(document), { kind: 'malformed', reason: error.message }, 'event');
-      return;
-    }
-    this.budget.hold(event.bodyBytes);
-    this.scheduler.submit(event.orderingKey, async () => {
+    const checked = checkDocument(document, this.options);
+    const bytes = checked.ok ? checked.event.bodyBytes : 0;
+    this.budget.hold(bytes);
+    const record = checked.ok ? checked.event : checked.record;
+    this.scheduler.submit(record.orderingKey, async () => {
       try {
-        await this.deliverOne(event);
+        const admission = this.run.admits(record, this.deps.clock.now());
+        if (admission.kind === 'wait') this.log('DEBUG', 'event waits', { eventId: record.id, reason: admission.reason });
+        if (admission.kind !== 'attempt') return;
+        if (checked.ok) await this.deliverOne(checked.event);
+        else this.settle(checked.record, { kind: 'malformed', reason: checked.reason }, 'event');
       } catch (error) {
         // A bug must not skip the flush: whatever was acknowledged is still recorded before the 500.
-        this.run.stopWith(StopReason.InternalError, `event ${event.id}: ${describeError(error)}`);
+        this.run.stopWith(StopReason.InternalError, `event ${record.id}: ${describeError(error)}`);
       } finally {
-        this.budget.release(event.bodyBytes);
+        this.budget.release(bytes);
       }
     });
   }
 
   private async deliverOne(event: OutboxEvent): Promise<void> {
     const { clock } = this.deps;
-    const admission = admit(event, this.run, clock.now());
-    if (admission.kind === 'wait') {
-      this.run.counts.waiting += 1;
-      this.run.holdKey(event.orderingKey);
-      this.log('DEBUG', 'event waits', { eventId: event.id, reason: admission.reason });
-      return;
-    }
-    if (this.run.stopping.signal.aborted) {
-      this.run.counts.waiting += 1;
-      return;
-    }
     const result = await deliver(event, this.options, {
       router: this.deps.router,
       clock,
@@ -431,34 +405,12 @@ class RelayRun {
     if (outcome !== undefined) this.checkpointer.add(outcome);
     if (decision.holdsKey) this.run.holdKey(event.orderingKey);
     if (decision.failedDelivery && outcome?.kind === 'failed') this.run.failDelivery(`event ${event.id}: ${outcome.error}`);
-    const { counts } = this.run;
-    const eventId = event.id;
     if (outcome !== undefined) {
       const createdAt = 'createdAt' in event ? event.createdAt : undefined;
-      this.trace.settled(
-        outcome.kind,
-        outcome.kind === 'delivered' && createdAt instanceof Instant ? nowMs - createdAt.toMillis() : undefined,
-      );
+      const sinceCreated = outcome.kind === 'delivered' && createdAt instanceof Instant ? nowMs - createdAt.toMillis() : undefined;
+      this.trace.settled(outcome.kind, sinceCreated);
     }
-    if (outcome === undefined) {
-      counts.waiting += 1;
-    } else if (outcome.kind === 'delivered') {
-      counts.delivered += 1;
-      this.log('DEBUG', 'event delivered', { eventId, posts: 'posts' in result ? result.posts : 0 });
-    } else if (outcome.kind === 'dead_letter') {
-      counts.deadLettered += 1;
-      this.log('WARNING', 'event dead-lettered', { eventId, reason: outcome.reason, parkedKey: outcome.parkKey !== undefined });
-    } else {
-      counts.failed += 1;
-      const next = outcome.nextAttemptAt?.toRfc3339();
-      this.log(result.kind === 'interrupted' ? 'INFO' : 'WARNING', 'event left for a later run', {
-        eventId,
-        attempts: outcome.attempts,
-        reason: outcome.error,
-        nextAttemptAt: next,
-        fault,
-      });
-    }
+    reportOutcome(this.run.counts, (...entry) => this.log(...entry), event, result, outcome, fault);
   }
 
   /** Every acknowledged outcome still buffered, within one bounded wait; returns how many stay unrecorded. */

@@ -1,3 +1,4 @@
+import { admit, type Admission, type EventRecord } from './decide.js';
 import type { RunSummary } from './event.js';
 
 /** Why a run stopped starting POSTs before it had delivered everything it could. */
@@ -102,6 +103,18 @@ export class RunState {
   stopWith(reason: StopReason, error: string): void {
     if (this.stop === undefined || PRECEDENCE.indexOf(reason) < PRECEDENCE.indexOf(this.stop.reason)) this.stop = { reason, error };
     this.stopping.abort();
+  }
+
+  /**
+   * admit() for this run: an event not admitted waits for a later run and holds its key; one reached after the
+   * run stopped waits too ('stopped'). Both are counted as waiting.
+   */
+  admits(record: Pick<EventRecord, 'orderingKey' | 'nextAttemptAt'>, nowMs: number): Admission | { readonly kind: 'stopped' } {
+    const admission = admit(record, this, nowMs);
+    if (admission.kind === 'wait') this.holdKey(record.orderingKey);
+    const stopped = admission.kind === 'attempt' && this.stopping.signal.aborted;
+    if (admission.kind === 'wait' || stopped) this.counts.waiting += 1;
+    return stopped ? { kind: 'stopped' } : admission;
   }
 
   holdKey(key: string | undefined): void {

@@ -77,6 +77,20 @@ export function validateEvent(document: StoredDocument, limits: EventLimits): Ou
   };
 }
 
+/** A document as the run takes it: an event to deliver, or what is left of one that can only be dead-lettered. */
+export type CheckedDocument =
+  { readonly ok: true; readonly event: OutboxEvent } | { readonly ok: false; readonly record: EventRecord; readonly reason: string };
+
+/** validateEvent without the throw, so the run queues both kinds behind the earlier events of their key. */
+export function checkDocument(document: StoredDocument, limits: EventLimits): CheckedDocument {
+  try {
+    return { ok: true, event: validateEvent(document, limits) };
+  } catch (error) {
+    if (!(error instanceof MalformedEventError)) throw error;
+    return { ok: false, record: recordOf(document), reason: error.message };
+  }
+}
+
 /** What a document that failed validation still tells about itself, so it can be dead-lettered (and its key parked). */
 export function recordOf(document: StoredDocument): EventRecord {
   const { orderingKey } = document.fields;

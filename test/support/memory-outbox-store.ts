@@ -23,7 +23,10 @@ export class MemoryOutboxStore implements OutboxStore {
   readonly documents = new Map<string, Stored>();
   readonly commits: EventOutcome[][] = [];
   readonly audits: RunSummary[] = [];
+  /** Parked keys: each with the dead letter it parks behind (its earliest). */
   readonly parked = new Map<string, string>();
+  /** Every dead letter holding each parked key, earliest first; the key stays parked while any remains. */
+  readonly parkedDeadLetters = new Map<string, string[]>();
   /** Every page read: what the relay asked for, and what it got. */
   readonly pageReads: { limit: number; maxBytes: number; documents: number; bytes: number }[] = [];
   private versions = 0;
@@ -120,13 +123,38 @@ export class MemoryOutboxStore implements OutboxStore {
       if (outcome.kind === 'delivered') fields.status = 'delivered';
       if (outcome.kind === 'dead_letter') {
         Object.assign(fields, { status: 'dead_letter', deadLetterReason: outcome.reason, attempts: outcome.attempts });
-        if (outcome.parkKey !== undefined && !this.parked.has(outcome.parkKey)) this.parked.set(outcome.parkKey, outcome.eventId);
+        if (outcome.parkKey !== undefined) this.park(outcome.parkKey, outcome.eventId);
       }
       if (outcome.kind === 'failed')
         Object.assign(fields, { attempts: outcome.attempts, lastError: outcome.error, nextAttemptAt: outcome.nextAttemptAt });
       this.put(outcome.eventId, fields);
     }
     return Promise.resolve({ stale });
+  }
+
+  /** The Firestore store's rule: a key parks behind its first dead letter and remembers every later one. */
+  private park(key: string, eventId: string): void {
+    if (!this.parked.has(key)) this.parked.set(key, eventId);
+    const held = this.parkedDeadLetters.get(key) ?? [];
+    if (!held.includes(eventId)) held.push(eventId);
+    this.parkedDeadLetters.set(key, held);
+  }
+
+  /** As `outbox-ops redrive` does: the dead letter is pending again, and its key freed once no dead letter holds it. */
+  redrive(id: string): void {
+    const stored = this.documents.get(id);
+    if (stored?.fields.status !== 'dead_letter') throw new Error(`${id} is not a dead letter`);
+    this.put(id, { ...stored.fields, status: 'pending', attempts: 0 });
+    const key = stored.fields.orderingKey;
+    if (typeof key !== 'string') return;
+    const held = (this.parkedDeadLetters.get(key) ?? [this.parked.get(key)]).filter((other) => other !== undefined && other !== id);
+    if (held.length === 0) {
+      this.parked.delete(key);
+      this.parkedDeadLetters.delete(key);
+    } else {
+      this.parked.set(key, held[0] as string);
+      this.parkedDeadLetters.set(key, held as string[]);
+    }
   }
 
   writeAudit(summary: RunSummary): Promise<void> {

@@ -7,11 +7,19 @@ import { count } from '../../core/validate-event.js';
 import { UsageError } from '../../errors.js';
 import { COMMON_OPTIONS, ExitCode, readArguments, type Command } from '../command.js';
 import { shardOf } from '../../core/shard.js';
-import { parkedKeyDocumentId } from '../../adapters/firestore-outbox-store.js';
+import { parkedDeadLetters, parkedKeyDocumentId } from '../../adapters/firestore-outbox-store.js';
 
 /** What happened to one event asked for; every event gets one, so the operator sees each refusal by id. */
 export type RedriveResult =
-  | { readonly id: string; readonly outcome: 'redriven'; readonly redriveCount: number }
+  | {
+      readonly id: string;
+      readonly outcome: 'redriven';
+      readonly redriveCount: number;
+      /** Set when this shell's SHARD_COUNT would put the event in another shard than the one it was kept in. */
+      readonly note?: string;
+      /** The other dead letters of its key that keep the key parked (the event waits behind them too). */
+      readonly keyStillParkedBy?: readonly string[];
+    }
   /** --dry-run: the event would be redriven, and would then have this redriveCount. */
   | { readonly id: string; readonly outcome: 'would_redrive'; readonly redriveCount: number }
   | { readonly id: string; readonly outcome: 'refused'; readonly redriveCount: number; readonly reason: string }
@@ -133,21 +141,58 @@ export async function redriveEvent(firestore: Firestore, config: RedriveConfig, 
     const refused = refusal(id, snapshot, config.maxRedrives);
     if (refused !== undefined) return refused;
     const redriveCount = count(snapshot.get('redriveCount'));
+    const placed = placeInShard(id, key, snapshot.get('shard'), config.shardCount ?? 1);
     tx.update(ref, {
       status: EventStatus.Pending,
       attempts: 0,
-      // Re-derived with today's SHARD_COUNT, so an event left in a shard that no longer exists is drained again.
-      shard: shardOf(typeof key === 'string' ? key : id, config.shardCount ?? 1),
+      ...(placed.write ? { shard: placed.shard } : {}),
       redriveCount: redriveCount + 1,
       redrivenAt: FieldValue.serverTimestamp(),
       nextAttemptAt: FieldValue.delete(),
       deadLetteredAt: FieldValue.delete(),
       deadLetterReason: FieldValue.delete(),
     });
-    // Its key waits no longer: the redriven event goes first (it is older), the rest of the key after it.
-    if (parkedRef !== undefined && parked?.get('eventId') === id) tx.delete(parkedRef);
-    return { id, outcome: 'redriven', redriveCount: redriveCount + 1 };
+    // Its key waits no longer once no other dead letter holds it: the redriven event goes first (it is older),
+    // the rest of the key after it. While another remains, the key stays parked, behind the earliest left.
+    const holding = parked?.exists === true ? parkedDeadLetters(parked) : [];
+    const others = holding.filter((other) => other !== id);
+    if (parkedRef !== undefined && holding.includes(id)) {
+      if (others.length === 0) tx.delete(parkedRef);
+      else tx.update(parkedRef, { eventId: others[0], deadLetters: others });
+    }
+    return {
+      id,
+      outcome: 'redriven',
+      redriveCount: redriveCount + 1,
+      ...(placed.note === undefined ? {} : { note: placed.note }),
+      ...(others.length === 0 ? {} : { keyStillParkedBy: others }),
+    };
   });
+}
+
+/**
+ * Where a redriven event goes: back to the shard it was stored in, whatever SHARD_COUNT this shell has (moving
+ * it would let its key's later events, in the old shard, go first), and a note says when this shell's
+ * SHARD_COUNT would derive another. An event without a usable shard, or with one that this SHARD_COUNT (above 1)
+ * does not have, so that no job drains it, gets one derived from its key.
+ */
+export function placeInShard(
+  id: string,
+  orderingKey: unknown,
+  stored: unknown,
+  shardCount: number,
+): { readonly shard: number; readonly write: boolean; readonly note?: string } {
+  const derived = shardOf(typeof orderingKey === 'string' ? orderingKey : id, shardCount);
+  if (typeof stored === 'bigint') return placeInShard(id, orderingKey, Number(stored), shardCount);
+  if (typeof stored !== 'number' || !Number.isInteger(stored) || stored < 0) return { shard: derived, write: true };
+  if (shardCount > 1 && stored >= shardCount)
+    return {
+      shard: derived,
+      write: true,
+      note: `moved from shard ${stored}, which SHARD_COUNT=${shardCount} does not have, to shard ${derived}`,
+    };
+  if (stored === derived) return { shard: stored, write: false };
+  return { shard: stored, write: false, note: `kept in shard ${stored}; SHARD_COUNT=${shardCount} here would put it in shard ${derived}` };
 }
 
 /** Redrives the named events, each on its own, in the order given (with `dryRun`, only says what it would do). */
@@ -212,8 +257,10 @@ const HELP = `Usage: outbox-ops redrive <id>... [--dry-run] [--json]
 
 Puts dead-lettered events back to pending so the relay delivers them again: attempts reset to 0,
 redriveCount + 1, redrivenAt set, deadLetteredAt and deadLetterReason removed; an ordering key parked
-behind the event is released with it, so the event goes first and the rest of its key after it. Each event is changed
-in its own transaction and only if it is still a dead letter. Events already redriven MAX_REDRIVES
+behind the event is released with it once no other dead letter of the key holds it (the result names those
+that do), so the event goes first and the rest of its key after it. Each event is changed
+in its own transaction and only if it is still a dead letter, and stays in the shard it was stored in
+(whatever SHARD_COUNT this shell has; the result notes when it would derive another). Events already redriven MAX_REDRIVES
 times are refused, so an event that keeps failing cannot loop forever.
 
 Filters (any of them, together; they select among all dead letters, as --all does):
@@ -306,7 +353,10 @@ function describeReport(report: RedriveReport, all: boolean, filtered: boolean):
   const width = Math.max(...report.results.map((r) => r.id.length));
   const lines = report.results.map((r) => {
     const id = r.id.padEnd(width);
-    if (r.outcome === 'redriven') return `${id}  redriven (redrive ${r.redriveCount} of ${report.maxRedrives})`;
+    if (r.outcome === 'redriven') {
+      const parked = r.keyStillParkedBy === undefined ? '' : `; its key stays parked behind ${r.keyStillParkedBy.join(', ')}`;
+      return `${id}  redriven (redrive ${r.redriveCount} of ${report.maxRedrives})${r.note === undefined ? '' : `; ${r.note}`}${parked}`;
+    }
     if (r.outcome === 'would_redrive') return `${id}  would be redriven (redrive ${r.redriveCount} of ${report.maxRedrives})`;
     return `${id}  ${r.outcome}: ${r.reason}`;
   });

@@ -1,13 +1,20 @@
 import { parseArgs } from 'node:util';
 import type { Firestore } from '@google-cloud/firestore';
-import { parkedKeyDocumentId } from '../../adapters/firestore-outbox-store.js';
+import { parkedDeadLetters, parkedKeyDocumentId } from '../../adapters/firestore-outbox-store.js';
 import type { StoreConfig } from '../../config.js';
 import { UsageError } from '../../errors.js';
 import { COMMON_OPTIONS, ExitCode, readArguments, type Command } from '../command.js';
 
 /** What became of one key asked for. */
 export type ReleaseResult =
-  | { readonly orderingKey: string; readonly outcome: 'released'; readonly deadLetter: string }
+  | {
+      readonly orderingKey: string;
+      readonly outcome: 'released';
+      /** The dead letter it was parked behind first. */
+      readonly deadLetter: string;
+      /** Every dead letter that held it; all stay dead letters. */
+      readonly deadLetters: readonly string[];
+    }
   | { readonly orderingKey: string; readonly outcome: 'not_parked' };
 
 /**
@@ -27,7 +34,8 @@ export async function releaseKeys(
         const doc = await tx.get(ref);
         if (!doc.exists) return { orderingKey, outcome: 'not_parked' };
         tx.delete(ref);
-        return { orderingKey, outcome: 'released', deadLetter: String(doc.get('eventId')) };
+        const deadLetters = parkedDeadLetters(doc);
+        return { orderingKey, outcome: 'released', deadLetter: deadLetters[0] ?? String(doc.get('eventId')), deadLetters };
       }),
     ),
   );
@@ -36,7 +44,8 @@ export async function releaseKeys(
 const HELP = `Usage: outbox-ops release-key <orderingKey>... [--json]
 
 Releases ordering keys parked behind a dead letter (KEY_AFTER_DEAD_LETTER=park): their later events are
-delivered again by the next run, without waiting for the dead letter. The dead letter stays a dead letter;
+delivered again by the next run, without waiting for the dead letter, or for any other dead letter of the
+key (a key parked behind several is released from all of them). The dead letters stay dead letters;
 to deliver it first instead, redrive it ("outbox-ops redrive <id>"), which releases its key as well.
 
 Options:
@@ -66,7 +75,7 @@ export const releaseKeyCommand: Command = {
         const text = results
           .map((r) =>
             r.outcome === 'released'
-              ? `${r.orderingKey}  released (its dead letter ${r.deadLetter} stays)`
+              ? `${r.orderingKey}  released (${r.deadLetters.length > 1 ? `its dead letters ${r.deadLetters.join(', ')} stay` : `its dead letter ${r.deadLetter} stays`})`
               : `${r.orderingKey}  not parked`,
           )
           .join('\n');

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { FieldPath, Timestamp, type Firestore } from '@google-cloud/firestore';
 import type { StoreConfig } from '../../config.js';
+import { parkedDeadLetters } from '../../adapters/firestore-outbox-store.js';
 import { EventStatus } from '../../core/event.js';
 import { UsageError } from '../../errors.js';
 import { COMMON_OPTIONS, ExitCode, readArguments, type Command } from '../command.js';
@@ -23,7 +24,10 @@ export interface OutboxStatus {
 /** One parked key: its later events wait until the dead letter is redriven or the key is released. */
 export interface ParkedKey {
   readonly orderingKey: string;
+  /** The dead letter it parked behind first. */
   readonly eventId: string;
+  /** Every dead letter holding it, that one first: the key stays parked while any of them remains. */
+  readonly deadLetters: readonly string[];
   readonly parkedAt: string | null;
 }
 
@@ -43,7 +47,7 @@ export async function readOutboxStatus(
     outbox.count().get(),
     outbox.where('status', '==', EventStatus.Pending).where('nextAttemptAt', '>', Timestamp.fromMillis(nowMs)).count().get(),
     parked.count().get(),
-    parked.orderBy('parkedAt').limit(PARKED_KEYS_LISTED).select('orderingKey', 'eventId', 'parkedAt').get(),
+    parked.orderBy('parkedAt').limit(PARKED_KEYS_LISTED).select('orderingKey', 'eventId', 'deadLetters', 'parkedAt').get(),
     ...statuses.map((status) => outbox.where('status', '==', status).count().get()),
   ]);
   const counts = Object.fromEntries(statuses.map((status, index) => [status, perStatus[index]?.data().count ?? 0])) as Record<
@@ -73,6 +77,7 @@ export async function readOutboxStatus(
         return {
           orderingKey: String(doc.get('orderingKey')),
           eventId: String(doc.get('eventId')),
+          deadLetters: parkedDeadLetters(doc),
           parkedAt: at instanceof Timestamp ? at.toDate().toISOString() : null,
         };
       }),
@@ -162,7 +167,9 @@ function describeStatus(status: OutboxStatus): string {
     `parked keys: ${parkedKeys.count}${parkedKeys.count > 0 ? ' (release with "outbox-ops release-key <key>", or redrive the dead letter)' : ''}`,
   );
   for (const key of parkedKeys.keys)
-    lines.push(`  ${key.orderingKey}  behind ${key.eventId}${key.parkedAt === null ? '' : ` since ${key.parkedAt}`}`);
+    lines.push(
+      `  ${key.orderingKey}  behind ${key.deadLetters.join(', ') || key.eventId}${key.parkedAt === null ? '' : ` since ${key.parkedAt}`}`,
+    );
   if (parkedKeys.count > parkedKeys.keys.length)
     lines.push(`  … and ${parkedKeys.count - parkedKeys.keys.length} more (--json lists the first ${parkedKeys.keys.length})`);
   return lines.join('\n');

@@ -48,7 +48,7 @@ describe('Command: status', () => {
     expect(status.onBackoff).toBe(1);
     expect(status.parkedKeys).toEqual({
       count: 1,
-      keys: [{ orderingKey: 'order-7', eventId: 'dead-7', parkedAt: '2026-01-01T00:00:00.000Z' }],
+      keys: [{ orderingKey: 'order-7', eventId: 'dead-7', deadLetters: ['dead-7'], parkedAt: '2026-01-01T00:00:00.000Z' }],
     });
     expect(text.stdout).toContain('parked keys: 1');
     expect(text.stdout).toContain('order-7  behind dead-7');
