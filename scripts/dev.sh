@@ -51,7 +51,9 @@ tier() {
   say "running the $name tier"
   started="$(date +%s)"
   status=0
-  node --experimental-vm-modules node_modules/jest/bin/jest.js --selectProjects "$name" "$@" || status=$?
+  # The project goes last: --selectProjects takes every word after it as a project name, so a path given
+  # before it selects files, as Jest documents.
+  node --experimental-vm-modules node_modules/jest/bin/jest.js "$@" --selectProjects "$name" || status=$?
   seconds=$(($(date +%s) - started))
   if [ "$status" -eq 0 ]; then outcome=passed; else outcome="FAILED (exit $status)"; failed=1; fi
   summary="$summary$(printf '\n  %-8s %s in %s s' "$name" "$outcome" "$seconds")"
