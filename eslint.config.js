@@ -14,7 +14,7 @@ const FOCUSED_OR_SKIPPED_TESTS = [
 ].map((selector) => ({ selector, message: MESSAGE }));
 
 export default tseslint.config(
-  { ignores: ['dist/', 'build/', 'node_modules/', 'coverage/'] },
+  { ignores: ['dist/', 'build/', 'node_modules/', 'coverage/', 'packages/*/dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

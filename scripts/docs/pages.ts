@@ -4,6 +4,7 @@ import { deployValues, substitutionsTable } from './deploy-files.js';
 import { docCommentTable } from './doc-comment-table.js';
 import { gcloudCommands, queriesTable, type IndexFile } from './firestore-indexes.js';
 import { fillSections } from './markers.js';
+import { packagesTable } from './packages.js';
 import type { Product } from './product.js';
 import { settingsTable } from './settings.js';
 import { inRunRetriesTable, leaseAndShutdownTable, redeliveryTable, timingTable } from './timing.js';
@@ -33,7 +34,7 @@ type Sections = (product: Product) => Record<string, string>;
 
 /** Every page with generated sections, and what writes each section. */
 export const PAGES: Readonly<Record<string, Sections>> = {
-  'README.md': (product) => ({ config: settingsTable(product) }),
+  'README.md': (product) => ({ config: settingsTable(product), packages: packagesTable(product) }),
   'docs/failure-semantics.md': (product) => ({
     decide: docCommentTable(product.files['src/core/decide.ts'], 'decide'),
     bounds: settingsTable(product, BOUNDS),

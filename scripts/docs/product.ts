@@ -25,5 +25,9 @@ export const PRODUCT_FILES = [
   'deploy/function.yaml',
   'scheduler.yaml',
   'firestore.indexes.json',
+  'package.json',
+  'package-lock.json',
+  'packages/producer/package.json',
+  'packages/inbox/package.json',
 ] as const;
 export type ProductFile = (typeof PRODUCT_FILES)[number];

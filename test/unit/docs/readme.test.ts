@@ -113,9 +113,13 @@ describe('Docs: README.md', () => {
 describe('Docs: links', () => {
   /** Pages other sessions write; a link to one is checked once it exists. */
   const WRITTEN_ELSEWHERE = new Set(['docs/performance.md']);
-  const pages = ['README.md', 'CONTRIBUTING.md', ...readdirSync(path.join(PROJECT_ROOT, 'docs')).map((file) => `docs/${file}`)].filter(
-    (page) => page.endsWith('.md'),
-  );
+  const pages = [
+    'README.md',
+    'CONTRIBUTING.md',
+    'packages/producer/README.md',
+    'packages/inbox/README.md',
+    ...readdirSync(path.join(PROJECT_ROOT, 'docs')).map((file) => `docs/${file}`),
+  ].filter((page) => page.endsWith('.md'));
 
   /** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
   const anchorsOf = (page: string): Set<string> =>
