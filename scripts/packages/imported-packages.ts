@@ -9,8 +9,6 @@ import ts from 'typescript';
  * only the entry), so this is the list its package.json must declare, read without compiling.
  */
 export interface ImportedPackages {
-  /** The source files the entry reaches, relative to `root`, sorted. */
-  readonly files: readonly string[];
   /** Each npm package imported, with the files (relative to `root`) that import it; Node's built-ins left out. */
   readonly packages: ReadonlyMap<string, readonly string[]>;
 }
@@ -23,7 +21,7 @@ export function packageOf(specifier: string): string {
   return (specifier.startsWith('@') ? parts.slice(0, 2) : parts.slice(0, 1)).join('/');
 }
 
-/** The files `entry` (a path relative to `root`) reaches through relative imports, and the packages they import. */
+/** The packages imported by the files that `entry` (a path relative to `root`) reaches through relative imports. */
 export function importedPackages(root: string, entry: string): ImportedPackages {
   const files = new Set<string>();
   const packages = new Map<string, string[]>();
@@ -43,5 +41,5 @@ export function importedPackages(root: string, entry: string): ImportedPackages 
       }
     }
   }
-  return { files: [...files].sort(), packages };
+  return { packages };
 }
