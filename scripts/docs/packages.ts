@@ -30,7 +30,7 @@ export function packagesTable(product: Product): string {
   // The relay last: the packages are what a producing or consuming service reaches for.
   const [relay, ...packages] = rows;
   return table(
-    ['Install', 'API', 'Packages installed with it', 'of which the Firestore client and its own'],
+    ['Install', 'API', 'Packages installed with it', 'Of them, brought by the Firestore client'],
     [...packages, ...(relay === undefined ? [] : [relay])],
   );
 }
