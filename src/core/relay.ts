@@ -1,4 +1,4 @@
-import { FetchError, FlushError, describeError } from '../errors.js';
+import { FetchError, describeError } from '../errors.js';
 import type { BackoffRange } from './backoff.js';
 import { ByteBudget } from './byte-budget.js';
 import { Checkpointer } from './checkpointer.js';
@@ -8,14 +8,17 @@ import { FaultJudge } from './fault-judge.js';
 import { deliver, type RetryPolicy } from './delivery.js';
 import { settledRead, untilStopped, type Read } from './early-read.js';
 import type { OutboxEvent, RunSummary, StoredDocument } from './event.js';
-import { followNewEvents, waitForHandover } from './follow.js';
+import { followNewEvents } from './follow.js';
 import { HandedEvents } from './handed-events.js';
 import { KeyedScheduler } from './keyed-scheduler.js';
+import { acquireRunLease } from './lease-acquisition.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { PendingAgeScan } from './pending-age.js';
 import { PendingPages, type PendingBatch } from './pending-pages.js';
-import type { Clock, HeldLease, LeaseAttempt, Logger, OutboxStore, RouterClient, RunLease } from './ports.js';
+import { probeOrder } from './probe-order.js';
+import type { Clock, HeldLease, Logger, OutboxStore, RouterClient, RunLease } from './ports.js';
 import { reportOutcome } from './outcome-report.js';
+import { flushOutcomes, releaseLease, writeAudit, type TailContext } from './run-tail.js';
 import { RunState, StopReason } from './run-state.js';
 import { Instant } from './instant.js';
 import { NO_TELEMETRY, type RunTrace, type Telemetry } from './telemetry.js';
@@ -155,12 +158,14 @@ class RelayRun {
   }
 
   async execute(): Promise<RunResult> {
+    // Listening first: a SIGTERM while the lease is being taken ends that wait too.
+    const stopListening = this.listenForShutdown();
     const acquired = await this.acquireLease();
     if (acquired.kind !== 'ran') {
+      stopListening();
       this.endTrace(acquired.kind, acquired.kind === 'not_started', undefined);
       return acquired;
     }
-    const stopListening = this.listenForShutdown();
     try {
       // The sweep goes out with the parked keys; the first page only once they are read: a redrive landing
       // between the two reads is then either in the page or still parks its key (never a page without it).
@@ -175,7 +180,7 @@ class RelayRun {
     }
     await this.scheduler.drain();
     this.judge.endRun();
-    const unrecorded = await this.flush();
+    const unrecorded = await flushOutcomes(this.checkpointer, this.tail);
     this.keeper?.stop();
     const summary = this.run.summary({
       unrecorded,
@@ -183,7 +188,10 @@ class RelayRun {
       auditFailed: false,
       durationMs: this.elapsedMs(),
     });
-    const [auditOk] = await Promise.all([this.writeAudit(summary), this.releaseLease()]);
+    const [auditOk] = await Promise.all([
+      writeAudit(this.deps.store, summary, this.tail),
+      releaseLease(this.deps.lease, this.lease, this.options.leaseTtlMs, this.tail),
+    ]);
     stopListening();
     const final: RunSummary = { ...summary, auditFailed: !auditOk, durationMs: this.elapsedMs() };
     const { retryWanted, cause } = this.run;
@@ -194,62 +202,21 @@ class RelayRun {
 
   // ── Steps ────────────────────────────────────────────────────────────────────────────────────────────
 
-  /** The lease first: with another run delivering, this one has nothing to do. */
+  /** The lease first (lease-acquisition.ts): with another run delivering, this one has nothing to do. */
   private async acquireLease(): Promise<RunResult | { kind: 'ran' }> {
     const { runId } = this.run;
-    let attempt;
-    try {
-      attempt = await this.bounded(this.deps.lease.acquire(runId, this.options.leaseTtlMs), 'acquiring the run lease');
-      if (!attempt.acquired && this.options.followMs > 0) attempt = await this.takeOverFromFollower(attempt);
-    } catch (error) {
-      const message = `the run lease could not be acquired: ${describeError(error)}. Nothing was POSTed.`;
-      this.log('ERROR', 'run not started', { error: message });
-      return { kind: 'not_started', runId, error: message };
-    }
-    if (!attempt.acquired) {
-      this.log('INFO', 'another run holds the lease; skipping this one', {
-        heldBy: attempt.owner,
-        until: new Date(attempt.expiresAtMs).toISOString(),
-      });
-      return { kind: 'skipped', runId, heldBy: attempt.owner, untilMs: attempt.expiresAtMs };
-    }
-    this.keeper = new LeaseKeeper(
-      attempt.lease,
-      this.deps.lease,
-      this.deps.clock,
-      { ttlMs: this.options.leaseTtlMs, callTimeoutMs: this.options.firestoreTimeoutMs, bounded: (work, what) => this.bounded(work, what) },
-      (trouble) => {
-        this.log('ERROR', 'run lease in trouble; starting no new POSTs', { ...trouble });
-        this.run.stopWith(trouble.kind === 'lost' ? StopReason.LeaseLost : StopReason.LeaseExpiring, trouble.error);
-      },
-    );
+    const { leaseTtlMs: ttlMs, followMs, firestoreTimeoutMs: callTimeoutMs } = this.options;
+    const { lease, clock } = this.deps;
+    const { deadlineMs, stopping } = this.run;
+    const context = { runId, lease, clock, ttlMs, askFollower: followMs > 0, deadlineMs, stopped: stopping.signal, ...this.tail };
+    const acquired = await acquireRunLease(context);
+    if (acquired.kind !== 'acquired') return { ...acquired, runId };
+    this.keeper = new LeaseKeeper(acquired.lease, lease, clock, { ttlMs, callTimeoutMs, bounded: this.tail.bounded }, (trouble) => {
+      this.log('ERROR', 'run lease in trouble; starting no new POSTs', { ...trouble });
+      this.run.stopWith(trouble.kind === 'lost' ? StopReason.LeaseLost : StopReason.LeaseExpiring, trouble.error);
+    });
     this.log('INFO', 'run started', { batchSize: this.options.batchSize, concurrency: this.options.deliveryConcurrency });
     return { kind: 'ran' };
-  }
-
-  /**
-   * FOLLOW_MS: the lease may be held by a run following new events; it is asked to hand over, and the lease is
-   * waited for (follow.ts). Failing that, the run skips as it would have without asking: still a 200.
-   */
-  private async takeOverFromFollower(held: Extract<LeaseAttempt, { acquired: false }>): Promise<LeaseAttempt> {
-    const { runId } = this.run;
-    try {
-      const attempt = await waitForHandover(
-        {
-          clock: this.deps.clock,
-          acquire: () => this.bounded(this.deps.lease.acquire(runId, this.options.leaseTtlMs), 'acquiring the run lease'),
-          request: () => this.bounded(this.deps.lease.requestHandover(runId), 'asking the following run to hand over'),
-          untilMs: Math.min(this.deps.clock.now() + this.options.leaseTtlMs, this.run.deadlineMs),
-          stopped: this.run.stopping.signal,
-        },
-        held,
-      );
-      if (attempt.acquired) this.log('INFO', 'took over the lease from a following run', { from: held.owner });
-      return attempt;
-    } catch (error) {
-      this.log('WARNING', 'asking the following run to hand over failed; skipping this run', { error: describeError(error) });
-      return held;
-    }
   }
 
   /** Keys parked by a dead letter; unreadable, the run cannot keep their order, so it delivers nothing. */
@@ -307,7 +274,8 @@ class RelayRun {
       this.budget.observePage(batch.value.largestDocumentBytes);
       this.traceOldestPending(batch.value.documents);
       this.run.counts.fetched += batch.value.documents.length;
-      for (const document of batch.value.documents) this.submit(document);
+      // Until the run's first success, events that failed last time go last (probe-order.ts).
+      for (const document of this.judge.succeeded ? batch.value.documents : probeOrder(batch.value.documents)) this.submit(document);
       if (batch.value.done) break;
       await this.scheduler.waitBelow(maxQueued);
     }
@@ -390,7 +358,7 @@ class RelayRun {
       deadlineMs: this.run.deadlineMs,
       stopped: this.run.stopping.signal,
       cancelPosts: this.cancelPosts.signal,
-      onVerdict: (verdict) => this.judge.observe(event.id, verdict),
+      onVerdict: (verdict) => this.judge.observe(event, verdict),
       random: this.random,
       trace: this.trace,
     });
@@ -411,50 +379,6 @@ class RelayRun {
       this.trace.settled(outcome.kind, sinceCreated);
     }
     reportOutcome(this.run.counts, (...entry) => this.log(...entry), event, result, outcome, fault);
-  }
-
-  /** Every acknowledged outcome still buffered, within one bounded wait; returns how many stay unrecorded. */
-  private async flush(): Promise<number> {
-    try {
-      await this.bounded(this.checkpointer.flush(), 'recording outcomes', 0.5);
-    } catch (error) {
-      const message = error instanceof FlushError ? error.message : describeError(error);
-      // Logged, never a 500: a retry would POST every acknowledged event again.
-      this.log('ERROR', 'recording delivery progress failed; those events stay pending and are sent again', {
-        error: message,
-        unrecorded: this.checkpointer.unwritten,
-      });
-    }
-    const { stale } = this.checkpointer;
-    if (stale.length > 0)
-      this.log('WARNING', 'outcomes not recorded: the documents changed or vanished while in flight', {
-        stale: stale.slice(0, 20),
-        count: stale.length,
-      });
-    return this.checkpointer.unwritten;
-  }
-
-  /** The audit is a record, not a delivery: a failure or a hang here is logged and never fails the run. */
-  private async writeAudit(summary: RunSummary): Promise<boolean> {
-    try {
-      await this.bounded(this.deps.store.writeAudit(summary), 'writing the run audit');
-      return true;
-    } catch (error) {
-      this.log('ERROR', 'audit update failed after delivery; answering without it', { error: describeError(error) });
-      return false;
-    }
-  }
-
-  /** A lease that cannot be released simply expires (LEASE_TTL_MS); the answer does not change. */
-  private async releaseLease(): Promise<void> {
-    try {
-      await this.bounded(this.deps.lease.release(this.lease), 'releasing the run lease');
-    } catch (error) {
-      this.log('WARNING', 'releasing the run lease failed; it will expire', {
-        error: describeError(error),
-        ttlMs: this.options.leaseTtlMs,
-      });
-    }
   }
 
   // ── Helpers ──────────────────────────────────────────────────────────────────────────────────────────
@@ -491,6 +415,12 @@ class RelayRun {
     else shutdown.addEventListener('abort', begin, { once: true });
     return () => shutdown.removeEventListener('abort', begin);
   }
+
+  /** What the steps after the last POST use (run-tail.ts). */
+  private readonly tail: TailContext = {
+    bounded: (work, what, share) => this.bounded(work, what, share),
+    log: (severity, message, fields) => this.log(severity, message, fields),
+  };
 
   private get lease(): HeldLease {
     if (this.keeper === undefined) throw new Error('the run writes only after acquiring its lease');

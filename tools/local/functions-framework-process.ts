@@ -4,6 +4,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { freeLoopbackPort } from './firestore-emulator.js';
 
+/** How long a Functions Framework process may take to listen before it is given up as not starting. */
+const START_TIMEOUT_MS = 60_000;
+
 /** The example router's entry as `npm run build` compiles it (tsconfig.tools.json), relative to the project root. */
 export const EXAMPLE_ROUTER_SOURCE = 'build/examples/example-router/main.js';
 
@@ -38,10 +41,17 @@ export async function serveFunction(options: {
     ],
     { cwd: options.projectRoot, env: { ...options.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  /** The last lines the child printed, for the error when it does not start. */
+  const lastLines: string[] = [];
   for (const stream of [child.stdout, child.stderr]) {
     stream.setEncoding('utf8');
     stream.on('data', (chunk: string) => {
-      for (const line of chunk.split('\n')) if (line.trim() !== '') options.onOutput?.(line);
+      for (const line of chunk.split('\n')) {
+        if (line.trim() === '') continue;
+        lastLines.push(line);
+        if (lastLines.length > 10) lastLines.shift();
+        options.onOutput?.(line);
+      }
     });
   }
   // If this process ends without stop(), the function must not outlive it.
@@ -59,11 +69,15 @@ export async function serveFunction(options: {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     await exited;
   };
-  const deadline = Date.now() + 20_000;
+  // Generous: a just-started process loads the function and its dependencies, slowly on a loaded 2-core machine.
+  const deadline = Date.now() + START_TIMEOUT_MS;
   while (!(await accepts(port))) {
     if (child.exitCode !== null || Date.now() > deadline) {
+      const why = child.exitCode !== null ? `it exited with code ${child.exitCode}` : `not listening after ${START_TIMEOUT_MS} ms`;
       await stop();
-      throw new Error(`the Functions Framework did not start serving ${options.target} on port ${port}`);
+      throw new Error(
+        `the Functions Framework did not start serving ${options.target} on port ${port} (${why}); its last lines:\n${lastLines.join('\n')}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
