@@ -1,5 +1,6 @@
 import type { EventOutcome, RunSummary, StoredDocument } from '../dist/core/event.js';
 import type { HeldLease, OutboxPage, OutboxStore, PageCursor, RecordReport, Unsubscribe } from '../dist/core/ports.js';
+import type { SweepPlan } from '../dist/core/stray-sweep.js';
 
 /** Calls and documents that crossed the store interface; the raw material of the reads/writes-per-event figure. */
 export interface StoreCounts {
@@ -57,8 +58,8 @@ export class CountingOutboxStore implements OutboxStore {
     return page;
   }
 
-  async fetchStrays(limit: number): Promise<readonly StoredDocument[]> {
-    const strays = await this.inner.fetchStrays(limit);
+  async fetchStrays(limit: number, plan: SweepPlan): Promise<readonly StoredDocument[]> {
+    const strays = await this.inner.fetchStrays(limit, plan);
     this.counts = {
       ...this.counts,
       fetchStraysCalls: this.counts.fetchStraysCalls + 1,

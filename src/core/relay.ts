@@ -8,17 +8,19 @@ import { FaultJudge } from './fault-judge.js';
 import { deliver, type RetryPolicy } from './delivery.js';
 import { settledRead, untilStopped, type Read } from './early-read.js';
 import type { OutboxEvent, RunSummary, StoredDocument } from './event.js';
-import { followNewEvents, waitForHandover } from './follow.js';
+import { followNewEvents, takeOverFromFollower } from './follow.js';
 import { HandedEvents } from './handed-events.js';
 import { KeyedScheduler } from './keyed-scheduler.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { PendingAgeScan } from './pending-age.js';
 import { PendingPages, type PendingBatch } from './pending-pages.js';
-import type { Clock, HeldLease, LeaseAttempt, Logger, OutboxStore, RouterClient, RunLease } from './ports.js';
+import type { Clock, HeldLease, Logger, OutboxStore, RouterClient, RunLease } from './ports.js';
 import { reportOutcome } from './outcome-report.js';
+import type { ReadResume } from './read-resume.js';
 import { RunState, StopReason } from './run-state.js';
 import { Instant } from './instant.js';
 import { NO_TELEMETRY, type RunTrace, type Telemetry } from './telemetry.js';
+import { STRAY_LIMIT, StraySweepSchedule, type SweepPlan } from './stray-sweep.js';
 import { checkDocument } from './validate-event.js';
 
 /** The settings one run needs; a subset of Config, so the core never reads the environment. */
@@ -56,6 +58,10 @@ export interface RelayDeps {
   readonly random?: () => number;
   /** Spans and metrics; none when unset (telemetry off). */
   readonly telemetry?: Telemetry;
+  /** The instance's stray sweeps across runs; unset, the run sweeps. */
+  readonly sweeps?: StraySweepSchedule;
+  /** Where the instance's last read ended, to read on past events left waiting; unset (or following), from the start. */
+  readonly reads?: ReadResume;
 }
 
 /** What the caller may tell a run while it goes. */
@@ -82,8 +88,6 @@ export type RunResult =
 
 /** Events kept in hand beyond the page being read: enough to keep every slot busy. */
 const QUEUED_PER_SLOT = 2;
-/** Stray documents dead-lettered per run at most. */
-const STRAY_LIMIT = 200;
 
 /**
  * One scheduled run, as named steps over one RunState: acquire the lease, read parked keys, sweep strays,
@@ -162,12 +166,14 @@ class RelayRun {
     }
     const stopListening = this.listenForShutdown();
     try {
-      // The sweep goes out with the parked keys; the first page only once they are read: a redrive landing
-      // between the two reads is then either in the page or still parks its key (never a page without it).
-      const strays = this.startReading(this.deps.store.fetchStrays(STRAY_LIMIT), 'looking for stray documents');
+      // The sweep (when due, stray-sweep.ts) goes out with the parked keys; the first page only once they are read:
+      // a redrive landing between the two reads is then either in the page or still parks its key.
+      const sweep = (this.deps.sweeps ?? new StraySweepSchedule()).plan(this.deps.clock.now());
+      const strays = sweep && this.startReading(this.deps.store.fetchStrays(STRAY_LIMIT, sweep), 'looking for stray documents');
       await this.readParkedKeys();
+      this.deps.reads?.begin(this.deps.clock.now(), this.run, this.pages);
       const firstPage = this.run.stopping.signal.aborted ? undefined : this.startReading(this.readPage(), 'fetching pending events');
-      await this.sweepStrays(strays);
+      if (sweep && strays) await this.sweepStrays(sweep, strays);
       await this.deliverPending(firstPage);
       await this.follow();
     } catch (error) {
@@ -177,6 +183,7 @@ class RelayRun {
     this.judge.endRun();
     const unrecorded = await this.flush();
     this.keeper?.stop();
+    this.deps.reads?.end(this.run, this.pages, unrecorded + this.checkpointer.stale.length, this.deps.clock.now());
     const summary = this.run.summary({
       unrecorded,
       stale: this.checkpointer.stale.length,
@@ -200,7 +207,16 @@ class RelayRun {
     let attempt;
     try {
       attempt = await this.bounded(this.deps.lease.acquire(runId, this.options.leaseTtlMs), 'acquiring the run lease');
-      if (!attempt.acquired && this.options.followMs > 0) attempt = await this.takeOverFromFollower(attempt);
+      if (!attempt.acquired && this.options.followMs > 0) {
+        const acquire = () => this.bounded(this.deps.lease.acquire(runId, this.options.leaseTtlMs), 'acquiring the run lease');
+        const request = () => this.bounded(this.deps.lease.requestHandover(runId), 'asking the following run to hand over');
+        const untilMs = Math.min(this.deps.clock.now() + this.options.leaseTtlMs, this.run.deadlineMs);
+        const log = (...entry: Parameters<Logger['log']>) => this.log(...entry);
+        attempt = await takeOverFromFollower(
+          { clock: this.deps.clock, acquire, request, untilMs, stopped: this.run.stopping.signal, log },
+          attempt,
+        );
+      }
     } catch (error) {
       const message = `the run lease could not be acquired: ${describeError(error)}. Nothing was POSTed.`;
       this.log('ERROR', 'run not started', { error: message });
@@ -227,31 +243,6 @@ class RelayRun {
     return { kind: 'ran' };
   }
 
-  /**
-   * FOLLOW_MS: the lease may be held by a run following new events; it is asked to hand over, and the lease is
-   * waited for (follow.ts). Failing that, the run skips as it would have without asking: still a 200.
-   */
-  private async takeOverFromFollower(held: Extract<LeaseAttempt, { acquired: false }>): Promise<LeaseAttempt> {
-    const { runId } = this.run;
-    try {
-      const attempt = await waitForHandover(
-        {
-          clock: this.deps.clock,
-          acquire: () => this.bounded(this.deps.lease.acquire(runId, this.options.leaseTtlMs), 'acquiring the run lease'),
-          request: () => this.bounded(this.deps.lease.requestHandover(runId), 'asking the following run to hand over'),
-          untilMs: Math.min(this.deps.clock.now() + this.options.leaseTtlMs, this.run.deadlineMs),
-          stopped: this.run.stopping.signal,
-        },
-        held,
-      );
-      if (attempt.acquired) this.log('INFO', 'took over the lease from a following run', { from: held.owner });
-      return attempt;
-    } catch (error) {
-      this.log('WARNING', 'asking the following run to hand over failed; skipping this run', { error: describeError(error) });
-      return held;
-    }
-  }
-
   /** Keys parked by a dead letter; unreadable, the run cannot keep their order, so it delivers nothing. */
   private async readParkedKeys(): Promise<void> {
     try {
@@ -263,16 +254,15 @@ class RelayRun {
   }
 
   /** Housekeeping before delivery: documents no page would ever return are dead-lettered with a reason. */
-  private async sweepStrays(reading: Promise<Read<readonly StoredDocument[]>>): Promise<void> {
+  private async sweepStrays(plan: SweepPlan, reading: Promise<Read<readonly StoredDocument[]>>): Promise<void> {
     const strays = await untilStopped(reading, this.run.stopping.signal);
-    if (strays === undefined || this.run.stopping.signal.aborted) return;
-    if (!strays.ok) {
-      // Failing it must not hold up delivery of the well-formed events.
+    const found = strays?.ok === true && !this.run.stopping.signal.aborted ? strays.value : undefined;
+    this.deps.sweeps?.swept(plan, this.deps.clock.now(), found?.length ?? 'failed');
+    // Failing it must not hold up delivery of the well-formed events.
+    if (strays?.ok === false)
       this.log('WARNING', 'looking for stray documents failed; delivering the rest', { error: describeError(strays.error) });
-      return;
-    }
-    this.run.counts.fetched += strays.value.length;
-    for (const document of strays.value) this.submit(document);
+    this.run.counts.fetched += found?.length ?? 0;
+    for (const document of found ?? []) this.submit(document);
   }
 
   /**
@@ -403,6 +393,7 @@ class RelayRun {
     const decision = decide(event, result, fault, this.fatePolicy(), nowMs, this.random());
     const { outcome } = decision;
     if (outcome !== undefined) this.checkpointer.add(outcome);
+    if (outcome !== undefined) this.run.leftBehind.settled(event.orderingKey, outcome, nowMs);
     if (decision.holdsKey) this.run.holdKey(event.orderingKey);
     if (decision.failedDelivery && outcome?.kind === 'failed') this.run.failDelivery(`event ${event.id}: ${outcome.error}`);
     if (outcome !== undefined) {
