@@ -8,6 +8,8 @@ export interface StoreCounts {
   /** fetchPending calls that returned no document: Firestore still bills one read for each. */
   readonly emptyFetches: number;
   readonly fetchStraysCalls: number;
+  /** Of those, sweeps that counted the whole outbox (two aggregations over every document). */
+  readonly wholeOutboxCounts: number;
   /** Documents returned by fetchPending and fetchStrays. */
   readonly documentsRead: number;
   readonly recordOutcomesCalls: number;
@@ -26,6 +28,7 @@ export class CountingOutboxStore implements OutboxStore {
     fetchPendingCalls: 0,
     emptyFetches: 0,
     fetchStraysCalls: 0,
+    wholeOutboxCounts: 0,
     documentsRead: 0,
     recordOutcomesCalls: 0,
     documentsWritten: 0,
@@ -63,6 +66,7 @@ export class CountingOutboxStore implements OutboxStore {
     this.counts = {
       ...this.counts,
       fetchStraysCalls: this.counts.fetchStraysCalls + 1,
+      wholeOutboxCounts: this.counts.wholeOutboxCounts + (plan.wholeOutbox ? 1 : 0),
       documentsRead: this.counts.documentsRead + strays.length,
     };
     return strays;

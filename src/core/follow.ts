@@ -125,24 +125,6 @@ export interface HandoverContext {
 }
 
 /**
- * FOLLOW_MS: waitForHandover, logged: the run found the lease held, maybe by a run following new events, which
- * is asked to hand over. Failing that, the run skips as it would have without asking: still a 200.
- */
-export async function takeOverFromFollower(
-  context: HandoverContext & { readonly log: Logger['log'] },
-  held: Extract<LeaseAttempt, { acquired: false }>,
-): Promise<LeaseAttempt> {
-  try {
-    const attempt = await waitForHandover(context, held);
-    if (attempt.acquired) context.log('INFO', 'took over the lease from a following run', { from: held.owner });
-    return attempt;
-  } catch (error) {
-    context.log('WARNING', 'asking the following run to hand over failed; skipping this run', { error: describeError(error) });
-    return held;
-  }
-}
-
-/**
  * A run that finds the lease held asks the holder, when it is following, to finish, and polls the lease every
  * HANDOVER_POLL_MS until it is free: the follower records what it delivered before releasing, so nothing it
  * POSTed is POSTed again, and delivery pauses only for its flush and this run's start. Returns the last attempt.
@@ -156,4 +138,22 @@ export async function waitForHandover(context: HandoverContext, held: Extract<Le
     attempt = await context.acquire();
   }
   return attempt;
+}
+
+/**
+ * FOLLOW_MS: the lease may be held by a run following new events; it is asked to hand over, and the lease is
+ * waited for. Failing that, the run skips as it would have without asking: still a 200.
+ */
+export async function takeOverFromFollower(
+  held: Extract<LeaseAttempt, { acquired: false }>,
+  context: HandoverContext & { readonly log: FollowContext['log'] },
+): Promise<LeaseAttempt> {
+  try {
+    const attempt = await waitForHandover(context, held);
+    if (attempt.acquired) context.log('INFO', 'took over the lease from a following run', { from: held.owner });
+    return attempt;
+  } catch (error) {
+    context.log('WARNING', 'asking the following run to hand over failed; skipping this run', { error: describeError(error) });
+    return held;
+  }
 }

@@ -207,16 +207,15 @@ class RelayRun {
     let attempt;
     try {
       attempt = await this.bounded(this.deps.lease.acquire(runId, this.options.leaseTtlMs), 'acquiring the run lease');
-      if (!attempt.acquired && this.options.followMs > 0) {
-        const acquire = () => this.bounded(this.deps.lease.acquire(runId, this.options.leaseTtlMs), 'acquiring the run lease');
-        const request = () => this.bounded(this.deps.lease.requestHandover(runId), 'asking the following run to hand over');
-        const untilMs = Math.min(this.deps.clock.now() + this.options.leaseTtlMs, this.run.deadlineMs);
-        const log = (...entry: Parameters<Logger['log']>) => this.log(...entry);
-        attempt = await takeOverFromFollower(
-          { clock: this.deps.clock, acquire, request, untilMs, stopped: this.run.stopping.signal, log },
-          attempt,
-        );
-      }
+      if (!attempt.acquired && this.options.followMs > 0)
+        attempt = await takeOverFromFollower(attempt, {
+          clock: this.deps.clock,
+          acquire: () => this.bounded(this.deps.lease.acquire(runId, this.options.leaseTtlMs), 'acquiring the run lease'),
+          request: () => this.bounded(this.deps.lease.requestHandover(runId), 'asking the following run to hand over'),
+          untilMs: Math.min(this.deps.clock.now() + this.options.leaseTtlMs, this.run.deadlineMs),
+          stopped: this.run.stopping.signal,
+          log: (...entry) => this.log(...entry),
+        });
     } catch (error) {
       const message = `the run lease could not be acquired: ${describeError(error)}. Nothing was POSTed.`;
       this.log('ERROR', 'run not started', { error: message });

@@ -29,8 +29,9 @@ export interface SweepPlan {
  * | the last sweep failed or found STRAY_LIMIT strays       | sweeps                                          |
  * | STRAY_SWEEP_INTERVAL_MS (15 min) since the last sweep   | sweeps                                          |
  * | otherwise                                               | no sweep: no stray query, no count              |
- * | a sweep, WHOLE_OUTBOX_COUNT_INTERVAL_MS (6 h) since the | also counts the whole outbox (2 reads per 1,000 |
- * | last whole count                                        | documents, delivered events included)           |
+ * | a sweep, WHOLE_OUTBOX_COUNT_INTERVAL_MS (6 h) since the | also counts the whole outbox, delivered events  |
+ * | last whole count                                        |                                                 |
+ * |                                                         | included (2 reads per 1,000 documents)          |
  *
  * A stray is dead-lettered within STRAY_SWEEP_INTERVAL_MS of its write (one without a status within
  * WHOLE_OUTBOX_COUNT_INTERVAL_MS); until then it waits, as it would have forever had no sweep found it.

@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { PageCursor } from '../../../src/core/ports.js';
 import { readStart, WAITING_REREAD_INTERVAL_MS, type ReadCarry } from '../../../src/core/read-start.js';
+import { PROJECT_ROOT } from '../../support/project-root.js';
 
 const NOW = Date.UTC(2026, 0, 1, 12);
 const carry = (overrides: Partial<ReadCarry> = {}): ReadCarry => ({
@@ -32,5 +35,14 @@ describe('Function: readStart', () => {
     const start = readStart(carried, NOW, parked);
 
     expect(start.kind === 'start' ? `start:${start.reason}` : 'resume').toBe(expected);
+  });
+});
+
+describe('The table of read-start.ts (written into docs/failure-semantics.md)', () => {
+  it('names the interval readStart applies', () => {
+    const source = readFileSync(path.join(PROJECT_ROOT, 'src/core/read-start.ts'), 'utf8');
+    const minutes = Number(/WAITING_REREAD_INTERVAL_MS \((\d+) min\)/.exec(source)?.[1]);
+
+    expect(minutes * 60_000).toBe(WAITING_REREAD_INTERVAL_MS);
   });
 });

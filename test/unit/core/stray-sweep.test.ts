@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import {
   STRAY_LIMIT,
   STRAY_SWEEP_INTERVAL_MS,
@@ -6,6 +8,7 @@ import {
   WHOLE_OUTBOX_COUNT_INTERVAL_MS,
   type SweepHistory,
 } from '../../../src/core/stray-sweep.js';
+import { PROJECT_ROOT } from '../../support/project-root.js';
 
 const NOW = Date.UTC(2026, 0, 1, 12);
 
@@ -63,5 +66,18 @@ describe('Class: StraySweepSchedule', () => {
     schedule.swept(first!, NOW, 'failed');
 
     expect(schedule.plan(NOW + 60_000)).toEqual({ wholeOutbox: true });
+  });
+});
+
+describe('The sweep table of stray-sweep.ts (written into docs/failure-semantics.md)', () => {
+  it('names the intervals the schedule applies', () => {
+    const source = readFileSync(path.join(PROJECT_ROOT, 'src/core/stray-sweep.ts'), 'utf8');
+    const named = (constant: string, unit: string): number => {
+      const match = new RegExp(`${constant} \\((\\d+) ${unit}\\)`).exec(source);
+      return Number(match?.[1]);
+    };
+
+    expect(named('STRAY_SWEEP_INTERVAL_MS', 'min') * 60_000).toBe(STRAY_SWEEP_INTERVAL_MS);
+    expect(named('WHOLE_OUTBOX_COUNT_INTERVAL_MS', 'h') * 3_600_000).toBe(WHOLE_OUTBOX_COUNT_INTERVAL_MS);
   });
 });
