@@ -55,10 +55,15 @@ export class FaultJudge {
     return this.health.window;
   }
 
+  /** Whether the router delivered any event in this run. */
+  get succeeded(): boolean {
+    return this.health.succeeded;
+  }
+
   /** Every POST's verdict feeds the breaker; it may settle the failures that were waiting for it. */
-  observe(eventId: string, verdict: Verdict): void {
+  observe(event: Pick<OutboxEvent, 'id' | 'postAttempts'>, verdict: Verdict): void {
     if (verdict.kind === 'cancelled') return;
-    const change = this.health.observe(eventId, signalOf(verdict));
+    const change = this.health.observe(event.id, signalOf(verdict), event.postAttempts > 0);
     this.hooks.setWindow(this.health.window);
     if (change === 'recovered') this.judgeUndecided('event');
     if (change === 'opened') {

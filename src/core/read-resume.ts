@@ -23,6 +23,8 @@ export class ReadResume {
     this.resumed = start.kind === 'resume' ? start.carry : undefined;
     this.startedAtMs = nowMs;
     if (start.kind === 'resume') {
+      // Not read again, they still wait: the run's summary counts them as it did when it read them.
+      run.counts.waiting += start.carry.leftPending;
       for (const key of start.carry.heldKeys) run.holdKey(key);
       pages.resumeAfter(start.carry.end);
     }
@@ -50,6 +52,7 @@ export class ReadResume {
       parkedKeys: new Set([...(previous?.parkedKeys ?? []), ...leftBehind.parkedKeys]),
       dueAtMs,
       fullReadAtMs: previous?.fullReadAtMs ?? this.startedAtMs,
+      leftPending: run.counts.waiting + run.counts.failed,
     };
   }
 }

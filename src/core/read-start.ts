@@ -21,6 +21,8 @@ export interface ReadCarry {
   readonly dueAtMs: number;
   /** When the pending set was last read from its start. */
   readonly fullReadAtMs: number;
+  /** How many events were left pending up to `end`: a run reading on past them still counts them as waiting. */
+  readonly leftPending: number;
 }
 
 /** Where a run's first page starts: the start of the pending set, or after what the last run left waiting. */

@@ -1,4 +1,4 @@
-import { FetchError, FlushError, describeError } from '../errors.js';
+import { FetchError, describeError } from '../errors.js';
 import type { BackoffRange } from './backoff.js';
 import { ByteBudget } from './byte-budget.js';
 import { Checkpointer } from './checkpointer.js';
@@ -8,19 +8,22 @@ import { FaultJudge } from './fault-judge.js';
 import { deliver, type RetryPolicy } from './delivery.js';
 import { settledRead, untilStopped, type Read } from './early-read.js';
 import type { OutboxEvent, RunSummary, StoredDocument } from './event.js';
-import { followNewEvents, takeOverFromFollower } from './follow.js';
+import { followNewEvents } from './follow.js';
 import { HandedEvents } from './handed-events.js';
 import { KeyedScheduler } from './keyed-scheduler.js';
+import { acquireRunLease } from './lease-acquisition.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { PendingAgeScan } from './pending-age.js';
 import { PendingPages, type PendingBatch } from './pending-pages.js';
+import { probeOrder } from './probe-order.js';
 import type { Clock, HeldLease, Logger, OutboxStore, RouterClient, RunLease } from './ports.js';
 import { reportOutcome } from './outcome-report.js';
-import type { ReadResume } from './read-resume.js';
+import { flushOutcomes, releaseLease, writeAudit, type TailContext } from './run-tail.js';
 import { RunState, StopReason } from './run-state.js';
 import { Instant } from './instant.js';
 import { NO_TELEMETRY, type RunTrace, type Telemetry } from './telemetry.js';
-import { STRAY_LIMIT, StraySweepSchedule, type SweepPlan } from './stray-sweep.js';
+import type { ShardMemory } from './shard-memory.js';
+import { startSweep, type StartedSweep } from './stray-sweep.js';
 import { checkDocument } from './validate-event.js';
 
 /** The settings one run needs; a subset of Config, so the core never reads the environment. */
@@ -58,10 +61,8 @@ export interface RelayDeps {
   readonly random?: () => number;
   /** Spans and metrics; none when unset (telemetry off). */
   readonly telemetry?: Telemetry;
-  /** The instance's stray sweeps across runs; unset, the run sweeps. */
-  readonly sweeps?: StraySweepSchedule;
-  /** Where the instance's last read ended, to read on past events left waiting; unset (or following), from the start. */
-  readonly reads?: ReadResume;
+  /** What the shard's last runs on this instance left (shard-memory.ts); unset: sweep, and read from the start. */
+  readonly memory?: ShardMemory;
 }
 
 /** What the caller may tell a run while it goes. */
@@ -159,21 +160,24 @@ class RelayRun {
   }
 
   async execute(): Promise<RunResult> {
+    // Listening first: a SIGTERM while the lease is being taken ends that wait too.
+    const stopListening = this.listenForShutdown();
     const acquired = await this.acquireLease();
     if (acquired.kind !== 'ran') {
+      stopListening();
       this.endTrace(acquired.kind, acquired.kind === 'not_started', undefined);
       return acquired;
     }
-    const stopListening = this.listenForShutdown();
     try {
-      // The sweep (when due, stray-sweep.ts) goes out with the parked keys; the first page only once they are read:
-      // a redrive landing between the two reads is then either in the page or still parks its key.
-      const sweep = (this.deps.sweeps ?? new StraySweepSchedule()).plan(this.deps.clock.now());
-      const strays = sweep && this.startReading(this.deps.store.fetchStrays(STRAY_LIMIT, sweep), 'looking for stray documents');
+      // A sweep (when due) goes out with the parked keys; the first page only once they are read: a redrive landing
+      // between the two reads is then either in the page or still parks its key (never a page without it).
+      const sweep = startSweep(this.deps.memory?.sweeps, this.deps.clock.now(), (limit, plan) =>
+        this.startReading(this.deps.store.fetchStrays(limit, plan), 'looking for stray documents'),
+      );
       await this.readParkedKeys();
-      this.deps.reads?.begin(this.deps.clock.now(), this.run, this.pages);
+      this.deps.memory?.reads?.begin(this.deps.clock.now(), this.run, this.pages);
       const firstPage = this.run.stopping.signal.aborted ? undefined : this.startReading(this.readPage(), 'fetching pending events');
-      if (sweep && strays) await this.sweepStrays(sweep, strays);
+      await this.sweepStrays(sweep);
       await this.deliverPending(firstPage);
       await this.follow();
     } catch (error) {
@@ -181,16 +185,15 @@ class RelayRun {
     }
     await this.scheduler.drain();
     this.judge.endRun();
-    const unrecorded = await this.flush();
+    const unrecorded = await flushOutcomes(this.checkpointer, this.tail);
     this.keeper?.stop();
-    this.deps.reads?.end(this.run, this.pages, unrecorded + this.checkpointer.stale.length, this.deps.clock.now());
-    const summary = this.run.summary({
-      unrecorded,
-      stale: this.checkpointer.stale.length,
-      auditFailed: false,
-      durationMs: this.elapsedMs(),
-    });
-    const [auditOk] = await Promise.all([this.writeAudit(summary), this.releaseLease()]);
+    const stale = this.checkpointer.stale.length;
+    this.deps.memory?.reads?.end(this.run, this.pages, unrecorded + stale, this.deps.clock.now());
+    const summary = this.run.summary({ unrecorded, stale, auditFailed: false, durationMs: this.elapsedMs() });
+    const [auditOk] = await Promise.all([
+      writeAudit(this.deps.store, summary, this.tail),
+      releaseLease(this.deps.lease, this.lease, this.options.leaseTtlMs, this.tail),
+    ]);
     stopListening();
     const final: RunSummary = { ...summary, auditFailed: !auditOk, durationMs: this.elapsedMs() };
     const { retryWanted, cause } = this.run;
@@ -201,43 +204,19 @@ class RelayRun {
 
   // ── Steps ────────────────────────────────────────────────────────────────────────────────────────────
 
-  /** The lease first: with another run delivering, this one has nothing to do. */
+  /** The lease first (lease-acquisition.ts): with another run delivering, this one has nothing to do. */
   private async acquireLease(): Promise<RunResult | { kind: 'ran' }> {
     const { runId } = this.run;
-    let attempt;
-    try {
-      attempt = await this.bounded(this.deps.lease.acquire(runId, this.options.leaseTtlMs), 'acquiring the run lease');
-      if (!attempt.acquired && this.options.followMs > 0)
-        attempt = await takeOverFromFollower(attempt, {
-          clock: this.deps.clock,
-          acquire: () => this.bounded(this.deps.lease.acquire(runId, this.options.leaseTtlMs), 'acquiring the run lease'),
-          request: () => this.bounded(this.deps.lease.requestHandover(runId), 'asking the following run to hand over'),
-          untilMs: Math.min(this.deps.clock.now() + this.options.leaseTtlMs, this.run.deadlineMs),
-          stopped: this.run.stopping.signal,
-          log: (...entry) => this.log(...entry),
-        });
-    } catch (error) {
-      const message = `the run lease could not be acquired: ${describeError(error)}. Nothing was POSTed.`;
-      this.log('ERROR', 'run not started', { error: message });
-      return { kind: 'not_started', runId, error: message };
-    }
-    if (!attempt.acquired) {
-      this.log('INFO', 'another run holds the lease; skipping this one', {
-        heldBy: attempt.owner,
-        until: new Date(attempt.expiresAtMs).toISOString(),
-      });
-      return { kind: 'skipped', runId, heldBy: attempt.owner, untilMs: attempt.expiresAtMs };
-    }
-    this.keeper = new LeaseKeeper(
-      attempt.lease,
-      this.deps.lease,
-      this.deps.clock,
-      { ttlMs: this.options.leaseTtlMs, callTimeoutMs: this.options.firestoreTimeoutMs, bounded: (work, what) => this.bounded(work, what) },
-      (trouble) => {
-        this.log('ERROR', 'run lease in trouble; starting no new POSTs', { ...trouble });
-        this.run.stopWith(trouble.kind === 'lost' ? StopReason.LeaseLost : StopReason.LeaseExpiring, trouble.error);
-      },
-    );
+    const { leaseTtlMs: ttlMs, followMs, firestoreTimeoutMs: callTimeoutMs } = this.options;
+    const { lease, clock } = this.deps;
+    const { deadlineMs, stopping } = this.run;
+    const context = { runId, lease, clock, ttlMs, askFollower: followMs > 0, deadlineMs, stopped: stopping.signal, ...this.tail };
+    const acquired = await acquireRunLease(context);
+    if (acquired.kind !== 'acquired') return { ...acquired, runId };
+    this.keeper = new LeaseKeeper(acquired.lease, lease, clock, { ttlMs, callTimeoutMs, bounded: this.tail.bounded }, (trouble) => {
+      this.log('ERROR', 'run lease in trouble; starting no new POSTs', { ...trouble });
+      this.run.stopWith(trouble.kind === 'lost' ? StopReason.LeaseLost : StopReason.LeaseExpiring, trouble.error);
+    });
     this.log('INFO', 'run started', { batchSize: this.options.batchSize, concurrency: this.options.deliveryConcurrency });
     return { kind: 'ran' };
   }
@@ -252,16 +231,12 @@ class RelayRun {
     }
   }
 
-  /** Housekeeping before delivery: documents no page would ever return are dead-lettered with a reason. */
-  private async sweepStrays(plan: SweepPlan, reading: Promise<Read<readonly StoredDocument[]>>): Promise<void> {
-    const strays = await untilStopped(reading, this.run.stopping.signal);
-    const found = strays?.ok === true && !this.run.stopping.signal.aborted ? strays.value : undefined;
-    this.deps.sweeps?.swept(plan, this.deps.clock.now(), found?.length ?? 'failed');
-    // Failing it must not hold up delivery of the well-formed events.
-    if (strays?.ok === false)
-      this.log('WARNING', 'looking for stray documents failed; delivering the rest', { error: describeError(strays.error) });
-    this.run.counts.fetched += found?.length ?? 0;
-    for (const document of found ?? []) this.submit(document);
+  /** Housekeeping before delivery: documents no page returns are dead-lettered; a failed sweep holds up no delivery. */
+  private async sweepStrays(sweep: StartedSweep): Promise<void> {
+    const { found, error } = await sweep.take(this.run.stopping.signal, this.deps.clock);
+    if (error !== undefined) this.log('WARNING', 'stray sweep failed; delivering the rest', { error: describeError(error) });
+    this.run.counts.fetched += found.length;
+    for (const document of found) this.submit(document);
   }
 
   /**
@@ -296,7 +271,8 @@ class RelayRun {
       this.budget.observePage(batch.value.largestDocumentBytes);
       this.traceOldestPending(batch.value.documents);
       this.run.counts.fetched += batch.value.documents.length;
-      for (const document of batch.value.documents) this.submit(document);
+      // Until the run's first success, events that failed last time go last (probe-order.ts).
+      for (const document of this.judge.succeeded ? batch.value.documents : probeOrder(batch.value.documents)) this.submit(document);
       if (batch.value.done) break;
       await this.scheduler.waitBelow(maxQueued);
     }
@@ -379,7 +355,7 @@ class RelayRun {
       deadlineMs: this.run.deadlineMs,
       stopped: this.run.stopping.signal,
       cancelPosts: this.cancelPosts.signal,
-      onVerdict: (verdict) => this.judge.observe(event.id, verdict),
+      onVerdict: (verdict) => this.judge.observe(event, verdict),
       random: this.random,
       trace: this.trace,
     });
@@ -392,59 +368,13 @@ class RelayRun {
     const decision = decide(event, result, fault, this.fatePolicy(), nowMs, this.random());
     const { outcome } = decision;
     if (outcome !== undefined) this.checkpointer.add(outcome);
-    if (outcome !== undefined) this.run.leftBehind.settled(event.orderingKey, outcome, nowMs);
-    if (decision.holdsKey) this.run.holdKey(event.orderingKey);
-    if (decision.failedDelivery && outcome?.kind === 'failed') this.run.failDelivery(`event ${event.id}: ${outcome.error}`);
+    this.run.apply(event, decision, nowMs);
     if (outcome !== undefined) {
       const createdAt = 'createdAt' in event ? event.createdAt : undefined;
       const sinceCreated = outcome.kind === 'delivered' && createdAt instanceof Instant ? nowMs - createdAt.toMillis() : undefined;
       this.trace.settled(outcome.kind, sinceCreated);
     }
     reportOutcome(this.run.counts, (...entry) => this.log(...entry), event, result, outcome, fault);
-  }
-
-  /** Every acknowledged outcome still buffered, within one bounded wait; returns how many stay unrecorded. */
-  private async flush(): Promise<number> {
-    try {
-      await this.bounded(this.checkpointer.flush(), 'recording outcomes', 0.5);
-    } catch (error) {
-      const message = error instanceof FlushError ? error.message : describeError(error);
-      // Logged, never a 500: a retry would POST every acknowledged event again.
-      this.log('ERROR', 'recording delivery progress failed; those events stay pending and are sent again', {
-        error: message,
-        unrecorded: this.checkpointer.unwritten,
-      });
-    }
-    const { stale } = this.checkpointer;
-    if (stale.length > 0)
-      this.log('WARNING', 'outcomes not recorded: the documents changed or vanished while in flight', {
-        stale: stale.slice(0, 20),
-        count: stale.length,
-      });
-    return this.checkpointer.unwritten;
-  }
-
-  /** The audit is a record, not a delivery: a failure or a hang here is logged and never fails the run. */
-  private async writeAudit(summary: RunSummary): Promise<boolean> {
-    try {
-      await this.bounded(this.deps.store.writeAudit(summary), 'writing the run audit');
-      return true;
-    } catch (error) {
-      this.log('ERROR', 'audit update failed after delivery; answering without it', { error: describeError(error) });
-      return false;
-    }
-  }
-
-  /** A lease that cannot be released simply expires (LEASE_TTL_MS); the answer does not change. */
-  private async releaseLease(): Promise<void> {
-    try {
-      await this.bounded(this.deps.lease.release(this.lease), 'releasing the run lease');
-    } catch (error) {
-      this.log('WARNING', 'releasing the run lease failed; it will expire', {
-        error: describeError(error),
-        ttlMs: this.options.leaseTtlMs,
-      });
-    }
   }
 
   // ── Helpers ──────────────────────────────────────────────────────────────────────────────────────────
@@ -481,6 +411,12 @@ class RelayRun {
     else shutdown.addEventListener('abort', begin, { once: true });
     return () => shutdown.removeEventListener('abort', begin);
   }
+
+  /** What the steps after the last POST use (run-tail.ts). */
+  private readonly tail: TailContext = {
+    bounded: (work, what, share) => this.bounded(work, what, share),
+    log: (severity, message, fields) => this.log(severity, message, fields),
+  };
 
   private get lease(): HeldLease {
     if (this.keeper === undefined) throw new Error('the run writes only after acquiring its lease');

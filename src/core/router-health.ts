@@ -48,7 +48,9 @@ export function refusalLimit(limits: BreakerLimits): number {
  * | otherwise (no success yet, or failures since)                          | closed  | as many as could still be judged,   |
  * |                                                                        |         | plus the streak's events retrying   |
  *
- * A success between failures resets the streak: the failures before it were the events' own. An event of the
+ * A success between failures resets the streak: the failures before it were the events' own. A failure that
+ * ownFailure() calls the event's own (POSTed in an earlier run, and the router delivered others in this one)
+ * never joins the streak. An event of the
  * streak still retrying in the run holds its slot but is counted already, so it does not stop further probes
  * (six oldest events waiting out their Retry-After do not keep the run from reaching the seventh).
  */
@@ -68,6 +70,16 @@ export function breakerState(streak: Streak, succeeded: boolean, limits: Breaker
  */
 export function faultAtRunEnd(succeeded: boolean): 'event' | 'router' {
   return succeeded ? 'event' : 'router';
+}
+
+/**
+ * Whether a failure is the event's own whatever the streak says: the event failed in an earlier run too (it was
+ * POSTed before), and the router has delivered other events in this run. Runs try such events last until their
+ * first success (probe-order.ts), so events that fail one by one (poison payloads) at the head of the outbox are
+ * charged and reach their dead letters, instead of opening the circuit run after run with nobody charged.
+ */
+export function ownFailure(postedBefore: boolean, succeededInRun: boolean): boolean {
+  return postedBefore && succeededInRun;
 }
 
 /**
@@ -112,9 +124,14 @@ export class RouterHealth {
     return { failed: this.streak.size - refused, refused, inFlight: this.retrying.size };
   }
 
-  /** Counts one answered POST (a cancelled one says nothing about the router and is not passed here). */
-  observe(eventId: string, signal: RouterSignal): HealthChange {
+  /**
+   * Counts one answered POST (a cancelled one says nothing about the router and is not passed here). A failure of
+   * an event POSTed in an earlier run, once the router has delivered others in this one, is that event's own
+   * (ownFailure()) and leaves the streak alone.
+   */
+  observe(eventId: string, signal: RouterSignal, postedBefore = false): HealthChange {
     if (this.state.open) return 'none';
+    if (signal !== 'delivered' && ownFailure(postedBefore, this.anySuccess)) return 'none';
     const hadFailures = this.streak.size > 0;
     if (signal === 'delivered') {
       this.anySuccess = true;

@@ -1,4 +1,4 @@
-import { admit, type Admission, type EventRecord } from './decide.js';
+import { admit, type Admission, type Decision, type EventRecord } from './decide.js';
 import type { RunSummary } from './event.js';
 import { LeftBehind } from './left-behind.js';
 
@@ -121,6 +121,14 @@ export class RunState {
     const stopped = admission.kind === 'attempt' && this.stopping.signal.aborted;
     if (admission.kind === 'wait' || stopped) this.counts.waiting += 1;
     return stopped ? { kind: 'stopped' } : admission;
+  }
+
+  /** What decide() means for the rest of the run: keys held, failed deliveries counted, what stays pending. */
+  apply(event: EventRecord, decision: Decision, nowMs: number): void {
+    const { outcome } = decision;
+    if (decision.holdsKey) this.holdKey(event.orderingKey);
+    if (decision.failedDelivery && outcome?.kind === 'failed') this.failDelivery(`event ${event.id}: ${outcome.error}`);
+    if (outcome !== undefined) this.leftBehind.settled(event.orderingKey, outcome, nowMs);
   }
 
   holdKey(key: string | undefined): void {

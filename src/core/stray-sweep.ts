@@ -1,3 +1,7 @@
+import { untilStopped, type Read } from './early-read.js';
+import type { StoredDocument } from './event.js';
+import type { Clock } from './ports.js';
+
 /** Stray documents dead-lettered per sweep at most; a sweep that finds this many sweeps again at the next run. */
 export const STRAY_LIMIT = 200;
 /** An instance sweeps for strays at most this often, besides its first run and a sweep that found STRAY_LIMIT. */
@@ -67,4 +71,32 @@ export class StraySweepSchedule {
       again: found >= STRAY_LIMIT,
     };
   }
+}
+
+/** One run's sweep, started with the parked-key read and taken once that is in (relay.ts). */
+export interface StartedSweep {
+  /** The strays found; none when no sweep was due, the run stopped meanwhile, or the sweep failed (`error`). */
+  take(stopped: AbortSignal, clock: Pick<Clock, 'now'>): Promise<{ readonly found: readonly StoredDocument[]; readonly error?: unknown }>;
+}
+
+/**
+ * Starts the run's sweep when `schedule` (a fresh one when unset: the run sweeps) says one is due, reading at
+ * most STRAY_LIMIT strays; what it came to goes back to the schedule when taken.
+ */
+export function startSweep(
+  schedule: StraySweepSchedule | undefined,
+  nowMs: number,
+  read: (limit: number, plan: SweepPlan) => Promise<Read<readonly StoredDocument[]>>,
+): StartedSweep {
+  const plan = (schedule ?? new StraySweepSchedule()).plan(nowMs);
+  const reading = plan === undefined ? undefined : read(STRAY_LIMIT, plan);
+  return {
+    async take(stopped, clock) {
+      if (plan === undefined || reading === undefined) return { found: [] };
+      const strays = await untilStopped(reading, stopped);
+      const found = strays?.ok === true && !stopped.aborted ? strays.value : undefined;
+      schedule?.swept(plan, clock.now(), found?.length ?? 'failed');
+      return strays?.ok === false ? { found: [], error: strays.error } : { found: found ?? [] };
+    },
+  };
 }

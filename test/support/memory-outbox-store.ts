@@ -126,7 +126,12 @@ export class MemoryOutboxStore implements OutboxStore {
         if (outcome.parkKey !== undefined) this.park(outcome.parkKey, outcome.eventId);
       }
       if (outcome.kind === 'failed')
-        Object.assign(fields, { attempts: outcome.attempts, lastError: outcome.error, nextAttemptAt: outcome.nextAttemptAt });
+        Object.assign(fields, {
+          attempts: outcome.attempts,
+          lastError: outcome.error,
+          lastAttemptAt: Instant.fromMillis(this.lease.now()),
+          nextAttemptAt: outcome.nextAttemptAt,
+        });
       this.put(outcome.eventId, fields);
     }
     return Promise.resolve({ stale });
@@ -177,7 +182,8 @@ export class MemoryRunLease implements RunLease {
   /** Who asked a follower to hand over, in order. */
   readonly handoverRequests: string[] = [];
 
-  constructor(private readonly now: () => number = Date.now) {}
+  /** The store's own time (Firestore's, not a run's): leases expire and attempts are stamped by it. */
+  constructor(readonly now: () => number = Date.now) {}
 
   holds(lease: HeldLease): boolean {
     return this.held?.token === lease.token;

@@ -62,7 +62,7 @@ describe('Class: FaultJudge', () => {
       },
     );
     const answer = (id: string, verdict: Verdict, result?: DeliveryResult): void => {
-      fates.observe(id, verdict);
+      fates.observe(event(id), verdict);
       if (result !== undefined) fates.conclude(event(id), result);
     };
     return { fates, settled, held, opened, answer };

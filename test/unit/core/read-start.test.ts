@@ -12,6 +12,7 @@ const carry = (overrides: Partial<ReadCarry> = {}): ReadCarry => ({
   parkedKeys: new Set(['P']),
   dueAtMs: NOW + 60_000,
   fullReadAtMs: NOW - 60_000,
+  leftPending: 3,
   ...overrides,
 });
 

@@ -248,6 +248,39 @@ describe('A run', () => {
       expect(router.posts).toHaveLength(0);
     });
 
+    it('does not wait out a lease call that hangs on SIGTERM: answers not started within SHUTDOWN_TIMEOUT_MS, POSTing nothing', async () => {
+      const { clock, store, lease, router, run } = setup();
+      store.seed(3);
+      lease.acquire = never;
+      const shutdown = new AbortController();
+      void clock.sleep(100).then(() => shutdown.abort());
+      const started = clock.now();
+
+      // FIRESTORE_TIMEOUT_MS far beyond SHUTDOWN_TIMEOUT_MS (5 s here), so only the shutdown can end the wait.
+      const result = await run({ firestoreTimeoutMs: 60_000 }, { shutdown: shutdown.signal });
+
+      expect(result).toMatchObject({ kind: 'not_started', error: expect.stringContaining('shutting down (SIGTERM)') });
+      expect(clock.now() - started).toBeLessThanOrEqual(100 + 5_000);
+      expect(router.posts).toHaveLength(0);
+    });
+
+    it('stops waiting for a following run to hand over on SIGTERM, within SHUTDOWN_TIMEOUT_MS, POSTing nothing', async () => {
+      const { clock, store, lease, router, run } = setup();
+      store.seed(3);
+      // A following run takes the hand-over request but is slow to let go: the lease stays held for its whole TTL.
+      lease.takeOver('following-run', 60_000);
+      lease.requestHandover = () => Promise.resolve(true);
+      const shutdown = new AbortController();
+      void clock.sleep(100).then(() => shutdown.abort());
+      const started = clock.now();
+
+      const result = await run({ followMs: 10_000, leaseTtlMs: 60_000 }, { shutdown: shutdown.signal });
+
+      expect(result.kind).not.toBe('ran');
+      expect(clock.now() - started).toBeLessThanOrEqual(100 + 5_000);
+      expect(router.posts).toHaveLength(0);
+    });
+
     it('skips the run when another run holds the lease', async () => {
       const { store, lease, router, run } = setup();
       store.seed(3);
@@ -343,6 +376,31 @@ describe('A run', () => {
       expect(store.idsWithStatus('pending')).toEqual(['evt-0000', 'evt-0001', 'evt-0002']);
       expect([...store.documents.values()].map((d) => d.fields.attempts ?? 0)).toEqual([0, 0, 0]);
       expect(await store.fetchParkedKeys()).toEqual(new Set());
+    });
+
+    it('delivers the events behind BREAKER_THRESHOLD poison events at the head of the outbox by the next run, and charges the poison ones', async () => {
+      // The 5 oldest events, each of its own key, are answered 500 whatever happens; every other event 200.
+      const poison = new Set(['evt-0000', 'evt-0001', 'evt-0002', 'evt-0003', 'evt-0004']);
+      const { clock, store, router, run } = setup((event) => (poison.has(event.id) ? status(500) : ok));
+      store.seed(8, (i) => ({ orderingKey: `key-${i}` }));
+
+      // Alone, the five look like an outage: the circuit opens and nobody is charged.
+      const first = ran(await run(DEFAULT_BREAKER_SETTINGS));
+      expect(first.summary.stoppedBy).toBe('router_failing');
+      expect(store.idsWithStatus('delivered')).toEqual([]);
+
+      await clock.advance(60_000);
+      const second = ran(await run(DEFAULT_BREAKER_SETTINGS));
+
+      // Tried first this time, the events behind them go through, and the five failures are theirs.
+      expect(store.idsWithStatus('delivered')).toEqual(['evt-0005', 'evt-0006', 'evt-0007']);
+      expect(second.summary.stoppedBy).not.toBe('router_failing');
+      for (const id of poison) expect(store.fields(id)?.attempts).toBe(1);
+      expect(router.posts.filter((post) => !poison.has(post.eventId)).map((post) => post.eventId)).toEqual([
+        'evt-0005',
+        'evt-0006',
+        'evt-0007',
+      ]);
     });
 
     it('delivers the rest when the oldest events are refused with Retry-After (a crashed consumer’s claims), at the default settings', async () => {

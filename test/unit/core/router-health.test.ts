@@ -1,4 +1,4 @@
-import { RouterHealth, breakerState, faultAtRunEnd, refusalLimit } from '../../../src/core/router-health.js';
+import { RouterHealth, breakerState, faultAtRunEnd, ownFailure, refusalLimit } from '../../../src/core/router-health.js';
 
 const LIMITS = { threshold: 5, concurrency: 16 };
 
@@ -41,7 +41,31 @@ describe('Function: faultAtRunEnd', () => {
   });
 });
 
+describe('Function: ownFailure', () => {
+  it.each([
+    [true, true, true, 'POSTed in an earlier run, failing while the router delivers others: the event’s own (a poison payload)'],
+    [true, false, false, 'no success in the run yet: a failing router looks the same, so it joins the streak'],
+    [false, true, false, 'never POSTed before: a router that just started failing looks the same'],
+    [false, false, false, 'nothing known: it joins the streak'],
+  ])('posted before %s, success in the run %s → %s (%s)', (postedBefore, succeeded, own) => {
+    expect(ownFailure(postedBefore, succeeded)).toBe(own);
+  });
+});
+
 describe('Class: RouterHealth (the circuit breaker)', () => {
+  it('leaves the streak alone for failures of events POSTed in earlier runs once the router delivered others', () => {
+    const health = new RouterHealth({ threshold: 3, concurrency: 16 });
+    health.observe('fresh', 'delivered');
+
+    const changes = ['p1', 'p2', 'p3', 'p4'].map((id) => health.observe(id, 'failed', true));
+
+    expect(changes).toEqual(['none', 'none', 'none', 'none']);
+    expect(health.open).toBe(false);
+    expect(health.undecided).toBe(false);
+    // An event never POSTed before still counts: a router that starts failing mid-run opens the circuit.
+    expect(['n1', 'n2', 'n3'].map((id) => health.observe(id, 'failed'))).toEqual(['none', 'none', 'opened']);
+  });
+
   it('opens once failures of BREAKER_THRESHOLD distinct events come with no success between them', () => {
     const health = new RouterHealth({ threshold: 3, concurrency: 16 });
 
