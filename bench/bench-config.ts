@@ -52,7 +52,17 @@ export interface BenchConfig {
   readonly functionRoot: string | undefined;
   /** BENCH_OUTPUT: the JSON result file (default bench/results/latest.json). */
   readonly outputFile: string | undefined;
+  /**
+   * BENCH_ONLY: measurements to run, comma-separated (cpu, throughput, store-cost, waiting-reads, shards,
+   * memory); empty: all. A run of some writes its result to bench/results/only-<names>.json and, when not
+   * quick, only their sections of docs/performance.md, leaving the others as the last full run wrote them.
+   */
+  readonly only: readonly BenchScenario[];
 }
+
+/** The measurements a run makes, by the name BENCH_ONLY and the page's sections know them by. */
+export const BENCH_SCENARIOS = ['cpu', 'throughput', 'store-cost', 'waiting-reads', 'shards', 'memory'] as const;
+export type BenchScenario = (typeof BENCH_SCENARIOS)[number];
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -79,6 +89,7 @@ export function parseBenchConfig(env: Env = process.env): BenchConfig {
     relayEnv: pairs(env, 'BENCH_RELAY_ENV'),
     functionRoot: optionalText(env, 'BENCH_FUNCTION_ROOT'),
     outputFile: optionalText(env, 'BENCH_OUTPUT'),
+    only: scenarios(env, 'BENCH_ONLY'),
   };
 }
 
@@ -92,6 +103,17 @@ function integers(env: Env, name: string, fallback: readonly number[], min: numb
   if (raw === undefined) return fallback;
   if (raw === '') return [];
   return raw.split(',').map((part) => parseInteger(name, part.trim(), min, max));
+}
+
+function scenarios(env: Env, name: string): readonly BenchScenario[] {
+  const raw = env[name]?.trim() ?? '';
+  if (raw === '') return [];
+  return raw.split(',').map((part) => {
+    const scenario = BENCH_SCENARIOS.find((known) => known === part.trim());
+    if (scenario === undefined)
+      throw new Error(`${name} must list measurements among ${BENCH_SCENARIOS.join(', ')} (got "${part.slice(0, 40)}")`);
+    return scenario;
+  });
 }
 
 function optionalText(env: Env, name: string): string | undefined {

@@ -8,6 +8,7 @@ import type { SeedResult } from './seed-outbox.js';
 import type { SourceRevision } from './source-revision.js';
 import type { SeedShapedResult } from './seed-shaped-relay.js';
 import type { StoreCost } from './store-cost.js';
+import type { WaitingReadsResult } from './waiting-reads-scenario.js';
 
 /** Where a drain's time went, from what the router saw: before the first POST, between first and last, after the last. */
 export interface DrainPhases {
@@ -140,6 +141,8 @@ export interface BenchResult {
   readonly cpu: CpuResult | undefined;
   readonly throughput: readonly ThroughputResult[];
   readonly storeCost: StoreCost | undefined;
+  /** Reads per delivered event with events waiting (backoff, a parked key), next to the clean figure. */
+  readonly waitingReads?: WaitingReadsResult | undefined;
   readonly shards: readonly ShardResult[];
   readonly peakMemory: PeakMemoryResult | undefined;
   readonly targets: readonly TargetVerdict[];

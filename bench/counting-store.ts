@@ -1,5 +1,6 @@
 import type { EventOutcome, RunSummary, StoredDocument } from '../dist/core/event.js';
 import type { HeldLease, OutboxPage, OutboxStore, PageCursor, RecordReport, Unsubscribe } from '../dist/core/ports.js';
+import type { SweepPlan } from '../dist/core/stray-sweep.js';
 
 /** Calls and documents that crossed the store interface; the raw material of the reads/writes-per-event figure. */
 export interface StoreCounts {
@@ -7,6 +8,8 @@ export interface StoreCounts {
   /** fetchPending calls that returned no document: Firestore still bills one read for each. */
   readonly emptyFetches: number;
   readonly fetchStraysCalls: number;
+  /** Of those, sweeps that counted the whole outbox (two aggregations over every document). */
+  readonly wholeOutboxCounts: number;
   /** Documents returned by fetchPending and fetchStrays. */
   readonly documentsRead: number;
   readonly recordOutcomesCalls: number;
@@ -25,6 +28,7 @@ export class CountingOutboxStore implements OutboxStore {
     fetchPendingCalls: 0,
     emptyFetches: 0,
     fetchStraysCalls: 0,
+    wholeOutboxCounts: 0,
     documentsRead: 0,
     recordOutcomesCalls: 0,
     documentsWritten: 0,
@@ -57,11 +61,12 @@ export class CountingOutboxStore implements OutboxStore {
     return page;
   }
 
-  async fetchStrays(limit: number): Promise<readonly StoredDocument[]> {
-    const strays = await this.inner.fetchStrays(limit);
+  async fetchStrays(limit: number, plan: SweepPlan): Promise<readonly StoredDocument[]> {
+    const strays = await this.inner.fetchStrays(limit, plan);
     this.counts = {
       ...this.counts,
       fetchStraysCalls: this.counts.fetchStraysCalls + 1,
+      wholeOutboxCounts: this.counts.wholeOutboxCounts + (plan.wholeOutbox ? 1 : 0),
       documentsRead: this.counts.documentsRead + strays.length,
     };
     return strays;

@@ -1,3 +1,4 @@
+import type { WaitingReadsResult, WaitingReadsVariant } from './waiting-reads-scenario.js';
 import type { BenchResult } from './bench-result.js';
 import type { Headline } from './headline.js';
 import { sizingTable } from './sizing.js';
@@ -178,6 +179,7 @@ export function reportSections(result: BenchResult): Record<string, string> {
       ),
     ].join('\n');
   }
+  if (result.waitingReads !== undefined) sections['waiting-reads'] = waitingReadsTable(result.waitingReads).join('\n');
   if (result.shards.length > 0) {
     sections.shards = [
       `Scale-out, ${config.events.toLocaleString('en-US')} pending events, router latency ${config.shardLatencyMs} ms, DELIVERY_CONCURRENCY=${config.concurrency} per function:`,
@@ -232,4 +234,32 @@ export function formatReport(result: BenchResult): string {
   const sections = reportSections(result);
   const { headline, ...rest } = sections;
   return ['Headline:', '', headline, ...Object.values(rest).flatMap((section) => ['', section])].join('\n');
+}
+
+/** Reads per delivered event over runs a minute apart: clean, and with events waiting, next to reading them every run. */
+function waitingReadsTable(reads: WaitingReadsResult): string[] {
+  const row = (variant: WaitingReadsVariant, label: string): string[] => [
+    label,
+    `${variant.delivered.toLocaleString('en-US')} / ${variant.waitingAtEnd.toLocaleString('en-US')}`,
+    variant.readsPerEvent.toFixed(4),
+    variant.billedReadsPerEvent.toFixed(4),
+    `${variant.sweeps} (${variant.wholeOutboxCounts} whole)`,
+    variant.readingEveryRunPerEvent.toFixed(4),
+  ];
+  return [
+    `Firestore reads per delivered event, ${reads.minutes} runs a minute apart on one instance, ${reads.eventsPerMinute} new events before each ` +
+      `(${reads.billedNote}):`,
+    '',
+    ...table(
+      [
+        'outbox',
+        'delivered / waiting at the end',
+        'reads / event',
+        'billed reads / event',
+        'stray sweeps',
+        'if every run read every pending event',
+      ],
+      [row(reads.clean, 'clean'), row(reads.waiting, '10 % of events on backoff, one parked key')],
+    ),
+  ];
 }

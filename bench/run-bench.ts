@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseBenchConfig } from './bench-config.js';
+import { parseBenchConfig, type BenchScenario } from './bench-config.js';
 import type { BenchResult, CpuResult, PeakMemoryResult, ShardResult, ThroughputResult } from './bench-result.js';
 import { openEmulatorSession } from './emulator-session.js';
 import { describeMachine } from './machine.js';
@@ -19,6 +19,7 @@ import { readSourceRevision } from './source-revision.js';
 import { measureThroughput } from './throughput-scenario.js';
 import type { StoreCost } from './store-cost.js';
 import { judgeTargets } from './targets.js';
+import { measureWaitingReads, type WaitingReadsResult } from './waiting-reads-scenario.js';
 
 const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DEFAULT_OUTPUT = path.join(PROJECT_ROOT, 'bench', 'results', 'latest.json');
@@ -55,26 +56,34 @@ export async function runBench(env: Readonly<Record<string, string | undefined>>
   const throughput: ThroughputResult[] = [];
   const shards: ShardResult[] = [];
   let storeCost: StoreCost | undefined;
+  let waitingReads: WaitingReadsResult | undefined;
   let peakMemory: PeakMemoryResult | undefined;
+  const runs = (scenario: BenchScenario): boolean => config.only.length === 0 || config.only.includes(scenario);
   try {
-    if (config.cpuRounds > 0) {
+    if (config.cpuRounds > 0 && runs('cpu')) {
       progress(`CPU per delivered event: ${config.cpuRounds} rounds of ${config.events} events, router answering at once`);
       cpu = await measureCpu(context);
     }
-    for (const latencyMs of config.latenciesMs) {
+    for (const latencyMs of runs('throughput') ? config.latenciesMs : []) {
       progress(`throughput at router latency ${latencyMs} ms`);
       throughput.push(await measureThroughput(context, latencyMs));
     }
-    progress('Firestore reads and writes per delivered event');
-    storeCost = await orSkip(progress, 'Firestore cost', () => measureCost(context));
-    for (const shardCount of config.shardCounts) {
+    if (runs('store-cost')) {
+      progress('Firestore reads and writes per delivered event');
+      storeCost = await orSkip(progress, 'Firestore cost', () => measureCost(context));
+    }
+    if (runs('waiting-reads')) {
+      progress('Firestore reads per delivered event with events waiting (backoff, a parked key), runs a minute apart');
+      waitingReads = await orSkip(progress, 'reads with events waiting', () => measureWaitingReads(context));
+    }
+    for (const shardCount of runs('shards') ? config.shardCounts : []) {
       progress(`${shardCount} shard(s) at router latency ${config.shardLatencyMs} ms`);
       const shard = await orSkip(progress, `${shardCount} shard(s)`, () =>
         measureShards(context, shardCount, shards.find((result) => result.shardCount === 1)?.drain.eventsPerSecond),
       );
       if (shard !== undefined) shards.push(shard);
     }
-    if (config.rssEvents > 0) {
+    if (config.rssEvents > 0 && runs('memory')) {
       progress(`peak memory with ${config.rssEvents} pending`);
       peakMemory = await orSkip(progress, 'peak memory', () => measurePeakMemory(context));
     }
@@ -92,6 +101,7 @@ export async function runBench(env: Readonly<Record<string, string | undefined>>
     cpu,
     throughput,
     storeCost,
+    waitingReads,
     shards,
     peakMemory,
   };
@@ -101,13 +111,15 @@ export async function runBench(env: Readonly<Record<string, string | undefined>>
     targets: judgeTargets(config, machine, cpu, throughput, storeCost, peakMemory),
     durationMs: performance.now() - startedAt,
   };
-  const outputFile = config.outputFile ?? DEFAULT_OUTPUT;
+  const outputFile =
+    config.outputFile ??
+    (config.only.length === 0 ? DEFAULT_OUTPUT : path.join(PROJECT_ROOT, 'bench', 'results', `only-${config.only.join('-')}.json`));
   await mkdir(path.dirname(outputFile), { recursive: true });
   await writeFile(outputFile, `${JSON.stringify(result, null, 2)}\n`);
   // A quick run's figures are indicative only, and a run against another checkout describes that one: neither
   // goes into this checkout's performance page.
   const writesPage = !config.quick && config.functionRoot === undefined && config.outputFile === undefined;
-  if (writesPage) await writeBenchSections(PERFORMANCE_PAGE, reportSections(result));
+  if (writesPage) await writeBenchSections(PERFORMANCE_PAGE, reportSections(result), config.only.length === 0 ? undefined : config.only);
   process.stdout.write(
     `\n${formatReport(result)}\n\nResult written to ${path.relative(process.cwd(), outputFile)}` +
       `${writesPage ? ` and ${path.relative(process.cwd(), PERFORMANCE_PAGE)}` : ''} (${(result.durationMs / 1000).toFixed(0)} s).\n`,

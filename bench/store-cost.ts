@@ -119,6 +119,7 @@ function sumCounts(all: readonly StoreCounts[]): StoreCounts {
     fetchPendingCalls: total((c) => c.fetchPendingCalls),
     emptyFetches: total((c) => c.emptyFetches),
     fetchStraysCalls: total((c) => c.fetchStraysCalls),
+    wholeOutboxCounts: total((c) => c.wholeOutboxCounts),
     documentsRead: total((c) => c.documentsRead),
     recordOutcomesCalls: total((c) => c.recordOutcomesCalls),
     documentsWritten: total((c) => c.documentsWritten),

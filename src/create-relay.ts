@@ -9,6 +9,7 @@ import { systemClock } from './adapters/system-clock.js';
 import { DEFAULT_TELEMETRY_FLUSH_TIMEOUT_MS, type Config } from './config.js';
 import type { Clock, Logger, OutboxStore, RouterClient, RunLease } from './core/ports.js';
 import { runRelay, type RunControl, type RunResult } from './core/relay.js';
+import { shardMemory } from './core/shard-memory.js';
 import { NO_TELEMETRY, type Telemetry } from './core/telemetry.js';
 import { describeError } from './errors.js';
 
@@ -67,6 +68,8 @@ export function createRelay(config: Readonly<Config>, seams: RelaySeams = {}): R
     clock,
     logger,
     ...(seams.random === undefined ? {} : { random: seams.random }),
+    // What the shard's runs on this instance carry from one to the next: its sweeps, where its last read ended.
+    memory: shardMemory(config),
   };
   const telemetry = seams.telemetry === undefined ? loadTelemetry(config, logger) : Promise.resolve(seams.telemetry);
   return {

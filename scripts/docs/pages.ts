@@ -37,6 +37,8 @@ export const PAGES: Readonly<Record<string, Sections>> = {
   'README.md': (product) => ({ config: settingsTable(product), packages: packagesTable(product) }),
   'docs/failure-semantics.md': (product) => ({
     decide: docCommentTable(product.files['src/core/decide.ts'], 'decide'),
+    'read-start': docCommentTable(product.files['src/core/read-start.ts'], 'readStart'),
+    'sweep-plan': docCommentTable(product.files['src/core/stray-sweep.ts'], 'sweepPlan'),
     bounds: settingsTable(product, BOUNDS),
     'in-run-retries': inRunRetriesTable(product),
     redelivery: redeliveryTable(product),

@@ -20,6 +20,8 @@ export const PRODUCT_FILES = [
   'src/config.ts',
   'src/core/relay.ts',
   'src/core/decide.ts',
+  'src/core/read-start.ts',
+  'src/core/stray-sweep.ts',
   'src/function/outbound-event-handler.ts',
   'cloudbuild.yaml',
   'deploy/function.yaml',

@@ -15,6 +15,7 @@ import type { Instant } from '../core/instant.js';
 import { PageRoom } from '../core/page-room.js';
 import type { HeldLease, OutboxPage, OutboxStore, PageCursor, RecordReport, Unsubscribe } from '../core/ports.js';
 import { shardOf } from '../core/shard.js';
+import type { SweepPlan } from '../core/stray-sweep.js';
 import { LeaseLostError } from '../errors.js';
 import { toPlain } from './firestore-values.js';
 
@@ -23,8 +24,6 @@ export const MAX_WRITES_PER_COMMIT = 500;
 const MS_PER_DAY = 86_400_000;
 /** Bound on each scan for strays, so a large outbox cannot make the sweep expensive. */
 const MAX_STRAY_SCAN_PAGES = 10;
-/** Finding documents without a status costs a count of the whole collection: at most this often per instance. */
-export const MISSING_STATUS_CHECK_INTERVAL_MS = 60 * 60_000;
 /** gRPC codes of a failed precondition: the document changed (FAILED_PRECONDITION) or was deleted (NOT_FOUND). */
 const FAILED_PRECONDITION = 9;
 const NOT_FOUND = 5;
@@ -40,7 +39,7 @@ export interface FirestoreOutboxStoreOptions {
   readonly shard: { readonly index: number; readonly count: number };
   /** Delivered events get `expireAt` this far ahead, for a Firestore TTL policy; 0 sets none. */
   readonly deliveredRetentionDays: number;
-  /** Milliseconds since the epoch, for expireAt and the missing-status schedule. */
+  /** Milliseconds since the epoch, for expireAt. */
   readonly now?: () => number;
 }
 
@@ -50,9 +49,10 @@ export interface FirestoreOutboxStoreOptions {
  */
 export class FirestoreOutboxStore implements OutboxStore {
   private readonly now: () => number;
-  private nextMissingStatusCheckMs = 0;
-  /** Where the last scan for status-less documents stopped, so a large collection is covered over several runs. */
+  /** Where the last scan for status-less documents stopped, so a large collection is covered over several sweeps. */
   private missingStatusScanAfter: QueryDocumentSnapshot | undefined;
+  /** How many the count that began that scan found, less those found since. */
+  private missingStatusLeft = 0;
 
   constructor(
     private readonly firestore: Firestore,
@@ -107,12 +107,12 @@ export class FirestoreOutboxStore implements OutboxStore {
     return newest.onSnapshot(() => onChange(), onError);
   }
 
-  async fetchStrays(limit: number): Promise<readonly StoredDocument[]> {
+  async fetchStrays(limit: number, plan: SweepPlan): Promise<readonly StoredDocument[]> {
     // Strays may have no shard field at all, so only shard 0 looks for them.
     if (this.options.shard.index !== 0) return [];
     const known = Object.values(EventStatus);
     // Looked for at once, so the sweep costs the run one round trip, not two; the scan for documents without a
-    // status (at most hourly) comes after, as it moves a cursor past what it returns.
+    // status (only with plan.wholeOutbox, or while a scan goes on) comes after, as it moves a cursor past what it returns.
     const [unknownStatus, nullStatus, outside] = await Promise.all([
       this.outbox.where('status', 'not-in', known).limit(limit).get(),
       // not-in matches neither a null status nor a missing one.
@@ -121,7 +121,7 @@ export class FirestoreOutboxStore implements OutboxStore {
     ]);
     const strays = [...unknownStatus.docs, ...nullStatus.docs].slice(0, limit).map(toStoredDocument);
     const found = outside.slice(0, limit - strays.length);
-    found.push(...(await this.withoutStatus(limit - strays.length - found.length)));
+    found.push(...(await this.withoutStatus(limit - strays.length - found.length, plan.wholeOutbox)));
     if (found.length > 0) {
       const full = await this.firestore.getAll(...found);
       for (const doc of full) if (doc.exists) strays.push(toStoredDocument(doc));
@@ -155,26 +155,27 @@ export class FirestoreOutboxStore implements OutboxStore {
 
   /**
    * Documents with no status field at all: no query can select them, so the count of all documents is compared
-   * with the count of those with a status (about one read per 1000 documents), at most once an hour per
-   * instance, and the collection is scanned by id, a few pages per run, only while some are missing.
+   * with the count of those with a status (about one read per 1000 documents, delivered events included), only
+   * when the sweep plan says so (stray-sweep.ts), and the collection is scanned by id, a few pages per sweep,
+   * from where the last one stopped, only while some are missing.
    */
-  private async withoutStatus(limit: number): Promise<DocumentReference[]> {
-    if (limit <= 0 || this.now() < this.nextMissingStatusCheckMs) return [];
-    const [all, withStatus] = await Promise.all([this.outbox.count().get(), this.outbox.orderBy('status').count().get()]);
-    const missing = countOf(all) - countOf(withStatus);
-    if (missing <= 0) {
-      this.nextMissingStatusCheckMs = this.now() + MISSING_STATUS_CHECK_INTERVAL_MS;
+  private async withoutStatus(limit: number, countFirst: boolean): Promise<DocumentReference[]> {
+    if (limit <= 0 || (!countFirst && this.missingStatusScanAfter === undefined)) return [];
+    if (countFirst) {
+      const [all, withStatus] = await Promise.all([this.outbox.count().get(), this.outbox.orderBy('status').count().get()]);
+      this.missingStatusLeft = countOf(all) - countOf(withStatus);
       this.missingStatusScanAfter = undefined;
-      return [];
     }
+    if (this.missingStatusLeft <= 0) return [];
     const scan = await this.scan(
       this.outbox.select('status'),
       limit,
-      missing,
+      this.missingStatusLeft,
       this.missingStatusScanAfter,
       (doc) => doc.get('status') === undefined,
     );
     this.missingStatusScanAfter = scan.after;
+    this.missingStatusLeft = scan.after === undefined ? 0 : this.missingStatusLeft - scan.found.length;
     return scan.found;
   }
 

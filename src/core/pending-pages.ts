@@ -46,6 +46,18 @@ export class PendingPages {
     return this.finished;
   }
 
+  /** Where the last page read ended, and that event's createdAt; undefined before any event was read. */
+  get lastRead(): { readonly cursor: PageCursor; readonly createdAtMs: number } | undefined {
+    const at = this.end?.at;
+    return this.end === undefined || at === undefined ? undefined : { cursor: this.end.cursor, createdAtMs: at.toMillis() };
+  }
+
+  /** Before the first page: reads on after `cursor`, past events the last run left waiting (read-resume.ts). */
+  resumeAfter(cursor: PageCursor): void {
+    this.cursor = cursor;
+    this.fromStart = false;
+  }
+
   /** After the last page, reads again (see above); only with `handed` (a following run). */
   restart(nowMs: number): void {
     if (this.handed === undefined) throw new Error('a run that does not follow reads the pending set once');

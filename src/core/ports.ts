@@ -1,4 +1,5 @@
 import type { EventOutcome, OutboxEvent, RunSummary, StoredDocument } from './event.js';
+import type { SweepPlan } from './stray-sweep.js';
 
 /** Where a page of pending events ends; only the store that made it can read it. */
 export interface PageCursor {
@@ -36,8 +37,10 @@ export interface OutboxStore {
   /**
    * Documents the oldest-first query can never return, so they would wait forever: no usable status, a
    * pending event without a createdAt, or one outside every shard. At most `limit`; the relay dead-letters them.
+   * Documents without a status are looked for only with `plan.wholeOutbox` (it counts every document), or while
+   * a scan for them begun then goes on.
    */
-  fetchStrays(limit: number): Promise<readonly StoredDocument[]>;
+  fetchStrays(limit: number, plan: SweepPlan): Promise<readonly StoredDocument[]>;
   /** Ordering keys whose later events wait for a dead letter to be redriven or the key released. */
   fetchParkedKeys(): Promise<ReadonlySet<string>>;
   /**

@@ -22,6 +22,8 @@ import { flushOutcomes, releaseLease, writeAudit, type TailContext } from './run
 import { RunState, StopReason } from './run-state.js';
 import { Instant } from './instant.js';
 import { NO_TELEMETRY, type RunTrace, type Telemetry } from './telemetry.js';
+import type { ShardMemory } from './shard-memory.js';
+import { startSweep, type StartedSweep } from './stray-sweep.js';
 import { checkDocument } from './validate-event.js';
 
 /** The settings one run needs; a subset of Config, so the core never reads the environment. */
@@ -59,6 +61,8 @@ export interface RelayDeps {
   readonly random?: () => number;
   /** Spans and metrics; none when unset (telemetry off). */
   readonly telemetry?: Telemetry;
+  /** What the shard's last runs on this instance left (shard-memory.ts); unset: sweep, and read from the start. */
+  readonly memory?: ShardMemory;
 }
 
 /** What the caller may tell a run while it goes. */
@@ -85,8 +89,6 @@ export type RunResult =
 
 /** Events kept in hand beyond the page being read: enough to keep every slot busy. */
 const QUEUED_PER_SLOT = 2;
-/** Stray documents dead-lettered per run at most. */
-const STRAY_LIMIT = 200;
 
 /**
  * One scheduled run, as named steps over one RunState: acquire the lease, read parked keys, sweep strays,
@@ -167,12 +169,15 @@ class RelayRun {
       return acquired;
     }
     try {
-      // The sweep goes out with the parked keys; the first page only once they are read: a redrive landing
+      // A sweep (when due) goes out with the parked keys; the first page only once they are read: a redrive landing
       // between the two reads is then either in the page or still parks its key (never a page without it).
-      const strays = this.startReading(this.deps.store.fetchStrays(STRAY_LIMIT), 'looking for stray documents');
+      const sweep = startSweep(this.deps.memory?.sweeps, this.deps.clock.now(), (limit, plan) =>
+        this.startReading(this.deps.store.fetchStrays(limit, plan), 'looking for stray documents'),
+      );
       await this.readParkedKeys();
+      this.deps.memory?.reads?.begin(this.deps.clock.now(), this.run, this.pages);
       const firstPage = this.run.stopping.signal.aborted ? undefined : this.startReading(this.readPage(), 'fetching pending events');
-      await this.sweepStrays(strays);
+      await this.sweepStrays(sweep);
       await this.deliverPending(firstPage);
       await this.follow();
     } catch (error) {
@@ -182,12 +187,9 @@ class RelayRun {
     this.judge.endRun();
     const unrecorded = await flushOutcomes(this.checkpointer, this.tail);
     this.keeper?.stop();
-    const summary = this.run.summary({
-      unrecorded,
-      stale: this.checkpointer.stale.length,
-      auditFailed: false,
-      durationMs: this.elapsedMs(),
-    });
+    const stale = this.checkpointer.stale.length;
+    this.deps.memory?.reads?.end(this.run, this.pages, unrecorded + stale, this.deps.clock.now());
+    const summary = this.run.summary({ unrecorded, stale, auditFailed: false, durationMs: this.elapsedMs() });
     const [auditOk] = await Promise.all([
       writeAudit(this.deps.store, summary, this.tail),
       releaseLease(this.deps.lease, this.lease, this.options.leaseTtlMs, this.tail),
@@ -229,17 +231,12 @@ class RelayRun {
     }
   }
 
-  /** Housekeeping before delivery: documents no page would ever return are dead-lettered with a reason. */
-  private async sweepStrays(reading: Promise<Read<readonly StoredDocument[]>>): Promise<void> {
-    const strays = await untilStopped(reading, this.run.stopping.signal);
-    if (strays === undefined || this.run.stopping.signal.aborted) return;
-    if (!strays.ok) {
-      // Failing it must not hold up delivery of the well-formed events.
-      this.log('WARNING', 'looking for stray documents failed; delivering the rest', { error: describeError(strays.error) });
-      return;
-    }
-    this.run.counts.fetched += strays.value.length;
-    for (const document of strays.value) this.submit(document);
+  /** Housekeeping before delivery: documents no page returns are dead-lettered; a failed sweep holds up no delivery. */
+  private async sweepStrays(sweep: StartedSweep): Promise<void> {
+    const { found, error } = await sweep.take(this.run.stopping.signal, this.deps.clock);
+    if (error !== undefined) this.log('WARNING', 'stray sweep failed; delivering the rest', { error: describeError(error) });
+    this.run.counts.fetched += found.length;
+    for (const document of found) this.submit(document);
   }
 
   /**
@@ -371,8 +368,7 @@ class RelayRun {
     const decision = decide(event, result, fault, this.fatePolicy(), nowMs, this.random());
     const { outcome } = decision;
     if (outcome !== undefined) this.checkpointer.add(outcome);
-    if (decision.holdsKey) this.run.holdKey(event.orderingKey);
-    if (decision.failedDelivery && outcome?.kind === 'failed') this.run.failDelivery(`event ${event.id}: ${outcome.error}`);
+    this.run.apply(event, decision, nowMs);
     if (outcome !== undefined) {
       const createdAt = 'createdAt' in event ? event.createdAt : undefined;
       const sinceCreated = outcome.kind === 'delivered' && createdAt instanceof Instant ? nowMs - createdAt.toMillis() : undefined;

@@ -1,5 +1,6 @@
-import { admit, type Admission, type EventRecord } from './decide.js';
+import { admit, type Admission, type Decision, type EventRecord } from './decide.js';
 import type { RunSummary } from './event.js';
+import { LeftBehind } from './left-behind.js';
 
 /** Why a run stopped starting POSTs before it had delivered everything it could. */
 export const StopReason = {
@@ -51,6 +52,8 @@ export class RunState {
   readonly counts: RunCounts = { fetched: 0, delivered: 0, deadLettered: 0, failed: 0, waiting: 0 };
   /** Later events of these ordering keys are not attempted in this run. */
   readonly heldKeys = new Set<string>();
+  /** What the run leaves pending, and when it may be attempted: the next run may read on past it. */
+  readonly leftBehind = new LeftBehind();
   /** Keys waiting for a dead letter across runs (read at the start of the run). */
   parkedKeys: ReadonlySet<string> = new Set();
   /** Deliveries that failed and stay pending: one is enough for the run to answer 500. */
@@ -111,10 +114,21 @@ export class RunState {
    */
   admits(record: Pick<EventRecord, 'orderingKey' | 'nextAttemptAt'>, nowMs: number): Admission | { readonly kind: 'stopped' } {
     const admission = admit(record, this, nowMs);
-    if (admission.kind === 'wait') this.holdKey(record.orderingKey);
+    if (admission.kind === 'wait') {
+      this.holdKey(record.orderingKey);
+      this.leftBehind.waited(record, admission);
+    }
     const stopped = admission.kind === 'attempt' && this.stopping.signal.aborted;
     if (admission.kind === 'wait' || stopped) this.counts.waiting += 1;
     return stopped ? { kind: 'stopped' } : admission;
+  }
+
+  /** What decide() means for the rest of the run: keys held, failed deliveries counted, what stays pending. */
+  apply(event: EventRecord, decision: Decision, nowMs: number): void {
+    const { outcome } = decision;
+    if (decision.holdsKey) this.holdKey(event.orderingKey);
+    if (decision.failedDelivery && outcome?.kind === 'failed') this.failDelivery(`event ${event.id}: ${outcome.error}`);
+    if (outcome !== undefined) this.leftBehind.settled(event.orderingKey, outcome, nowMs);
   }
 
   holdKey(key: string | undefined): void {

@@ -98,7 +98,7 @@ function freezeStoreAt(at: { fetch?: (n: number) => boolean; record?: (n: number
       if (at.fetch?.(fetches) === true) freeze();
       return store.fetchPending(limit, after, maxBytes);
     },
-    fetchStrays: (limit) => store.fetchStrays(limit),
+    fetchStrays: (limit, plan) => store.fetchStrays(limit, plan),
     fetchParkedKeys: () => store.fetchParkedKeys(),
     watchPending: (onChange, onError) => store.watchPending(onChange, onError),
     recordOutcomes: (outcomes, lease) => {

@@ -60,7 +60,7 @@ export function relayEnv(
 export function faultAt(call: 'fetch' | 'recordOutcomes' | 'writeAudit', fault: () => Promise<never>) {
   return (store: OutboxStore): OutboxStore => ({
     fetchPending: (limit, after, maxBytes) => (call === 'fetch' ? fault() : store.fetchPending(limit, after, maxBytes)),
-    fetchStrays: (limit) => (call === 'fetch' ? fault() : store.fetchStrays(limit)),
+    fetchStrays: (limit, plan) => (call === 'fetch' ? fault() : store.fetchStrays(limit, plan)),
     fetchParkedKeys: () => store.fetchParkedKeys(),
     watchPending: (onChange, onError) => store.watchPending(onChange, onError),
     recordOutcomes: (outcomes, lease) => (call === 'recordOutcomes' ? fault() : store.recordOutcomes(outcomes, lease)),

@@ -370,7 +370,7 @@ describe('Delivery: checkpoints, drain and budget', () => {
     const commits: { size: number; at: number }[] = [];
     const spy = (store: OutboxStore): OutboxStore => ({
       fetchPending: (limit, after, maxBytes) => store.fetchPending(limit, after, maxBytes),
-      fetchStrays: (limit) => store.fetchStrays(limit),
+      fetchStrays: (limit, plan) => store.fetchStrays(limit, plan),
       fetchParkedKeys: () => store.fetchParkedKeys(),
       watchPending: (onChange, onError) => store.watchPending(onChange, onError),
       writeAudit: (summary) => store.writeAudit(summary),
@@ -399,7 +399,7 @@ describe('Delivery: checkpoints, drain and budget', () => {
         pages.push({ maxBytes, documents: page.documents.length, largest: page.largestDocumentBytes });
         return page;
       },
-      fetchStrays: (limit) => store.fetchStrays(limit),
+      fetchStrays: (limit, plan) => store.fetchStrays(limit, plan),
       fetchParkedKeys: () => store.fetchParkedKeys(),
       watchPending: (onChange, onError) => store.watchPending(onChange, onError),
       writeAudit: (summary) => store.writeAudit(summary),

@@ -39,7 +39,7 @@ describe('A redrive racing the start of a run', () => {
         return page;
       },
       fetchParkedKeys: () => Promise.race([redrive, sleep(1_000)]).then(() => store.fetchParkedKeys()),
-      fetchStrays: (limit) => store.fetchStrays(limit),
+      fetchStrays: (limit, plan) => store.fetchStrays(limit, plan),
       watchPending: (onChange, onError) => store.watchPending(onChange, onError),
       recordOutcomes: (outcomes, lease) => store.recordOutcomes(outcomes, lease),
       writeAudit: (summary) => store.writeAudit(summary),

@@ -140,7 +140,7 @@ async function queriesTheCodeRuns(): Promise<Map<string, QueryShape>> {
   ]) {
     const store = new FirestoreOutboxStore(firestore, { ...config, leaseRef, shard, deliveredRetentionDays: 7, now: () => 0 });
     await store.fetchPending(200, undefined, 16 * 1024 * 1024);
-    await store.fetchStrays(200);
+    await store.fetchStrays(200, { wholeOutbox: true });
     await store.fetchParkedKeys();
     store.watchPending(
       () => undefined,

@@ -1,0 +1,17 @@
+import { ReadResume } from './read-resume.js';
+import { StraySweepSchedule } from './stray-sweep.js';
+
+/**
+ * What one instance carries from one run of a shard to the next, so waiting events and the stray sweep are not
+ * paid for at every run: when it last swept (stray-sweep.ts) and where its last read ended (read-resume.ts).
+ */
+export interface ShardMemory {
+  readonly sweeps: StraySweepSchedule;
+  /** Unset when following (FOLLOW_MS): that run reads from the start every few seconds anyway (pending-pages.ts). */
+  readonly reads: ReadResume | undefined;
+}
+
+/** A fresh memory, for one shard of one instance (createRelay). */
+export function shardMemory(options: { readonly followMs: number }): ShardMemory {
+  return { sweeps: new StraySweepSchedule(), reads: options.followMs > 0 ? undefined : new ReadResume() };
+}
