@@ -6,12 +6,17 @@ export function benchSectionNames(text: string): string[] {
 }
 
 /**
- * Writes each section the page holds from `sections`; a section this run did not measure says so. Throws
- * naming a marker without its end, so a broken page is not silently left stale.
+ * Writes each section the page holds from `sections` (or only those named in `only`, from a partial run); a
+ * section this run did not measure says so. Throws naming a marker without its end, so a broken page is not
+ * silently left stale.
  */
-export async function writeBenchSections(file: string, sections: Readonly<Record<string, string>>): Promise<string[]> {
+export async function writeBenchSections(
+  file: string,
+  sections: Readonly<Record<string, string>>,
+  only?: readonly string[],
+): Promise<string[]> {
   let text = await readFile(file, 'utf8');
-  const names = benchSectionNames(text);
+  const names = benchSectionNames(text).filter((name) => only === undefined || only.includes(name));
   for (const name of names) {
     const start = `<!-- bench:${name} -->`;
     const end = `<!-- /bench:${name} -->`;
