@@ -77,7 +77,15 @@ function domainTable(result: BenchResult): string {
       ['now: as the Functions Framework serves it, a domain per request (src/index.ts)', `${cpu.coldProcessCpuMsPerEvent.toFixed(3)} ms`],
       ['the domain costs', `${(cpu.coldProcessCpuMsPerEvent - cpu.withoutDomainCpuMsPerEvent).toFixed(3)} ms per event`],
     ],
-  ).join('\n');
+  )
+    .concat([
+      '',
+      `Measured ${result.date}, drains of ${cpu.events} events, ${cpu.rounds.filter((round) => !round.dropped).length} rounds counted, ` +
+        `each serving both in turn; the machine's load average ${result.machine.loadAverageAtStart.join(' / ')} at start, ` +
+        `${result.machine.loadAverageAtEnd.join(' / ')} at end; the raw sender's same POSTs took ${cpu.rawCpuMsPerPost.toFixed(3)} ms of CPU ` +
+        `each (its speed at the time: compare the two rows, not these with other runs).`,
+    ])
+    .join('\n');
 }
 
 /** The machine and the run, one paragraph. */
