@@ -117,7 +117,7 @@ describe('Shutting down the served function', () => {
     expect(router.acceptedIds()).toHaveLength(new Set(router.acceptedIds()).size);
     const next = await (await fetch((await serve()).url, { method: 'POST' })).json();
     expect(next).toMatchObject({ stoppedBy: 'drained', hasMore: false });
-  });
+  }, 120_000);
 
   it('after SIGKILL: the shard is drained again by a run that starts within 60 s (the lease is short and was renewed)', async () => {
     const fn = await serve();
