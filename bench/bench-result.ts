@@ -89,8 +89,8 @@ export interface CpuRound {
   readonly peakRssBytes: number | undefined;
   readonly rawCpuMsPerPost: number;
   readonly rawEventsPerSecond: number;
-  /** The same drain with the Functions Framework's per-request domain left in place (bench/with-domain-entry.ts). */
-  readonly withDomainCpuMsPerEvent: number | undefined;
+  /** The same drain served without the Functions Framework's per-request domain, as before (bench/without-domain-entry.ts). */
+  readonly withoutDomainCpuMsPerEvent: number | undefined;
 }
 
 /** CPU and allocation per delivered event: medians over the warm rounds. */
@@ -111,8 +111,8 @@ export interface CpuResult {
   readonly gcMsPerEvent: number | undefined;
   /** The largest peak RSS over the warm rounds. */
   readonly peakRssBytes: number | undefined;
-  /** Median function CPU per event with the per-request domain left in place; undefined when not measured. */
-  readonly withDomainCpuMsPerEvent: number | undefined;
+  /** Median function CPU per event served without the per-request domain; undefined when not measured. */
+  readonly withoutDomainCpuMsPerEvent: number | undefined;
 }
 
 /** One target of the issue, judged against what was measured. */

@@ -8,8 +8,8 @@ import { seedPending } from './seed-outbox.js';
 
 /** The router answers at once, so the function's own CPU, not the router's latency, bounds the drain. */
 const CPU_LATENCY_MS = 0;
-/** The function registered without serveWithoutRequestDomains(), to measure what the domain costs. */
-const WITH_DOMAIN_SOURCE = 'bench/with-domain-entry.ts';
+/** The function served as before, without the per-request domain, to measure what the domain costs. */
+const WITHOUT_DOMAIN_SOURCE = 'bench/without-domain-entry.ts';
 
 /** The median of a non-empty list; the mean of the middle two for an even count. */
 export function median(values: readonly number[]): number {
@@ -29,7 +29,7 @@ export function median(values: readonly number[]): number {
 export async function measureCpu(context: ScenarioContext): Promise<CpuResult> {
   const { config, session, progress } = context;
   const rounds: CpuRound[] = [];
-  const measureDomain = existsSync(path.join(context.projectRoot, WITH_DOMAIN_SOURCE));
+  const measureDomain = existsSync(path.join(context.projectRoot, WITHOUT_DOMAIN_SOURCE));
   const seed = (collection: string, count: number) => (): Promise<void> =>
     seedPending(session.firestore, collection, count, { shardCount: 1, parallelCommits: config.seedParallelCommits }).then(() => undefined);
   for (let round = 0; round < config.cpuRounds; round += 1) {
@@ -54,14 +54,14 @@ export async function measureCpu(context: ScenarioContext): Promise<CpuResult> {
     const raw = await withRouter(CPU_LATENCY_MS, (router) =>
       measureRawLimit({ routerUrl: router.url, events: config.events, concurrency: config.concurrency }, config.drainTimeoutMs),
     );
-    let withDomainCpuMsPerEvent: number | undefined;
+    let withoutDomainCpuMsPerEvent: number | undefined;
     if (measureDomain) {
       const domainCollections = collectionsFor(`cpudomain${round}`);
       await seed(domainCollections.outbox, config.events)();
-      const withDomain = await withRouter(CPU_LATENCY_MS, (router) =>
-        drainWithFunctions(functionsFor(context, domainCollections, router.url, { source: WITH_DOMAIN_SOURCE })),
+      const withoutDomain = await withRouter(CPU_LATENCY_MS, (router) =>
+        drainWithFunctions(functionsFor(context, domainCollections, router.url, { source: WITHOUT_DOMAIN_SOURCE })),
       );
-      withDomainCpuMsPerEvent = (withDomain.cpu.functionsSeconds * 1000) / Math.max(1, withDomain.delivered);
+      withoutDomainCpuMsPerEvent = (withoutDomain.cpu.functionsSeconds * 1000) / Math.max(1, withoutDomain.delivered);
     }
     const shard = probed.shards[0];
     const delivered = Math.max(1, drain.delivered);
@@ -80,7 +80,7 @@ export async function measureCpu(context: ScenarioContext): Promise<CpuResult> {
       peakRssBytes: drain.shards[0]?.peakRssBytes,
       rawCpuMsPerPost: (raw.cpuSeconds * 1000) / Math.max(1, raw.ok),
       rawEventsPerSecond: raw.eventsPerSecond,
-      withDomainCpuMsPerEvent,
+      withoutDomainCpuMsPerEvent,
     };
     rounds.push(result);
     progress(
@@ -89,14 +89,14 @@ export async function measureCpu(context: ScenarioContext): Promise<CpuResult> {
         `(GC ${result.gcMsPerEvent?.toFixed(3) ?? 'n/a'}), ` +
         `${result.allocKbPerEvent?.toFixed(1) ?? 'n/a'} KB/event, ` +
         `peak RSS ${((result.peakRssBytes ?? 0) / 2 ** 20).toFixed(0)} MiB; raw ${result.rawCpuMsPerPost.toFixed(3)} ms/POST; ` +
-        `with the domain ${withDomainCpuMsPerEvent?.toFixed(3) ?? 'n/a'} ms/event; ${cpuLine(drain.cpu)}`,
+        `without the domain ${withoutDomainCpuMsPerEvent?.toFixed(3) ?? 'n/a'} ms/event; ${cpuLine(drain.cpu)}`,
     );
   }
   const warm = rounds.filter((round) => !round.dropped);
   const counted = warm.length > 0 ? warm : rounds;
   const alloc = counted.flatMap((round) => (round.allocKbPerEvent === undefined ? [] : [round.allocKbPerEvent]));
   const gc = counted.flatMap((round) => (round.gcMsPerEvent === undefined ? [] : [round.gcMsPerEvent]));
-  const domain = counted.flatMap((round) => (round.withDomainCpuMsPerEvent === undefined ? [] : [round.withDomainCpuMsPerEvent]));
+  const domain = counted.flatMap((round) => (round.withoutDomainCpuMsPerEvent === undefined ? [] : [round.withoutDomainCpuMsPerEvent]));
   const peaks = counted.flatMap((round) => (round.peakRssBytes === undefined ? [] : [round.peakRssBytes]));
   return {
     latencyMs: CPU_LATENCY_MS,
@@ -110,6 +110,6 @@ export async function measureCpu(context: ScenarioContext): Promise<CpuResult> {
     allocKbPerEvent: alloc.length === 0 ? undefined : median(alloc),
     gcMsPerEvent: gc.length === 0 ? undefined : median(gc),
     peakRssBytes: peaks.length === 0 ? undefined : Math.max(...peaks),
-    withDomainCpuMsPerEvent: domain.length === 0 ? undefined : median(domain),
+    withoutDomainCpuMsPerEvent: domain.length === 0 ? undefined : median(domain),
   };
 }

@@ -6,8 +6,9 @@ export function benchSectionNames(text: string): string[] {
 }
 
 /**
- * Writes each section the page holds from `sections`; a section this run did not measure says so. Throws
- * naming a marker without its end, so a broken page is not silently left stale.
+ * Writes each section the page holds from `sections` (or only those named in `only`, from a partial run); a
+ * section this run did not measure says so. Throws naming a marker without its end, so a broken page is not
+ * silently left stale.
  */
 export async function writeBenchSections(
   file: string,

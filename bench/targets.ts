@@ -87,9 +87,9 @@ function cpuVerdict(cpu: CpuResult | undefined): TargetVerdict {
     `by part: the POST as the raw sender spends it ${cpu.rawCpuMsPerPost.toFixed(3)} ms, garbage collection (main thread) ${gc.toFixed(3)} ms ` +
     `at ${cpu.allocKbPerEvent?.toFixed(1) ?? 'n/a'} KB allocated per event, the rest ${relayOwn.toFixed(3)} ms ` +
     `(the Firestore client's reads and batched writes, scheduling, the run's bookkeeping, GC helper threads)` +
-    (cpu.withDomainCpuMsPerEvent === undefined
+    (cpu.withoutDomainCpuMsPerEvent === undefined
       ? ''
-      : `; with the Functions Framework's per-request domain a just-started process spent ${cpu.withDomainCpuMsPerEvent.toFixed(3)} ms`) +
+      : `; without the Functions Framework's per-request domain (as before) a just-started process spent ${cpu.withoutDomainCpuMsPerEvent.toFixed(3)} ms`) +
     (met
       ? ''
       : `; over by ${(cpu.functionCpuMsPerEvent - TARGET_FUNCTION_CPU_MS_PER_EVENT).toFixed(3)} ms: profile one drain with ` +

@@ -1,7 +1,6 @@
 import { http } from '@google-cloud/functions-framework';
-import { serveWithoutRequestDomains } from './function/async-error-guard.js';
 import { createOutboundEventHandler } from './function/outbound-event-handler.js';
 
-// No per-request domain (its async hook cost ~28 % of the CPU per event); the guard takes over its error path.
-serveWithoutRequestDomains();
-http('outboundEventHandler', createOutboundEventHandler({ guardAsyncErrors: true }));
+// Served as the Functions Framework serves any function, each request in its domain; after an uncaught
+// exception the runs in flight answer, then the process exits (exit-after-uncaught-exception.ts).
+http('outboundEventHandler', createOutboundEventHandler({ exitAfterUncaughtException: true }));

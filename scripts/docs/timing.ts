@@ -90,7 +90,7 @@ function postShareOfShutdown(relaySource: string): number {
 
 /** The GracefulShutdown's wait in src/function/outbound-event-handler.ts: SHUTDOWN_TIMEOUT_MS plus a margin. */
 function handOverAfterMs(handlerSource: string, shutdownTimeoutMs: number): number {
-  const match = /new GracefulShutdown\(logger, shutdownTimeoutMs \+ ([\d_]+)\)/.exec(handlerSource);
+  const match = /new GracefulShutdown\(logger, processRuns\(\), shutdownTimeoutMs \+ ([\d_]+)\)/.exec(handlerSource);
   if (match === null)
     throw new Error('src/function/outbound-event-handler.ts: the GracefulShutdown wait changed; update scripts/docs/timing.ts');
   return shutdownTimeoutMs + Number((match[1] as string).replaceAll('_', ''));

@@ -1,24 +1,27 @@
 import type { Logger } from '../core/ports.js';
+import type { RunsInFlight } from './runs-in-flight.js';
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 type ShutdownSignal = (typeof SIGNALS)[number];
 type Listener = (signal: NodeJS.Signals) => void;
 
 /**
- * SIGTERM for a served function: Cloud Run sends it, then SIGKILL 10 s later, and the Functions Framework's
- * own handler exits at once, which would lose every acknowledged outcome of a run in flight and keep its lease.
- * This takes the signal over: it tells the runs in flight to stop (they start no new POSTs, record what was
- * acknowledged, release the lease and answer within SHUTDOWN_TIMEOUT_MS), waits for their answers to be
- * sent, then hands the signal back to the listeners it displaced (the framework's, which exit).
+ * SIGTERM for a served function: Cloud Run sends it, then SIGKILL 10 s later. The Functions Framework (5.0.5,
+ * its latest) has no hook for it: its ErrorHandler, registered once the server listens, answers the latest
+ * request 500 and calls process.exit() in the same tick (upstream issue #704), which would lose every
+ * acknowledged outcome of a run in flight and keep its lease. So this defers the framework's listener rather
+ * than racing it: it tells the runs in flight to stop (no new POSTs, what was acknowledged recorded, the lease
+ * released, an answer within SHUTDOWN_TIMEOUT_MS), waits for their answers, then calls the listeners it
+ * deferred (the framework's, which exit as designed).
  */
 export class GracefulShutdown {
   private readonly controller = new AbortController();
-  private readonly inFlight = new Set<Promise<unknown>>();
   private readonly displaced = new Map<ShutdownSignal, Listener[]>();
   private readonly listener: Listener = (signal) => void this.onSignal(signal as ShutdownSignal);
 
   constructor(
     private readonly logger: Logger,
+    private readonly runs: RunsInFlight,
     /** Longest wait for runs in flight before handing the signal on regardless. */
     private readonly maxWaitMs: number,
     private readonly processRef: NodeJS.Process = process,
@@ -30,8 +33,8 @@ export class GracefulShutdown {
   }
 
   /**
-   * Takes SIGTERM and SIGINT over from whoever listens now. Called on every request, because the Functions
-   * Framework registers its handlers only once the server listens, after this module was loaded.
+   * Defers the SIGTERM and SIGINT listeners registered so far. Called on every request, because the Functions
+   * Framework registers its listeners only once the server listens, after the function's module was loaded.
    */
   install(): void {
     for (const signal of SIGNALS) {
@@ -43,20 +46,12 @@ export class GracefulShutdown {
     }
   }
 
-  /** Keeps the process up until `work` (a run and its answer) has finished. */
-  track<T>(work: Promise<T>): Promise<T> {
-    const tracked = work.finally(() => this.inFlight.delete(tracked));
-    this.inFlight.add(tracked);
-    return tracked;
-  }
-
   private async onSignal(signal: ShutdownSignal): Promise<void> {
     if (!this.controller.signal.aborted) {
-      this.logger.log('INFO', `${signal}: finishing the runs in flight before exiting`, { runs: this.inFlight.size });
+      this.logger.log('INFO', `${signal}: finishing the runs in flight before exiting`, { runs: this.runs.size });
       this.controller.abort();
     }
-    const timer = new Promise<void>((resolve) => setTimeout(resolve, this.maxWaitMs).unref());
-    await Promise.race([Promise.allSettled([...this.inFlight]), timer]);
+    await this.runs.answered(this.maxWaitMs);
     const displaced = this.displaced.get(signal) ?? [];
     for (const signalName of SIGNALS) this.processRef.removeListener(signalName, this.listener);
     if (displaced.length === 0) {

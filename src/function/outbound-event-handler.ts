@@ -7,8 +7,9 @@ import type { Logger } from '../core/ports.js';
 import type { RunResult } from '../core/relay.js';
 import { createRelay, type RelaySeams } from '../create-relay.js';
 import { ConfigError, describeError } from '../errors.js';
-import { AsyncErrorGuard } from './async-error-guard.js';
+import { ExitAfterUncaughtException } from './exit-after-uncaught-exception.js';
 import { GracefulShutdown } from './graceful-shutdown.js';
+import { RunsInFlight } from './runs-in-flight.js';
 
 /** Seams for tests and embedders; production passes nothing. */
 export interface HandlerOptions extends RelaySeams {
@@ -19,11 +20,11 @@ export interface HandlerOptions extends RelaySeams {
    */
   readonly shutdown?: AbortSignal;
   /**
-   * Catch errors that escape every promise chain (uncaughtException, unhandledRejection): the runs in flight
-   * stop and answer 500 instead of the process exiting. src/index.ts turns it on, as it serves the function
-   * without the Functions Framework's per-request domain (async-error-guard.ts); off by default for embedders.
+   * After an uncaught exception, let the runs in flight record what was acknowledged and answer 500, then end
+   * the process (exit-after-uncaught-exception.ts). src/index.ts turns it on; off by default for embedders,
+   * whose process is theirs to end.
    */
-  readonly guardAsyncErrors?: boolean;
+  readonly exitAfterUncaughtException?: boolean;
 }
 
 /** The answer to Cloud Scheduler: a status and a JSON body. */
@@ -55,7 +56,8 @@ export function createOutboundEventHandler(options: HandlerOptions = {}): Outbou
   // The shutdown signal is the process's: a second handler in one process shares it.
   const graceful = options.shutdown === undefined ? processShutdown(logger, config.shutdownTimeoutMs) : undefined;
   const shutdown = options.shutdown ?? (graceful as GracefulShutdown).signal;
-  const guard = options.guardAsyncErrors === true ? processErrorGuard(logger) : undefined;
+  const crash = options.exitAfterUncaughtException === true ? processCrashExit(logger, config.shutdownTimeoutMs) : undefined;
+  crash?.install();
 
   const handler: HttpFunction = async (req, res) => {
     if (req.method !== 'POST') {
@@ -63,10 +65,9 @@ export function createOutboundEventHandler(options: HandlerOptions = {}): Outbou
       return;
     }
     graceful?.install();
-    guard?.install();
     const runId = newRunId(clock.now());
-    // An escaped error ends the run as a shutdown would (acknowledged outcomes recorded, lease released).
-    const escaped = guard?.signal;
+    // An uncaught exception ends the run as a shutdown would (acknowledged outcomes recorded, lease released).
+    const escaped = crash?.signal;
     const work = (async () => {
       let answer: Answer;
       try {
@@ -80,7 +81,7 @@ export function createOutboundEventHandler(options: HandlerOptions = {}): Outbou
       logAnswer(answers, runId, answer);
       await send(res, answer);
     })();
-    await (graceful?.track(work) ?? work);
+    await processRuns().track(work);
   };
   return Object.assign(handler, { close: () => relay.close() });
 }
@@ -99,9 +100,9 @@ export function answerFor(result: RunResult): Answer {
   }
 }
 
-/** A run an escaped error ended answers 500, so Scheduler retries; the body keeps what the run did. */
+/** A run an uncaught exception ended answers 500, so Scheduler retries; the body keeps what the run did. */
 function escapedErrorAnswer(answer: Answer, runId: string, error: unknown): Answer {
-  const message = `an unexpected asynchronous error ended the run: ${describeError(error)}`;
+  const message = `an uncaught exception ended the run: ${describeError(error)}`;
   return { status: 500, body: { ...answer.body, error: 'internal', message, runId } };
 }
 
@@ -120,6 +121,8 @@ export const RUN_ANSWERED = 'run answered';
 
 /** Resolves once the answer has been handed to the socket, so a shutdown waiting on it does not cut it off. */
 function send(res: Response, answer: Answer): Promise<void> {
+  // Already answered: the Functions Framework answers 500 itself when an error escapes in the request's domain.
+  if (res.headersSent) return Promise.resolve();
   return new Promise((resolve) => {
     res.once('finish', resolve);
     res.once('close', resolve);
@@ -127,21 +130,29 @@ function send(res: Response, answer: Answer): Promise<void> {
   });
 }
 
+let sharedRuns: RunsInFlight | undefined;
+
+/** The process's runs in flight, however many handlers it serves: what a shutdown or a crash waits for. */
+function processRuns(): RunsInFlight {
+  sharedRuns ??= new RunsInFlight(systemClock);
+  return sharedRuns;
+}
+
 let sharedShutdown: GracefulShutdown | undefined;
 
 /** One SIGTERM handler per process, however many handlers it serves. */
 function processShutdown(logger: Logger, shutdownTimeoutMs: number): GracefulShutdown {
   // A little longer than a run needs to wind down, so a bug cannot keep the instance past Cloud Run's SIGKILL.
-  sharedShutdown ??= new GracefulShutdown(logger, shutdownTimeoutMs + 1000);
+  sharedShutdown ??= new GracefulShutdown(logger, processRuns(), shutdownTimeoutMs + 1000);
   return sharedShutdown;
 }
 
-let sharedGuard: AsyncErrorGuard | undefined;
+let sharedCrashExit: ExitAfterUncaughtException | undefined;
 
-/** One guard per process, however many handlers it serves. */
-function processErrorGuard(logger: Logger): AsyncErrorGuard {
-  sharedGuard ??= new AsyncErrorGuard(logger);
-  return sharedGuard;
+/** One exit after an uncaught exception per process, with the same bound as a SIGTERM's. */
+function processCrashExit(logger: Logger, shutdownTimeoutMs: number): ExitAfterUncaughtException {
+  sharedCrashExit ??= new ExitAfterUncaughtException(logger, processRuns(), shutdownTimeoutMs + 1000);
+  return sharedCrashExit;
 }
 
 /** A misconfigured deployment answers every run with the same one-line reason instead of crashing. */

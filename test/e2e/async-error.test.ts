@@ -1,6 +1,7 @@
 import type { Firestore } from '@google-cloud/firestore';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
+import { UNCAUGHT_EXCEPTION_EXIT_CODE } from '../../src/function/exit-after-uncaught-exception.js';
 import { serveFunction, type ServedFunction } from '../../tools/local/functions-framework-process.js';
 import { relayEnv } from '../support/function-server.js';
 import { startLoopbackRouter, type LoopbackRouter } from '../support/loopback-router.js';
@@ -11,59 +12,65 @@ const PRELOAD = pathToFileURL(path.join(PROJECT_ROOT, 'test', 'support', 'async-
 const EVENTS = 120;
 
 /**
- * src/index.ts serves the function without the Functions Framework's per-request domain; an error that escapes
- * every promise chain must still end the run with its outcomes recorded and a 500, and the process must live on.
+ * src/index.ts serves the function as the Functions Framework serves any function: each request in its domain,
+ * the framework's own process handlers in place. An uncaught exception in a run must still leave every event the
+ * router acknowledged recorded and the lease released, answer 500 (Scheduler retries), then end the process, as
+ * Node's documentation says a process must after an uncaught exception (Cloud Run starts another).
  */
-describe('outboundEventHandler served by npm start, when an error escapes every promise chain', () => {
+describe('outboundEventHandler served by npm start, after an uncaught exception', () => {
   let db: Firestore;
   let router: LoopbackRouter;
-  let served: ServedFunction | undefined;
+  const served: ServedFunction[] = [];
   const output: string[] = [];
 
   beforeAll(() => {
     db = emulatorFirestore();
   });
   afterAll(async () => {
-    await served?.stop();
+    await Promise.all(served.map((fn) => fn.stop('SIGKILL')));
     await router.close();
     await db.terminate();
   });
 
-  it('ends the run with a 500, records what the router acknowledged, and serves the next run', async () => {
+  it('answers 500, records what the router acknowledged, frees the lease and exits; the next process delivers the rest', async () => {
     // Slow enough answers that the run is still delivering when the error is thrown at the 41st event's POST.
     router = await startLoopbackRouter(() => ({ respond: 200, body: '{"ok":true}', delayMs: 20 }));
     const collections = uniqueCollections();
     const ids = await seedEvents(db, collections.outbox, EVENTS);
-    served = await serveFunction({
+    const env = {
+      PATH: process.env.PATH,
+      METADATA_SERVER_DETECTION: 'none',
+      ...relayEnv(router.url, collections, { DELIVERY_CONCURRENCY: '4' }),
+    };
+    const crashing = await serveFunction({
       projectRoot: PROJECT_ROOT,
       target: 'outboundEventHandler',
-      env: {
-        PATH: process.env.PATH,
-        METADATA_SERVER_DETECTION: 'none',
-        NODE_OPTIONS: `--import ${PRELOAD}`,
-        INJECT_ASYNC_ERROR_EVENT_ID: 'evt-0040',
-        ...relayEnv(router.url, collections, { DELIVERY_CONCURRENCY: '4' }),
-      },
+      env: { ...env, NODE_OPTIONS: `--import ${PRELOAD}`, INJECT_ASYNC_ERROR_EVENT_ID: 'evt-0040' },
       onOutput: (line) => output.push(line),
     });
+    served.push(crashing);
 
-    const first = await fetch(served.url, { method: 'POST' });
-    const firstBody = (await first.json()) as { error?: string; delivered?: number; hasMore?: boolean };
-    const deliveredAfterFirst = await idsWithStatus(db, collections.outbox, 'delivered');
-    const second = await fetch(served.url, { method: 'POST' });
-    const secondBody = (await second.json()) as { delivered?: number };
+    const first = await fetch(crashing.url, { method: 'POST' });
+    await first.text();
+    const exitCode = await crashing.exited;
+    const recorded = await idsWithStatus(db, collections.outbox, 'delivered');
+    const acknowledged = [...new Set(router.acceptedIds())].sort();
+    const next = await serveFunction({ projectRoot: PROJECT_ROOT, target: 'outboundEventHandler', env });
+    served.push(next);
+    const second = await fetch(next.url, { method: 'POST' });
+    const secondBody = (await second.json()) as { delivered?: number; stoppedBy?: string };
 
     expect(first.status).toBe(500);
-    expect(firstBody).toMatchObject({ error: 'internal' });
-    // Flushed: every event the answer counts as delivered is recorded so, and the run stopped early.
-    expect(deliveredAfterFirst).toHaveLength(firstBody.delivered ?? -1);
-    expect(firstBody.delivered).toBeGreaterThanOrEqual(40);
-    expect(firstBody.delivered).toBeLessThan(EVENTS);
-    // The same process (its lease released) delivers the rest.
+    expect(exitCode).toBe(UNCAUGHT_EXCEPTION_EXIT_CODE);
+    // Flushed before the exit: every event the router acknowledged is recorded, and the run stopped early.
+    expect(recorded).toEqual(acknowledged);
+    expect(recorded.length).toBeGreaterThanOrEqual(40);
+    expect(recorded.length).toBeLessThan(EVENTS);
+    // The lease was released: the next process's run is not skipped, and it delivers the rest.
     expect(second.status).toBe(200);
-    expect((firstBody.delivered ?? 0) + (secondBody.delivered ?? 0)).toBe(EVENTS);
+    expect(secondBody).toMatchObject({ stoppedBy: 'drained', delivered: EVENTS - recorded.length });
     expect(await idsWithStatus(db, collections.outbox, 'delivered')).toEqual(ids);
     const logged = output.map((line) => (line.startsWith('{') ? (JSON.parse(line) as Record<string, unknown>) : {}));
     expect(logged).toContainEqual(expect.objectContaining({ severity: 'ERROR', event: 'uncaughtException' }));
-  });
+  }, 120_000);
 });

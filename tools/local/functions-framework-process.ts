@@ -14,6 +14,8 @@ export const EXAMPLE_ROUTER_SOURCE = 'build/examples/example-router/main.js';
 export interface ServedFunction {
   readonly url: string;
   readonly pid: number;
+  /** Settles when the process has exited, on its own or stopped: its exit code, or the signal that ended it. */
+  readonly exited: Promise<number | NodeJS.Signals | null>;
   /** Ends the process (SIGTERM by default; SIGKILL to simulate a crash) and waits until it has exited. */
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
@@ -59,10 +61,10 @@ export async function serveFunction(options: {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   };
   process.once('exit', killOnExit);
-  const exited = new Promise<void>((resolve) =>
-    child.once('exit', () => {
+  const exited = new Promise<number | NodeJS.Signals | null>((resolve) =>
+    child.once('exit', (code, signal) => {
       process.removeListener('exit', killOnExit);
-      resolve();
+      resolve(code ?? signal);
     }),
   );
   const stop = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => {
@@ -81,7 +83,7 @@ export async function serveFunction(options: {
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return { url: `http://127.0.0.1:${port}/`, pid: child.pid ?? -1, stop };
+  return { url: `http://127.0.0.1:${port}/`, pid: child.pid ?? -1, exited, stop };
 }
 
 function accepts(port: number): Promise<boolean> {
