@@ -120,7 +120,6 @@ export class World implements WorldFacts {
   private runCount = 0;
   private ticks = 0;
   private generation = 0;
-  private poisoned = 0;
   private random: () => number;
   /** Set by a broken promise noticed inside a callback of the core; thrown at the end of the step. */
   private broken: BrokenPromise | undefined;
@@ -174,15 +173,20 @@ export class World implements WorldFacts {
 
   deliverable(id: string): boolean {
     const doc = this.db.documents.get(id);
-    if (doc?.fields.status !== 'pending' || this.router.poison.has(id)) return false;
+    if (doc?.fields.status !== 'pending' || this.refused(id)) return false;
     const key = doc.fields.orderingKey;
     if (typeof key !== 'string') return true;
     if (this.db.parked.has(key)) return false;
     // Behind an earlier event of its key that the router refuses: it waits for that one's dead letter.
     const order = this.events.get(id)?.order ?? 0;
     return ![...this.events.values()].some(
-      (other) => other.key === key && other.order < order && this.router.poison.has(other.id) && this.status(other.id) === 'pending',
+      (other) => other.key === key && other.order < order && this.refused(other.id) && this.status(other.id) === 'pending',
     );
+  }
+
+  /** The router's consumers refuse it for good (poison) or as long as the history lasts (a claim held). */
+  private refused(id: string): boolean {
+    return this.router.poison.has(id) || this.router.claimed.has(id);
   }
 
   // ── Running a history ─────────────────────────────────────────────────────────────────────────────────
@@ -222,11 +226,12 @@ export class World implements WorldFacts {
     if (this.broken !== undefined) throw this.broken;
   }
 
-  /** Router healthy, claims let go, Firestore answering: within LIVENESS_RUNS runs every deliverable event must go. */
+  /** Router healthy, consumers still refusing what they refuse, Firestore answering: within LIVENESS_RUNS runs every deliverable event must go. */
   private async healthyTail(): Promise<void> {
     this.router.mode = 'healthy';
-    this.router.claimed.clear();
-    this.history.push(`end t+${((this.now() - START_MS) / 1000).toFixed(1)}s: router healthy, claims released, no more faults`);
+    this.history.push(
+      `end t+${((this.now() - START_MS) / 1000).toFixed(1)}s: router healthy (its consumers' refusals stay), no more faults`,
+    );
     this.healthySince = this.runCount;
     for (let steps = 0; ; steps += 1) {
       const finished = this.runs.filter((run, i) => i >= (this.healthySince ?? 0) && run.answeredAt !== undefined).length;
@@ -346,18 +351,23 @@ export class World implements WorldFacts {
     return `direct writer puts ${id} (${['createdAt 90 s ahead', 'createdAt 20 s behind', 'no createdAt', 'no type'][shape] ?? ''})`;
   }
 
-  /** A consumer refuses one event: as poison (a 5xx for that payload for good) or holding its claim for now. */
+  /**
+   * A consumer refuses one event: as poison (a 5xx for that payload for good), or holding its claim (a 503 with
+   * Retry-After), at most DELIVERY_CONCURRENCY claims at once, as a consumer that crashed holding them would.
+   */
   private refuse(pick: number): string | undefined {
     const pending = [...this.events.keys()].filter((id) => this.status(id) === 'pending');
     if (pending.length === 0) return undefined;
     const id = pending[pick % pending.length] as string;
+    const refusing = this.router.poison.size + this.router.claimed.size;
     if ((pick >> 8) % 2 === 0) {
-      if (this.knownOpen.poisonEvents && this.poisoned >= this.options.breakerThreshold - 1) return undefined;
-      this.poisoned += 1;
+      if (this.knownOpen.poisonEvents && refusing >= this.options.breakerThreshold - 1) return undefined;
       this.router.poison.add(id);
       return `the router fails ${id} for good (poison)`;
     }
     if (this.router.claimed.delete(id)) return `a consumer lets go of ${id}'s claim`;
+    if (this.router.claimed.size >= this.options.deliveryConcurrency) return undefined;
+    if (this.knownOpen.poisonEvents && this.router.poison.size > 0 && refusing >= this.options.breakerThreshold - 1) return undefined;
     this.router.claimed.add(id);
     return `a consumer holds ${id}'s claim (503, Retry-After)`;
   }
