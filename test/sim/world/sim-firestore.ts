@@ -124,7 +124,8 @@ export class SimFirestore {
     for (const outcome of outcomes) {
       const current = this.documents.get(outcome.eventId);
       if (current === undefined || current.version !== (outcome.version as unknown as number)) {
-        stale.push(outcome.eventId);
+        // As the Firestore store: not stale when the document already shows this outcome (a commit that landed late).
+        if (!showsOutcome(current, outcome)) stale.push(outcome.eventId);
         continue;
       }
       const nowAt = Instant.fromMillis(this.scheduler.now());
@@ -247,6 +248,15 @@ export class SimFirestore {
     }
     return true;
   }
+}
+
+/** Whether a document already shows an outcome (the Firestore store's rule of the same name). */
+function showsOutcome(current: SimDocument | undefined, outcome: EventOutcome): boolean {
+  if (current === undefined || current.fields.postAttempts !== outcome.postAttempts) return false;
+  const status = current.fields.status;
+  if (outcome.kind === 'delivered') return status === 'delivered';
+  if (outcome.kind === 'dead_letter') return status === 'dead_letter';
+  return status === 'pending' && current.fields.attempts === outcome.attempts;
 }
 
 function stored(id: string, d: SimDocument): StoredDocument {
