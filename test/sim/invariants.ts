@@ -17,6 +17,7 @@ export const PROMISES = [
   'one-run-per-shard',
   'answer-within-bound',
   'error-only-for-failed-delivery',
+  'redrive-honoured',
 ] as const;
 export type PromiseName = (typeof PROMISES)[number];
 
@@ -171,6 +172,15 @@ export class Promises {
         'error-only-for-failed-delivery',
         `${run.runId} answered 500 (${answer.cause}) though every POST it made was acknowledged`,
       );
+  }
+
+  /**
+   * An operator's redrive is not undone behind their back: a redriven event is dead-lettered again only after the
+   * relay tried it again (a POST started since the redrive), or when it cannot be delivered as written.
+   */
+  deadLettered(eventId: string, triedSinceRedrive: boolean, malformed: boolean): void {
+    if (!triedSinceRedrive && !malformed)
+      throw this.broken('redrive-honoured', `${eventId} was dead-lettered again after its redrive without being POSTed since`);
   }
 
   /** Once the router is healthy, every deliverable event is delivered within a bounded number of runs. */

@@ -33,7 +33,7 @@ interface Backend {
 
 function modelBackend(): Backend {
   const scheduler = new SimScheduler(Date.UTC(2026, 0, 1));
-  const db = new SimFirestore(scheduler, { recordedDelivered: () => undefined });
+  const db = new SimFirestore(scheduler, { recordedDelivered: () => undefined, recordedDeadLetter: () => undefined });
   const clock = new SimClock(scheduler, 'conformance', 0);
   const drain = async (): Promise<void> => {
     for (;;) {

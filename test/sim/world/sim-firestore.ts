@@ -32,6 +32,7 @@ interface LeaseDoc {
 /** What the world is told as the store changes, for the invariants. */
 export interface StoreObserver {
   recordedDelivered(eventId: string): void;
+  recordedDeadLetter(eventId: string): void;
 }
 
 /** Firestore as the relay uses it, kept in memory: documents with update times, parked keys, the run lease. */
@@ -144,6 +145,7 @@ export class SimFirestore {
         Object.assign(fields, { attempts: outcome.attempts, lastError: outcome.error, nextAttemptAt: outcome.nextAttemptAt });
       this.put(outcome.eventId, fields);
       if (outcome.kind === 'delivered') this.observer.recordedDelivered(outcome.eventId);
+      if (outcome.kind === 'dead_letter') this.observer.recordedDeadLetter(outcome.eventId);
     }
     return { stale };
   }

@@ -109,6 +109,10 @@ export class World implements WorldFacts {
   readonly recordedDelivered = new Set<string>();
   readonly skippedByOperator = new Set<string>();
   readonly purged = new Set<string>();
+  /** Redriven events not POSTed since their redrive. */
+  private readonly redrivenUntried = new Set<string>();
+  /** Events written so that they can never be delivered (no createdAt, no type). */
+  private readonly malformed = new Set<string>();
   /** What happened, one line per step that was not plain progress. */
   readonly history: string[] = [];
   readonly promises: Promises;
@@ -134,7 +138,10 @@ export class World implements WorldFacts {
   ) {
     this.options = { ...SIM_OPTIONS, followMs: config.followMs };
     this.random = mulberry32(config.jitterSeed);
-    this.db = new SimFirestore(this.scheduler, { recordedDelivered: (id) => this.guard(() => this.onRecordedDelivered(id)) });
+    this.db = new SimFirestore(this.scheduler, {
+      recordedDelivered: (id) => this.guard(() => this.onRecordedDelivered(id)),
+      recordedDeadLetter: (id) => this.guard(() => this.promises.deadLettered(id, !this.redrivenUntried.has(id), this.malformed.has(id))),
+    });
     this.router = new SimRouter(
       this.scheduler,
       {
@@ -347,6 +354,7 @@ export class World implements WorldFacts {
       delete fields.type;
     }
     this.events.set(id, { id, key: undefined, order: this.counter });
+    if (shape >= 2) this.malformed.add(id);
     this.db.put(id, fields);
     return `direct writer puts ${id} (${['createdAt 90 s ahead', 'createdAt 20 s behind', 'no createdAt', 'no type'][shape] ?? ''})`;
   }
@@ -376,8 +384,9 @@ export class World implements WorldFacts {
     const dead = [...this.events.keys()].filter((id) => this.status(id) === 'dead_letter');
     if (dead.length === 0) return undefined;
     const id = dead[pick % dead.length] as string;
+    // A dead letter whose key was released stays skipped: the operator gave up its place in the key's order.
     this.db.redrive(id);
-    this.skippedByOperator.delete(id);
+    this.redrivenUntried.add(id);
     return `operator redrives ${id}`;
   }
 
@@ -504,6 +513,7 @@ export class World implements WorldFacts {
     if (run === undefined) return;
     this.promises.oneRunDelivering(post.eventId, run);
     this.promises.postStarting(post.eventId, run);
+    this.redrivenUntried.delete(post.eventId);
   }
 
   private onAccepted(post: PostRecord): void {
