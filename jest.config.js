@@ -1,5 +1,5 @@
 /**
- * Jest runs the TypeScript sources as native ES modules (p-retry and p-limit are ESM-only), in three tiers
+ * Jest runs the TypeScript sources as native ES modules (p-retry and p-limit are ESM-only), in four tiers
  * that scripts/dev.sh runs one after another (`npm test`), or alone (`npm run test:unit` …):
  * - unit: core logic, config, adapters and deploy files; no Java, no emulator, no globalSetup.
  * - emulator: everything that talks to Firestore, on one emulator this tier starts; files run in parallel.
