@@ -1,9 +1,10 @@
 /**
- * Jest runs the TypeScript sources as native ES modules (p-retry and p-limit are ESM-only), in three tiers
+ * Jest runs the TypeScript sources as native ES modules (p-retry and p-limit are ESM-only), in four tiers
  * that scripts/dev.sh runs one after another (`npm test`), or alone (`npm run test:unit` …):
  * - unit: core logic, config, adapters and deploy files; no Java, no emulator, no globalSetup.
  * - emulator: everything that talks to Firestore, on one emulator this tier starts; files run in parallel.
  * - e2e: real processes (`npm start`, the CLI bin, fault injection) on the built dist/ and build/; in band.
+ * - sim: the deterministic simulation (test/sim): the real core on simulated ports, thousands of seeded histories.
  */
 const shared = {
   testEnvironment: 'node',
@@ -30,5 +31,6 @@ export default {
     { ...shared, displayName: 'unit', roots: ['<rootDir>/test/unit'] },
     { ...shared, ...withEmulator, displayName: 'emulator', roots: ['<rootDir>/test/emulator'] },
     { ...shared, ...withEmulator, displayName: 'e2e', roots: ['<rootDir>/test/e2e'] },
+    { ...shared, displayName: 'sim', roots: ['<rootDir>/test/sim'] },
   ],
 };

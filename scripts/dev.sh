@@ -4,8 +4,9 @@
 # missing or older than package-lock.json), the build the task needs, then the task. Progress goes to stderr.
 #
 #   sh scripts/dev.sh local                  the main job on the emulator (tools/local/run-local.ts)
-#   sh scripts/dev.sh test [jest args]       the unit, emulator and end-to-end tiers, one after another
-#   sh scripts/dev.sh test:unit|test:emulator|test:e2e [jest args]
+#   sh scripts/dev.sh test [jest args]       the unit, emulator, end-to-end and simulation tiers, one after another
+#   sh scripts/dev.sh test:unit|test:emulator|test:e2e|test:sim [jest args]
+#   sh scripts/dev.sh sim [--runs N] [--seed S] …   the simulation's own runner (test/sim/run-sim.ts)
 #   JEST_EMULATOR_WORKERS=N                  the emulator tier's parallel workers (default: CPUs, at least 2)
 #
 # npm itself does not check engines for `npm run`, but `npm ci` does (.npmrc: engine-strict), so Node 22 is put
@@ -19,9 +20,9 @@ task="${1:-}"
 [ "$#" -gt 0 ] && shift
 
 case "$task" in
-  local | test | test:unit | test:emulator | test:e2e) ;;
+  local | sim | test | test:unit | test:emulator | test:e2e | test:sim) ;;
   *)
-    say "usage: sh scripts/dev.sh local | test | test:unit | test:emulator | test:e2e [jest args]"
+    say "usage: sh scripts/dev.sh local | sim | test | test:unit | test:emulator | test:e2e | test:sim [jest args]"
     exit 2
     ;;
 esac
@@ -70,12 +71,19 @@ case "$task" in
     say "running the main job: node build/tools/local/run-local.js"
     exec node build/tools/local/run-local.js "$@"
     ;;
+  sim)
+    # The sources as they are, through Node's type stripping (with parameter properties: transform-types).
+    say "running the simulation: test/sim/run-sim.ts"
+    exec node --experimental-transform-types --no-warnings --import ./scripts/resolve-ts.ts test/sim/run-sim.ts "$@"
+    ;;
   test:unit) tier unit "$@" ;;
   test:emulator) tier emulator --maxWorkers="$EMULATOR_WORKERS" "$@" ;;
   test:e2e)
     build
     tier e2e --runInBand "$@"
     ;;
+  # The simulation's files split the histories between them: one worker per CPU, at least two.
+  test:sim) tier sim --maxWorkers="$EMULATOR_WORKERS" "$@" ;;
   test)
     build
     # Extra arguments (a path, -t NAME) may select nothing in some tier; that tier then passes empty-handed.
@@ -83,6 +91,7 @@ case "$task" in
     tier unit "$@"
     tier emulator --maxWorkers="$EMULATOR_WORKERS" "$@"
     tier e2e --runInBand "$@"
+    tier sim --maxWorkers="$EMULATOR_WORKERS" "$@"
     ;;
 esac
 

@@ -1,0 +1,345 @@
+import type { DocumentVersion, EventOutcome, RunSummary, StoredDocument } from '../../../src/core/event.js';
+import { Instant } from '../../../src/core/instant.js';
+import { PageRoom } from '../../../src/core/page-room.js';
+import type {
+  HeldLease,
+  LeaseAttempt,
+  OutboxPage,
+  OutboxStore,
+  PageCursor,
+  RecordReport,
+  RunLease,
+  Unsubscribe,
+} from '../../../src/core/ports.js';
+import { LeaseLostError } from '../../../src/errors.js';
+import type { SimClock, SimScheduler } from './sim-scheduler.js';
+
+/** One document: its fields and its update time (the version a precondition names). */
+export interface SimDocument {
+  fields: Record<string, unknown>;
+  version: number;
+}
+
+interface LeaseDoc {
+  owner: string;
+  token: string;
+  /** By the store's clock. */
+  expiresAt: number;
+  following?: () => void;
+  handoverAsked?: boolean;
+}
+
+/** What the world is told as the store changes, for the invariants. */
+export interface StoreObserver {
+  recordedDelivered(eventId: string): void;
+  recordedDeadLetter(eventId: string): void;
+}
+
+/** Firestore as the relay uses it, kept in memory: documents with update times, parked keys, the run lease. */
+export class SimFirestore {
+  readonly documents = new Map<string, SimDocument>();
+  /** Parked keys: every dead letter holding each, earliest first. */
+  readonly parked = new Map<string, string[]>();
+  lease: LeaseDoc | undefined;
+  readonly audits: RunSummary[] = [];
+  private versions = 0;
+  private tokens = 0;
+  private readonly listeners = new Set<{ owner: string; onChange: () => void }>();
+
+  constructor(
+    readonly scheduler: SimScheduler,
+    private readonly observer: StoreObserver,
+  ) {}
+
+  /** A committed write: a new update time, and every listener told (through the scheduler, after the commit). */
+  put(id: string, fields: Record<string, unknown>): void {
+    this.versions += 1;
+    this.documents.set(id, { fields, version: this.versions });
+    if (fields.status === 'pending') for (const listener of this.listeners) this.notify(listener);
+  }
+
+  delete(id: string): void {
+    this.documents.delete(id);
+  }
+
+  private notify(listener: { owner: string; onChange: () => void }): void {
+    void this.scheduler
+      .io(
+        listener.owner,
+        'listener: pending changed',
+        () => (this.listeners.has(listener) ? listener.onChange() : undefined),
+        () => new SimFirestoreError('listener'),
+        false,
+      )
+      .catch(() => undefined);
+  }
+
+  listen(owner: string, onChange: () => void): Unsubscribe {
+    const listener = { owner, onChange };
+    this.listeners.add(listener);
+    this.notify(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** A crash closes the instance's listeners with it. */
+  dropOwner(owner: string): void {
+    for (const listener of [...this.listeners]) if (listener.owner === owner) this.listeners.delete(listener);
+  }
+
+  // ── Queries, as Firestore answers the relay's ─────────────────────────────────────────────────────────
+
+  page(limit: number, after: PageCursor | undefined, maxBytes: number): OutboxPage {
+    const cursor = after as unknown as { at: Instant; id: string } | undefined;
+    const order = (a: { at: Instant; id: string }, b: { at: Instant; id: string }) =>
+      a.at.compare(b.at) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+    const pending = [...this.documents.entries()]
+      .filter(([, d]) => d.fields.status === 'pending' && d.fields.createdAt instanceof Instant)
+      .map(([id, d]) => ({ id, at: d.fields.createdAt as Instant, d }))
+      .sort(order)
+      .filter((entry) => cursor === undefined || order(entry, cursor) > 0)
+      .slice(0, limit);
+    const room = new PageRoom(maxBytes);
+    const kept = pending.filter(({ id, d }) => room.take(stored(id, d)));
+    const documents = kept.map(({ id, d }) => stored(id, d));
+    const last = kept.at(-1);
+    const end = last === undefined ? undefined : ({ at: last.at, id: last.id } as unknown as PageCursor);
+    const next = (room.cut || documents.length === limit) && last !== undefined ? end : undefined;
+    return { documents, next, last: end, largestDocumentBytes: room.largestDocumentBytes };
+  }
+
+  strays(limit: number): StoredDocument[] {
+    return [...this.documents.entries()]
+      .filter(([, d]) => {
+        const status = d.fields.status;
+        if (status === 'pending') return !(d.fields.createdAt instanceof Instant);
+        return status !== 'delivered' && status !== 'dead_letter';
+      })
+      .slice(0, limit)
+      .map(([id, d]) => stored(id, d));
+  }
+
+  /** The store's transaction: the lease token first, then each outcome only onto the version the run read. */
+  record(outcomes: readonly EventOutcome[], lease: HeldLease): RecordReport {
+    if (this.lease?.token !== lease.token) throw new LeaseLostError('sim-lease', lease.token);
+    const stale: string[] = [];
+    for (const outcome of outcomes) {
+      const current = this.documents.get(outcome.eventId);
+      if (current === undefined || current.version !== (outcome.version as unknown as number)) {
+        // As the Firestore store: not stale when the document already shows this outcome (a commit that landed late).
+        if (!showsOutcome(current, outcome)) stale.push(outcome.eventId);
+        continue;
+      }
+      const nowAt = Instant.fromMillis(this.scheduler.now());
+      const fields: Record<string, unknown> = { ...current.fields, postAttempts: outcome.postAttempts };
+      if (outcome.kind === 'delivered') Object.assign(fields, { status: 'delivered', deliveredAt: nowAt });
+      if (outcome.kind === 'dead_letter') {
+        Object.assign(fields, {
+          status: 'dead_letter',
+          deadLetterReason: outcome.reason,
+          attempts: outcome.attempts,
+          deadLetteredAt: nowAt,
+        });
+        if (outcome.parkKey !== undefined) this.park(outcome.parkKey, outcome.eventId);
+      }
+      if (outcome.kind === 'failed')
+        Object.assign(fields, { attempts: outcome.attempts, lastError: outcome.error, nextAttemptAt: outcome.nextAttemptAt });
+      this.put(outcome.eventId, fields);
+      if (outcome.kind === 'delivered') this.observer.recordedDelivered(outcome.eventId);
+      if (outcome.kind === 'dead_letter') this.observer.recordedDeadLetter(outcome.eventId);
+    }
+    return { stale };
+  }
+
+  /** A key parks behind its first dead letter and remembers every later one. */
+  private park(key: string, eventId: string): void {
+    const held = this.parked.get(key) ?? [];
+    if (!held.includes(eventId)) held.push(eventId);
+    this.parked.set(key, held);
+  }
+
+  // ── Operator commands, each one transaction (src/cli/commands) ────────────────────────────────────────
+
+  /** outbox-ops redrive: pending again with attempts 0; its key freed once no dead letter holds it. */
+  redrive(id: string): boolean {
+    const current = this.documents.get(id);
+    if (current?.fields.status !== 'dead_letter') return false;
+    const fields: Record<string, unknown> = {
+      ...current.fields,
+      status: 'pending',
+      attempts: 0,
+      redriveCount: Number(current.fields.redriveCount ?? 0) + 1,
+    };
+    delete fields.nextAttemptAt;
+    delete fields.deadLetterReason;
+    delete fields.deadLetteredAt;
+    this.put(id, fields);
+    const key = current.fields.orderingKey;
+    if (typeof key === 'string') {
+      const holding = this.parked.get(key) ?? [];
+      const others = holding.filter((other) => other !== id);
+      if (holding.includes(id)) {
+        if (others.length === 0) this.parked.delete(key);
+        else this.parked.set(key, others);
+      }
+    }
+    return true;
+  }
+
+  /** outbox-ops release-key: the key's later events go on; its dead letters stay. */
+  releaseKey(key: string): boolean {
+    return this.parked.delete(key);
+  }
+
+  /** outbox-ops purge: delivered events delivered before `beforeMs` are deleted. */
+  purge(beforeMs: number): string[] {
+    const gone: string[] = [];
+    for (const [id, d] of this.documents) {
+      const at = d.fields.deliveredAt;
+      if (d.fields.status === 'delivered' && at instanceof Instant && at.toMillis() < beforeMs) gone.push(id);
+    }
+    for (const id of gone) this.delete(id);
+    return gone;
+  }
+
+  // ── The run lease, by the store's clock ───────────────────────────────────────────────────────────────
+
+  acquireLease(owner: string, ttlMs: number, callerSentAt: number, callerNow: () => number): LeaseAttempt {
+    const nowMs = this.scheduler.now();
+    const held = this.lease;
+    if (held !== undefined && held.expiresAt > nowMs)
+      return { acquired: false, owner: held.owner, expiresAtMs: callerNow() + (held.expiresAt - nowMs) };
+    this.tokens += 1;
+    this.lease = { owner, token: `token-${this.tokens}`, expiresAt: nowMs + ttlMs };
+    return { acquired: true, lease: { token: this.lease.token, expiresAtMs: callerSentAt + ttlMs } };
+  }
+
+  renewLease(lease: HeldLease, ttlMs: number, callerSentAt: number): HeldLease {
+    if (this.lease?.token !== lease.token) throw new LeaseLostError('sim-lease', lease.token);
+    this.lease.expiresAt = this.scheduler.now() + ttlMs;
+    return { token: lease.token, expiresAtMs: callerSentAt + ttlMs };
+  }
+
+  releaseLease(lease: HeldLease): void {
+    if (this.lease?.token === lease.token) this.lease = undefined;
+  }
+
+  followLease(lease: HeldLease, onHandover: () => void): Unsubscribe {
+    const held = this.lease;
+    if (held?.token !== lease.token) throw new LeaseLostError('sim-lease', lease.token);
+    held.following = onHandover;
+    return () => {
+      if (held.following === onHandover) delete held.following;
+    };
+  }
+
+  requestHandover(owner: string): boolean {
+    const held = this.lease;
+    if (held === undefined || held.expiresAt <= this.scheduler.now() || held.following === undefined) return false;
+    if (held.handoverAsked !== true) {
+      held.handoverAsked = true;
+      const following = held.following;
+      void this.scheduler
+        .io(
+          owner,
+          'lease: handover asked',
+          () => following(),
+          () => new SimFirestoreError('handover'),
+          false,
+        )
+        .catch(() => undefined);
+    }
+    return true;
+  }
+}
+
+/** Whether a document already shows an outcome (the Firestore store's rule of the same name). */
+function showsOutcome(current: SimDocument | undefined, outcome: EventOutcome): boolean {
+  if (current === undefined || current.fields.postAttempts !== outcome.postAttempts) return false;
+  const status = current.fields.status;
+  if (outcome.kind === 'delivered') return status === 'delivered';
+  if (outcome.kind === 'dead_letter') return status === 'dead_letter';
+  return status === 'pending' && current.fields.attempts === outcome.attempts;
+}
+
+function stored(id: string, d: SimDocument): StoredDocument {
+  return { id, fields: { ...d.fields }, version: d.version as unknown as DocumentVersion };
+}
+
+/** A Firestore call that failed (UNAVAILABLE, a lost answer), as the adapters would reject. */
+export class SimFirestoreError extends Error {
+  constructor(what: string) {
+    super(`simulated Firestore failure: ${what}`);
+  }
+}
+
+/** The OutboxStore one instance's run sees: every call an I/O the scheduler completes. */
+export class SimOutboxStore implements OutboxStore {
+  constructor(
+    private readonly db: SimFirestore,
+    private readonly owner: string,
+  ) {}
+
+  private call<T>(label: string, apply: () => T, write: boolean): Promise<T> {
+    return this.db.scheduler.io(this.owner, label, apply, () => new SimFirestoreError(label), write);
+  }
+
+  fetchPending(limit: number, after: PageCursor | undefined, maxBytes: number): Promise<OutboxPage> {
+    return this.call('store: fetchPending', () => this.db.page(limit, after, maxBytes), false);
+  }
+
+  fetchStrays(limit: number): Promise<readonly StoredDocument[]> {
+    return this.call('store: fetchStrays', () => this.db.strays(limit), false);
+  }
+
+  fetchParkedKeys(): Promise<ReadonlySet<string>> {
+    return this.call('store: fetchParkedKeys', () => new Set(this.db.parked.keys()), false);
+  }
+
+  recordOutcomes(outcomes: readonly EventOutcome[], lease: HeldLease): Promise<RecordReport> {
+    const batch = [...outcomes];
+    return this.call(`store: recordOutcomes ×${batch.length}`, () => this.db.record(batch, lease), true);
+  }
+
+  writeAudit(summary: RunSummary): Promise<void> {
+    return this.call('store: writeAudit', () => void this.db.audits.push(summary), true);
+  }
+
+  watchPending(onChange: () => void): Unsubscribe {
+    return this.db.listen(this.owner, onChange);
+  }
+}
+
+/** The RunLease one instance's run sees. */
+export class SimRunLease implements RunLease {
+  constructor(
+    private readonly db: SimFirestore,
+    private readonly owner: string,
+    private readonly clock: SimClock,
+  ) {}
+
+  private call<T>(label: string, apply: () => T, write: boolean): Promise<T> {
+    return this.db.scheduler.io(this.owner, label, apply, () => new SimFirestoreError(label), write);
+  }
+
+  acquire(owner: string, ttlMs: number): Promise<LeaseAttempt> {
+    const sentAt = this.clock.now();
+    return this.call('lease: acquire', () => this.db.acquireLease(owner, ttlMs, sentAt, () => this.clock.now()), true);
+  }
+
+  renew(lease: HeldLease, ttlMs: number): Promise<HeldLease> {
+    const sentAt = this.clock.now();
+    return this.call('lease: renew', () => this.db.renewLease(lease, ttlMs, sentAt), true);
+  }
+
+  release(lease: HeldLease): Promise<void> {
+    return this.call('lease: release', () => this.db.releaseLease(lease), true);
+  }
+
+  follow(lease: HeldLease, onHandover: () => void): Promise<Unsubscribe> {
+    return this.call('lease: follow', () => this.db.followLease(lease, onHandover), true);
+  }
+
+  requestHandover(requester: string): Promise<boolean> {
+    return this.call(`lease: requestHandover by ${requester}`, () => this.db.requestHandover(this.owner), true);
+  }
+}

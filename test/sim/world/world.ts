@@ -1,0 +1,562 @@
+import {
+  DEFAULT_FIRESTORE_TIMEOUT_MS,
+  DEFAULT_LEASE_TTL_MS,
+  DEFAULT_POST_TIMEOUT_MS,
+  DEFAULT_RETRY_MIN_DELAY_MS,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  longestRunMs,
+} from '../../../src/config.js';
+import { Instant } from '../../../src/core/instant.js';
+import type { Logger, RunLease } from '../../../src/core/ports.js';
+import { runRelay, type RelayOptions, type RunResult } from '../../../src/core/relay.js';
+import { BrokenPromise, Promises, type EventFacts, type RunFacts, type WorldFacts } from '../invariants.js';
+import { SimFirestore, SimOutboxStore, SimRunLease } from './sim-firestore.js';
+import { RouterModes, SimRouter, type PostRecord } from './sim-router.js';
+import { SimClock, SimScheduler, drainMicrotasks, settle, type Completion } from './sim-scheduler.js';
+
+/** One step of a history: `action` picks what happens (0 is plain progress), `pick` what it happens to. */
+export interface Step {
+  readonly action: number;
+  readonly pick: number;
+}
+
+/** Actions below this are plain progress: the oldest I/O completes, or else the next timer fires. */
+export const PLAIN_PROGRESS_BELOW = 40;
+
+/** The world's shape for one history. */
+export interface WorldConfig {
+  /** Each instance's clock offset from the store's, ms (2 or 3 instances). */
+  readonly clockOffsetsMs: readonly number[];
+  readonly followMs: number;
+  /** Seeds the relay's jitter. */
+  readonly jitterSeed: number;
+}
+
+/** Bugs known and being fixed on main: the world avoids the paths that show them until they are removed. */
+export interface KnownOpen {
+  /** SIGTERM during acquireLease is missed: no SIGTERM reaches an instance whose run is still acquiring. */
+  readonly sigtermBeforeLease: boolean;
+  /** BREAKER_THRESHOLD poison events open the circuit in every run: fewer poison events than that. */
+  readonly poisonEvents: boolean;
+  /**
+   * A Firestore call in flight when SIGTERM comes (the parked-keys read) keeps its whole FIRESTORE_TIMEOUT_MS:
+   * the shutdown bound is held loosened by FIRESTORE_TIMEOUT_MS.
+   */
+  readonly sigtermDuringFirestoreCall: boolean;
+}
+
+/**
+ * The relay's settings in the simulation: the defaults' timeouts, TTL and shutdown time (their proportions decide
+ * which races exist), with pages, concurrency, attempts and the breaker small enough that a few hundred steps reach
+ * every one of them.
+ */
+export const SIM_OPTIONS: RelayOptions = {
+  batchSize: 5,
+  deliveryConcurrency: 3,
+  maxAttempts: 4,
+  runBudgetMs: 60_000,
+  checkpointSize: 4,
+  maxPayloadBytes: 10_000,
+  shardCount: 1,
+  postRetries: 1,
+  retryMinDelayMs: DEFAULT_RETRY_MIN_DELAY_MS,
+  retryMaxDelayMs: 2_000,
+  firestoreTimeoutMs: DEFAULT_FIRESTORE_TIMEOUT_MS,
+  leaseTtlMs: DEFAULT_LEASE_TTL_MS,
+  shutdownTimeoutMs: DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  maxInFlightBytes: 100_000,
+  breakerThreshold: 3,
+  redeliveryMinDelayMs: 1_000,
+  redeliveryMaxDelayMs: 20_000,
+  parkKeyOnDeadLetter: true,
+  followMs: 0,
+};
+/** The router client's POST_TIMEOUT_MS. */
+export const SIM_POST_TIMEOUT_MS = DEFAULT_POST_TIMEOUT_MS;
+/** Cloud Scheduler's period. */
+const TICK_MS = 60_000;
+/** Cloud Run's SIGKILL after SIGTERM. */
+const KILL_AFTER_SIGTERM_MS = 10_000;
+/** Runs on a healthy router after the history within which every deliverable event must be delivered. */
+export const LIVENESS_RUNS = SIM_OPTIONS.maxAttempts + 3;
+const KEYS = ['k0', 'k1', 'k2', 'k3'];
+const START_MS = Date.UTC(2026, 0, 1, 12);
+/** Steps the healthy tail may take before the world calls it stuck. */
+const TAIL_STEP_LIMIT = 50_000;
+
+interface Instance {
+  readonly name: string;
+  readonly slot: number;
+  readonly clock: SimClock;
+  alive: boolean;
+  terminating: boolean;
+  readonly shutdown: AbortController;
+  readonly runs: RunFacts[];
+}
+
+const SILENT: Logger = { log: () => undefined };
+
+/**
+ * The simulated world: instances running the real core (runRelay) on simulated ports, producers, an operator,
+ * Cloud Scheduler's ticks; every wait and I/O completion ordered by the history's steps through SimScheduler.
+ */
+export class World implements WorldFacts {
+  readonly scheduler = new SimScheduler(START_MS);
+  readonly db: SimFirestore;
+  readonly router: SimRouter;
+  readonly events = new Map<string, EventFacts>();
+  readonly accepted = new Set<string>();
+  readonly recordedDelivered = new Set<string>();
+  readonly skippedByOperator = new Set<string>();
+  readonly purged = new Set<string>();
+  /** Redriven events not POSTed since their redrive. */
+  private readonly redrivenUntried = new Set<string>();
+  /** Events written so that they can never be delivered (no createdAt, no type). */
+  private readonly malformed = new Set<string>();
+  /** What happened, one line per step that was not plain progress. */
+  readonly history: string[] = [];
+  readonly promises: Promises;
+  private readonly instances: Instance[] = [];
+  private readonly runs: RunFacts[] = [];
+  private readonly runsById = new Map<string, RunFacts>();
+  private readonly options: RelayOptions;
+  private counter = 0;
+  private runCount = 0;
+  private ticks = 0;
+  private generation = 0;
+  private random: () => number;
+  /** Set by a broken promise noticed inside a callback of the core; thrown at the end of the step. */
+  private broken: BrokenPromise | undefined;
+  private healthySince: number | undefined;
+  /** Set by a step that lets time run on: timers fire one by one up to it. */
+  private jumpUntil: number | undefined;
+
+  constructor(
+    private readonly config: WorldConfig,
+    private readonly knownOpen: KnownOpen,
+    private readonly logger: Logger = SILENT,
+  ) {
+    this.options = { ...SIM_OPTIONS, followMs: config.followMs };
+    this.random = mulberry32(config.jitterSeed);
+    this.db = new SimFirestore(this.scheduler, {
+      recordedDelivered: (id) => this.guard(() => this.onRecordedDelivered(id)),
+      recordedDeadLetter: (id) => this.guard(() => this.promises.deadLettered(id, !this.redrivenUntried.has(id), this.malformed.has(id))),
+    });
+    this.router = new SimRouter(
+      this.scheduler,
+      {
+        postStarted: (post) => this.guard(() => this.onPostStarted(post)),
+        accepted: (post) => this.guard(() => this.onAccepted(post)),
+        notAcknowledged: (post) => this.withRun(post.runId, (run) => (run.sawFailedPost = true)),
+        answered: (post) => this.withRun(post.runId, (run) => run.acknowledged.add(post.eventId)),
+      },
+      SIM_POST_TIMEOUT_MS,
+    );
+    this.promises = new Promises(this, {
+      longestRunMs: longestRunMs({
+        runBudgetMs: this.options.runBudgetMs,
+        postTimeoutMs: SIM_POST_TIMEOUT_MS,
+        firestoreTimeoutMs: this.options.firestoreTimeoutMs,
+      }),
+      shutdownTimeoutMs: this.options.shutdownTimeoutMs + (knownOpen.sigtermDuringFirestoreCall ? this.options.firestoreTimeoutMs : 0),
+    });
+    config.clockOffsetsMs.forEach((offset, slot) => this.instances.push(this.newInstance(slot, offset)));
+    this.scheduleTick();
+  }
+
+  // ── WorldFacts ────────────────────────────────────────────────────────────────────────────────────────
+
+  now(): number {
+    return this.scheduler.now();
+  }
+
+  lease(): { token: string; expiresAt: number } | undefined {
+    return this.db.lease;
+  }
+
+  status(id: string): unknown {
+    return this.db.documents.get(id)?.fields.status;
+  }
+
+  deliverable(id: string): boolean {
+    const doc = this.db.documents.get(id);
+    if (doc?.fields.status !== 'pending' || this.refused(id)) return false;
+    const key = doc.fields.orderingKey;
+    if (typeof key !== 'string') return true;
+    if (this.db.parked.has(key)) return false;
+    // Behind an earlier event of its key that the router refuses: it waits for that one's dead letter.
+    const order = this.events.get(id)?.order ?? 0;
+    return ![...this.events.values()].some(
+      (other) => other.key === key && other.order < order && this.refused(other.id) && this.status(other.id) === 'pending',
+    );
+  }
+
+  /** The router's consumers refuse it for good (poison) or as long as the history lasts (a claim held). */
+  private refused(id: string): boolean {
+    return this.router.poison.has(id) || this.router.claimed.has(id);
+  }
+
+  // ── Running a history ─────────────────────────────────────────────────────────────────────────────────
+
+  /** Plays the steps, then heals the world and lets it run until the liveness bound; throws BrokenPromise. */
+  async play(steps: readonly Step[]): Promise<void> {
+    for (const [index, step] of steps.entries()) {
+      const said = await this.apply(step);
+      if (said !== undefined) this.history.push(`#${index} t+${((this.now() - START_MS) / 1000).toFixed(1)}s ${said}`);
+      await this.afterStep();
+      // Time running on: each timer fires in turn, and what it sets off runs before the next one.
+      while (this.jumpUntil !== undefined && (this.scheduler.nextTimerAt() ?? Number.POSITIVE_INFINITY) <= this.jumpUntil) {
+        await this.fireNext();
+        await this.afterStep();
+      }
+      if (this.jumpUntil !== undefined && this.jumpUntil > this.now()) {
+        await settle();
+        this.scheduler.pass(this.jumpUntil - this.now());
+        await this.afterStep();
+      }
+      this.jumpUntil = undefined;
+    }
+    await this.healthyTail();
+  }
+
+  /** Steps taken, the healthy tail's included. */
+  stepsTaken = 0;
+
+  private async afterStep(): Promise<void> {
+    this.stepsTaken += 1;
+    await drainMicrotasks();
+    this.rethrow();
+    for (const run of this.runs) this.promises.answersInTime(run);
+  }
+
+  private rethrow(): void {
+    if (this.broken !== undefined) throw this.broken;
+  }
+
+  /** Router healthy, consumers still refusing what they refuse, Firestore answering: within LIVENESS_RUNS runs every deliverable event must go. */
+  private async healthyTail(): Promise<void> {
+    this.router.mode = 'healthy';
+    this.history.push(
+      `end t+${((this.now() - START_MS) / 1000).toFixed(1)}s: router healthy (its consumers' refusals stay), no more faults`,
+    );
+    this.healthySince = this.runCount;
+    for (let steps = 0; ; steps += 1) {
+      const finished = this.runs.filter((run, i) => i >= (this.healthySince ?? 0) && run.answeredAt !== undefined).length;
+      if (finished >= LIVENESS_RUNS && this.runs.every((run) => run.answeredAt !== undefined || run.crashed)) break;
+      if (steps > TAIL_STEP_LIMIT)
+        throw new BrokenPromise('liveness', `the world did not settle within ${TAIL_STEP_LIMIT} steps after healing`);
+      await this.progress();
+      await this.afterStep();
+    }
+    this.promises.nothingVanished();
+    this.promises.allDelivered(LIVENESS_RUNS);
+  }
+
+  /** What a step does; returns its line for the history, or undefined for plain progress. */
+  private async apply(step: Step): Promise<string | undefined> {
+    const { action: a, pick: b } = step;
+    if (a < PLAIN_PROGRESS_BELOW) return this.progress();
+    if (a < 52) return this.completeIo(b, 'ok');
+    if (a < 58) return this.completeIo(b, (['fail', 'commit-then-fail', 'hang'] as const)[(b >> 8) % 3] ?? 'fail');
+    if (a < 60) {
+      const landed = this.scheduler.hung.length === 0 ? undefined : this.scheduler.land(b % this.scheduler.hung.length);
+      return landed === undefined ? undefined : `late landing: ${landed.label} (${landed.owner})`;
+    }
+    if (a < 64) return (await this.fireNext()) ? `time passes to t+${((this.now() - START_MS) / 1000).toFixed(1)}s` : undefined;
+    if (a < 72) {
+      // A commit moves time on by 1 ms: whatever was under way runs first, so no run is late for want of CPU.
+      await settle();
+      return this.produce(b);
+    }
+    if (a < 74) return this.directWrite(b);
+    if (a < 79) return this.startRun(this.instances[b % this.instances.length] as Instance, 'manual run');
+    if (a < 81) return this.sigterm(this.instances[b % this.instances.length] as Instance);
+    if (a < 83) return this.crash(this.instances[b % this.instances.length] as Instance);
+    if (a < 87) {
+      this.router.mode = RouterModes[b % RouterModes.length] ?? 'healthy';
+      return `router is ${this.router.mode}`;
+    }
+    if (a < 89) return this.refuse(b);
+    if (a < 92) return this.redrive(b);
+    if (a < 93) return this.releaseKey(b);
+    if (a < 94) {
+      const gone = this.db.purge(this.now() - 30_000);
+      for (const id of gone) this.purged.add(id);
+      return `operator purges delivered events older than 30 s (${gone.length})`;
+    }
+    this.jumpUntil = this.now() + (b % 30) * 1000;
+    return `time runs on ${b % 30} s with no I/O answered`;
+  }
+
+  /** Plain progress: the oldest I/O completes, or else the next timer fires. */
+  private async progress(): Promise<undefined> {
+    if (this.scheduler.pending.length > 0) this.scheduler.complete(0, 'ok');
+    else await this.fireNext(false);
+    return undefined;
+  }
+
+  /**
+   * Time moves only once everything the last steps set off has run (a full turn of the event loop), so no
+   * run is late for want of CPU; an I/O completing needs only the promise reactions (cheaper, and as exact).
+   */
+  private async fireNext(evenWithIoPending = true): Promise<boolean> {
+    await settle();
+    if (!evenWithIoPending && this.scheduler.pending.length > 0) return false;
+    return this.scheduler.fireNext();
+  }
+
+  private completeIo(pick: number, completion: Completion): string | undefined {
+    const { pending } = this.scheduler;
+    if (pending.length === 0) return undefined;
+    const entry = this.scheduler.complete(pick % pending.length, completion);
+    return entry === undefined || (completion === 'ok' && !entry.write) ? undefined : `${completion}: ${entry.label} (${entry.owner})`;
+  }
+
+  // ── Producers, the operator, the router's consumers ──────────────────────────────────────────────────
+
+  private nextId(): string {
+    this.counter += 1;
+    return `e${String(this.counter).padStart(5, '0')}`;
+  }
+
+  /** A producer's commit through the producer API: 1–3 events, one server createdAt, in sequence. */
+  private produce(pick: number): string {
+    const key = pick % 5 === 4 ? undefined : KEYS[pick % 5];
+    const count = 1 + ((pick >> 4) % 3);
+    this.scheduler.pass(1);
+    const createdAt = Instant.fromMillis(this.now());
+    const ids: string[] = [];
+    for (let sequence = 0; sequence < count; sequence += 1) {
+      const id = this.nextId();
+      ids.push(id);
+      this.events.set(id, { id, key, order: this.counter });
+      this.db.put(id, {
+        type: 'order.updated',
+        data: { n: this.counter },
+        createdAt,
+        sequence,
+        status: 'pending',
+        ...(key === undefined ? {} : { orderingKey: key }),
+      });
+    }
+    return `producer commits ${ids.join(', ')}${key === undefined ? '' : ` (key ${key})`}`;
+  }
+
+  /** A writer that skips the producer API: a createdAt ahead or behind, none at all, or no type. */
+  private directWrite(pick: number): string {
+    const id = this.nextId();
+    const shape = pick % 4;
+    const fields: Record<string, unknown> = { type: 'order.imported', data: { n: this.counter }, status: 'pending' };
+    if (shape === 0) fields.createdAt = Instant.fromMillis(this.now() + 90_000);
+    if (shape === 1) fields.createdAt = Instant.fromMillis(this.now() - 20_000);
+    if (shape === 3) {
+      fields.createdAt = Instant.fromMillis(this.now());
+      delete fields.type;
+    }
+    this.events.set(id, { id, key: undefined, order: this.counter });
+    if (shape >= 2) this.malformed.add(id);
+    this.db.put(id, fields);
+    return `direct writer puts ${id} (${['createdAt 90 s ahead', 'createdAt 20 s behind', 'no createdAt', 'no type'][shape] ?? ''})`;
+  }
+
+  /**
+   * A consumer refuses one event: as poison (a 5xx for that payload for good), or holding its claim (a 503 with
+   * Retry-After), at most DELIVERY_CONCURRENCY claims at once, as a consumer that crashed holding them would.
+   */
+  private refuse(pick: number): string | undefined {
+    const pending = [...this.events.keys()].filter((id) => this.status(id) === 'pending');
+    if (pending.length === 0) return undefined;
+    const id = pending[pick % pending.length] as string;
+    const refusing = this.router.poison.size + this.router.claimed.size;
+    if ((pick >> 8) % 2 === 0) {
+      if (this.knownOpen.poisonEvents && refusing >= this.options.breakerThreshold - 1) return undefined;
+      this.router.poison.add(id);
+      return `the router fails ${id} for good (poison)`;
+    }
+    if (this.router.claimed.delete(id)) return `a consumer lets go of ${id}'s claim`;
+    if (this.router.claimed.size >= this.options.deliveryConcurrency) return undefined;
+    if (this.knownOpen.poisonEvents && this.router.poison.size > 0 && refusing >= this.options.breakerThreshold - 1) return undefined;
+    this.router.claimed.add(id);
+    return `a consumer holds ${id}'s claim (503, Retry-After)`;
+  }
+
+  private redrive(pick: number): string | undefined {
+    const dead = [...this.events.keys()].filter((id) => this.status(id) === 'dead_letter');
+    if (dead.length === 0) return undefined;
+    const id = dead[pick % dead.length] as string;
+    // A dead letter whose key was released stays skipped: the operator gave up its place in the key's order.
+    this.db.redrive(id);
+    this.redrivenUntried.add(id);
+    return `operator redrives ${id}`;
+  }
+
+  private releaseKey(pick: number): string | undefined {
+    const keys = [...this.db.parked.keys()];
+    if (keys.length === 0) return undefined;
+    const key = keys[pick % keys.length] as string;
+    for (const event of this.events.values())
+      if (event.key === key && this.status(event.id) === 'dead_letter') this.skippedByOperator.add(event.id);
+    this.db.releaseKey(key);
+    return `operator releases key ${key}`;
+  }
+
+  // ── Instances and runs ────────────────────────────────────────────────────────────────────────────────
+
+  private newInstance(slot: number, offsetMs: number): Instance {
+    this.generation += 1;
+    const name = `${String.fromCharCode(65 + slot)}${this.generation}`;
+    return {
+      name,
+      slot,
+      clock: new SimClock(this.scheduler, name, offsetMs),
+      alive: true,
+      terminating: false,
+      shutdown: new AbortController(),
+      runs: [],
+    };
+  }
+
+  private scheduleTick(): void {
+    this.scheduler.timer('world', this.now() + TICK_MS, () => {
+      this.ticks += 1;
+      const live = this.instances.filter((instance) => instance.alive && !instance.terminating);
+      const target = live[this.ticks % Math.max(1, live.length)];
+      if (target !== undefined) this.startRun(target, 'Scheduler tick');
+      this.scheduleTick();
+    });
+  }
+
+  private startRun(instance: Instance, why: string): string | undefined {
+    if (!instance.alive || instance.terminating) return undefined;
+    this.runCount += 1;
+    const runId = `run-${this.runCount}`;
+    const run: RunFacts = {
+      runId,
+      startedAt: this.now(),
+      token: undefined,
+      sigtermAt: undefined,
+      answeredAt: undefined,
+      crashed: false,
+      acknowledged: new Set(),
+      sawFailedPost: false,
+    };
+    this.runs.push(run);
+    this.runsById.set(runId, run);
+    instance.runs.push(run);
+    const lease = new SimRunLease(this.db, instance.name, instance.clock);
+    const watched: RunLease = {
+      acquire: (owner, ttlMs) =>
+        lease.acquire(owner, ttlMs).then((attempt) => {
+          if (attempt.acquired) run.token = attempt.lease.token;
+          return attempt;
+        }),
+      renew: (held, ttlMs) => lease.renew(held, ttlMs),
+      release: (held) => lease.release(held),
+      follow: (held, onHandover) => lease.follow(held, onHandover),
+      requestHandover: (requester) => lease.requestHandover(requester),
+    };
+    const deps = {
+      store: new SimOutboxStore(this.db, instance.name),
+      lease: watched,
+      router: this.router.client(instance.name, runId, instance.clock),
+      clock: instance.clock,
+      logger: {
+        log: (severity: Parameters<Logger['log']>[0], message: string, fields?: Readonly<Record<string, unknown>>) =>
+          this.logger.log(severity, message, { instance: instance.name, ...fields }),
+      },
+      random: this.random,
+    };
+    runRelay(runId, deps, this.options, { shutdown: instance.shutdown.signal }).then(
+      (result) => this.guard(() => this.onAnswer(run, result)),
+      (error: unknown) =>
+        this.guard(() => {
+          throw new BrokenPromise('error-only-for-failed-delivery', `${runId} threw: ${String(error)}`);
+        }),
+    );
+    return `${why} ${runId} on ${instance.name}`;
+  }
+
+  private sigterm(instance: Instance): string | undefined {
+    if (!instance.alive || instance.terminating) return undefined;
+    const live = instance.runs.filter((run) => run.answeredAt === undefined);
+    if (this.knownOpen.sigtermBeforeLease && live.some((run) => run.token === undefined)) return undefined;
+    instance.terminating = true;
+    for (const run of live) run.sigtermAt = this.now();
+    instance.shutdown.abort();
+    this.scheduler.timer('world', this.now() + KILL_AFTER_SIGTERM_MS, () => {
+      if (instance.alive) this.crash(instance);
+    });
+    this.replace(instance);
+    return `SIGTERM to ${instance.name} (runs ${live.map((run) => run.runId).join(', ') || 'none'})`;
+  }
+
+  private crash(instance: Instance): string | undefined {
+    if (!instance.alive) return undefined;
+    instance.alive = false;
+    this.scheduler.dropOwner(instance.name);
+    this.db.dropOwner(instance.name);
+    const lost = instance.runs.filter((run) => run.answeredAt === undefined);
+    for (const run of lost) run.crashed = true;
+    if (!instance.terminating) this.replace(instance);
+    return `crash of ${instance.name} (runs ${lost.map((run) => run.runId).join(', ') || 'none'})`;
+  }
+
+  /** Cloud Run starts another instance in the slot; same machine clock. */
+  private replace(instance: Instance): void {
+    this.instances[instance.slot] = this.newInstance(instance.slot, instance.clock.offsetMs);
+  }
+
+  // ── What the world observes ──────────────────────────────────────────────────────────────────────────
+
+  private onPostStarted(post: PostRecord): void {
+    const run = this.runsById.get(post.runId);
+    if (run === undefined) return;
+    this.promises.oneRunDelivering(post.eventId, run);
+    this.promises.postStarting(post.eventId, run);
+    this.redrivenUntried.delete(post.eventId);
+  }
+
+  private onAccepted(post: PostRecord): void {
+    if (this.accepted.has(post.eventId)) return;
+    this.promises.firstAcceptance(post.eventId);
+    this.accepted.add(post.eventId);
+  }
+
+  private onRecordedDelivered(eventId: string): void {
+    this.promises.deliveryRecorded(eventId);
+    this.recordedDelivered.add(eventId);
+  }
+
+  private onAnswer(run: RunFacts, result: RunResult): void {
+    run.answeredAt = this.now();
+    this.logger.log('INFO', 'sim: run answered', { runId: run.runId, result });
+    if (result.kind === 'ran') this.promises.answered(run, result);
+  }
+
+  private withRun(runId: string, act: (run: RunFacts) => void): void {
+    const run = this.runsById.get(runId);
+    if (run !== undefined) act(run);
+  }
+
+  /** A broken promise seen inside the core's callbacks is kept, and thrown once the step is over. */
+  private guard(check: () => void): void {
+    try {
+      check();
+    } catch (error) {
+      this.broken ??=
+        error instanceof BrokenPromise ? error : new BrokenPromise('error-only-for-failed-delivery', `the world broke: ${String(error)}`);
+    }
+  }
+}
+
+/** A small seeded PRNG for the relay's jitter, so a history replays exactly. */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
