@@ -223,12 +223,12 @@ class RelayRun {
 
   /** Keys parked by a dead letter; unreadable, the run cannot keep their order, so it delivers nothing. */
   private async readParkedKeys(): Promise<void> {
-    try {
-      this.run.parkedKeys = await this.bounded(this.deps.store.fetchParkedKeys(), 'reading parked keys');
-      this.trace.parkedKeys(this.run.parkedKeys.size);
-    } catch (error) {
-      this.run.stopWith(StopReason.FetchFailed, new FetchError(error).message);
-    }
+    // A SIGTERM ends the wait (the read is bounded by FIRESTORE_TIMEOUT_MS, which the shutdown must not wait out).
+    const read = await untilStopped(this.startReading(this.deps.store.fetchParkedKeys(), 'reading parked keys'), this.run.stopping.signal);
+    if (read === undefined) return;
+    if (!read.ok) return this.run.stopWith(StopReason.FetchFailed, new FetchError(read.error).message);
+    this.run.parkedKeys = read.value;
+    this.trace.parkedKeys(read.value.size);
   }
 
   /** Housekeeping before delivery: documents no page returns are dead-lettered; a failed sweep holds up no delivery. */

@@ -6,8 +6,13 @@ import type { KnownOpen } from './world/world.js';
  * expected to fail; the lead sets it to false when the fix merges, and the test must then pass.
  */
 export const KNOWN_OPEN: KnownOpen = {
-  sigtermBeforeLease: true,
+  sigtermBeforeLease: false,
+  // Open in part: poison heads with never-attempted events in the same page are fixed (probe-order.ts, ownFailure;
+  // its regression passes); seeds 20261208/20261209 still stall when a whole first page is poison heads and the
+  // events held behind them, the deliverable event a page later (found after the fix, left for the next stop).
   poisonEvents: true,
+  // Open: with the parked-keys read fixed (its regression passes), seeds 20261208 and 20261209 still show runs
+  // answering 1 ms to 1.3 s past SHUTDOWN_TIMEOUT_MS when their Firestore calls hang around a SIGTERM.
   sigtermDuringFirestoreCall: true,
 };
 

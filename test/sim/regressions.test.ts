@@ -40,7 +40,8 @@ const REGRESSIONS: readonly Regression[] = [
     // FIRESTORE_TIMEOUT_MS alone) hangs; nothing cuts that wait to the shutdown bound, so the run answers late.
     name: 'sigtermDuringFirestoreCall: a SIGTERM while a Firestore read hangs still bounds the answer by SHUTDOWN_TIMEOUT_MS',
     broke: 'answer-within-bound',
-    knownOpen: 'sigtermDuringFirestoreCall',
+    // Fixed (the parked-keys read ends on SIGTERM); known-open.ts keeps the wider path open while other hanging
+    // calls around a SIGTERM still overrun the bound.
     history: {
       config: TWO_INSTANCES,
       length: 4,
@@ -56,7 +57,7 @@ const REGRESSIONS: readonly Regression[] = [
     // the circuit in every run, which then charges nobody: the event behind them is never delivered.
     name: 'poisonEvents: BREAKER_THRESHOLD poison events at the head do not stop the others for good',
     broke: 'liveness',
-    knownOpen: 'poisonEvents',
+    // Fixed for this history (probe-order.ts, ownFailure); known-open.ts keeps a wider poison path open.
     history: {
       config: TWO_INSTANCES,
       length: 8,
@@ -84,14 +85,23 @@ describe('histories the simulation failed on', () => {
     });
   }
 
-  it('replays a recorded history exactly: the same failure, twice', async () => {
-    const [first] = REGRESSIONS;
-    if (first === undefined) throw new Error('no regression recorded');
+  it('replays a recorded history exactly: the same log lines, the same result, twice', async () => {
+    const poison = REGRESSIONS.find((regression) => regression.name.startsWith('poisonEvents'));
+    if (poison === undefined) throw new Error('no regression recorded');
 
-    const runs = await Promise.all([0, 1].map(() => simulate(first.history.config, replay(first.history), NONE_KNOWN)));
+    const runs = await Promise.all(
+      [0, 1].map(async () => {
+        const lines: string[] = [];
+        const logger = {
+          log: (severity: string, message: string, fields?: Readonly<Record<string, unknown>>) =>
+            lines.push(`${severity} ${message} ${JSON.stringify(fields ?? {})}`),
+        };
+        const result = await simulate(poison.history.config, replay(poison.history), NONE_KNOWN, logger);
+        return { result, lines };
+      }),
+    );
 
-    const told = runs.map((run) => (run.ok ? 'kept' : `${run.broken.message}\n${run.history.join('\n')}`));
-    expect(told[0]).not.toBe('kept');
-    expect(told[1]).toBe(told[0]);
+    expect(runs[0]?.lines.length).toBeGreaterThan(10);
+    expect(runs[1]).toEqual(runs[0]);
   });
 });

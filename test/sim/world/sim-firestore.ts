@@ -141,8 +141,14 @@ export class SimFirestore {
         });
         if (outcome.parkKey !== undefined) this.park(outcome.parkKey, outcome.eventId);
       }
+      // As the Firestore store: a failure is stamped with the store's time (the relay tries such keys last).
       if (outcome.kind === 'failed')
-        Object.assign(fields, { attempts: outcome.attempts, lastError: outcome.error, nextAttemptAt: outcome.nextAttemptAt });
+        Object.assign(fields, {
+          attempts: outcome.attempts,
+          lastError: outcome.error,
+          lastAttemptAt: nowAt,
+          nextAttemptAt: outcome.nextAttemptAt,
+        });
       this.put(outcome.eventId, fields);
       if (outcome.kind === 'delivered') this.observer.recordedDelivered(outcome.eventId);
       if (outcome.kind === 'dead_letter') this.observer.recordedDeadLetter(outcome.eventId);

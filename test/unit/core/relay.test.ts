@@ -578,6 +578,28 @@ describe('A run', () => {
       expect(router.posts).toHaveLength(0);
     });
 
+    it('does not wait out a parked-keys read that hangs on SIGTERM: answers within SHUTDOWN_TIMEOUT_MS, POSTing nothing', async () => {
+      const { clock, store, router, run } = setup();
+      store.seed(5);
+      const hung: OutboxStore = {
+        fetchPending: (limit, after, maxBytes) => store.fetchPending(limit, after, maxBytes),
+        fetchStrays: () => store.fetchStrays(),
+        fetchParkedKeys: () => never(),
+        watchPending: (onChange) => store.watchPending(onChange),
+        recordOutcomes: (outcomes, lease) => store.recordOutcomes(outcomes, lease),
+        writeAudit: (summary) => store.writeAudit(summary),
+      };
+      const shutdown = new AbortController();
+      void clock.sleep(100).then(() => shutdown.abort());
+
+      // FIRESTORE_TIMEOUT_MS far beyond SHUTDOWN_TIMEOUT_MS (5 s here), so only the shutdown can end the wait.
+      const result = ran(await run({ firestoreTimeoutMs: 60_000, leaseTtlMs: 180_000 }, { store: hung, shutdown: shutdown.signal }));
+
+      expect(result.summary).toMatchObject({ stoppedBy: 'shutdown', delivered: 0 });
+      expect(result.summary.durationMs).toBeLessThanOrEqual(100 + 5_000);
+      expect(router.posts).toHaveLength(0);
+    });
+
     it('names the failed deliveries as the cause of a 500 when a shutdown ends the run', async () => {
       const { clock, store, run } = setup((event) => (event.id === 'evt-0000' ? status(503) : { afterMs: 500, answer: ok }));
       store.seed(20);
