@@ -123,7 +123,8 @@ export async function runFollowBench(env: Readonly<Record<string, string | undef
 async function measure(cell: Cell, config: Settings, db: Firestore, emulatorHost: string, projectId: string): Promise<CellResult> {
   const router = await startArrivalRouter();
   const suffix = `${cell.mode}_${cell.eventsPerSecond}_${Date.now()}`;
-  const collections = { outbox: `outbox_${suffix}`, audit: `audit_${suffix}`, leases: `leases_${suffix}` };
+  // Its runs and leases go to collections named after the outbox (src/config.ts, outboxCollections).
+  const collections = { outbox: `outbox_${suffix}` };
   const env = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -133,8 +134,6 @@ async function measure(cell: Cell, config: Settings, db: Firestore, emulatorHost
     METADATA_SERVER_DETECTION: 'none',
     ROUTER_URL: router.url,
     OUTBOX_COLLECTION: collections.outbox,
-    AUDIT_COLLECTION: collections.audit,
-    LEASE_COLLECTION: collections.leases,
     FOLLOW_MS: String(cell.followMs),
     LOG_LEVEL: 'WARNING',
   };

@@ -14,7 +14,7 @@ export interface FunctionDrainOptions {
   readonly emulatorHost: string;
   readonly projectId: string;
   readonly routerUrl: string;
-  readonly collections: { readonly outbox: string; readonly audit: string; readonly leases: string };
+  readonly collections: { readonly outbox: string };
   readonly deliveryConcurrency: number;
   readonly shardCount: number;
   readonly drainTimeoutMs: number;
@@ -185,8 +185,6 @@ function functionEnv(options: FunctionDrainOptions, shardIndex: number, probeFil
     METADATA_SERVER_DETECTION: 'none',
     ROUTER_URL: options.routerUrl,
     OUTBOX_COLLECTION: options.collections.outbox,
-    AUDIT_COLLECTION: options.collections.audit,
-    LEASE_COLLECTION: options.collections.leases,
     DELIVERY_CONCURRENCY: String(options.deliveryConcurrency),
     SHARD_COUNT: String(options.shardCount),
     SHARD_INDEX: String(shardIndex),

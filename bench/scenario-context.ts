@@ -14,17 +14,15 @@ export interface ScenarioContext {
   readonly progress: (line: string) => void;
 }
 
-/** Names of one measurement's collections. */
+/** Names of one measurement's collections: its outbox, after which its runs, leases and parked keys are named. */
 export interface BenchCollections {
   readonly outbox: string;
-  readonly audit: string;
-  readonly leases: string;
 }
 
 /** Fresh collection names, so no measurement sees another's documents even on a shared emulator. */
 export function collectionsFor(label: string): BenchCollections {
   const suffix = `${label}_${randomBytes(4).toString('hex')}`;
-  return { outbox: `bench_outbox_${suffix}`, audit: `bench_runs_${suffix}`, leases: `bench_leases_${suffix}` };
+  return { outbox: `bench_outbox_${suffix}` };
 }
 
 /** Runs `use` with a router of the given latency, and always closes the router afterwards. */

@@ -38,7 +38,7 @@ const silent: Logger = { log: () => undefined };
 export async function measureStoreCost(options: {
   readonly firestore: Firestore;
   readonly routerUrl: string;
-  readonly collections: { readonly outbox: string; readonly audit: string; readonly leases: string };
+  readonly collections: { readonly outbox: string };
   readonly deliveryConcurrency: number;
   readonly pending: number;
   readonly timeoutMs: number;
@@ -56,8 +56,6 @@ export async function measureStoreCost(options: {
     FIRESTORE_EMULATOR_HOST: options.emulatorHost,
     GOOGLE_CLOUD_PROJECT: options.projectId,
     OUTBOX_COLLECTION: collections.outbox,
-    AUDIT_COLLECTION: collections.audit,
-    LEASE_COLLECTION: collections.leases,
     DELIVERY_CONCURRENCY: String(options.deliveryConcurrency),
     ...options.extraEnv,
   });

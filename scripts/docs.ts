@@ -15,6 +15,10 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { PAGES, renderPage } = await import('./docs/pages.js');
 const { PRODUCT_FILES } = await import('./docs/product.js');
 const config = (await import(new URL('../dist/config.js', import.meta.url).href)) as typeof import('../src/config.js');
+const settings = (await import(
+  new URL('../dist/settings/settings.js', import.meta.url).href
+)) as typeof import('../src/settings/settings.js');
+const removed = (await import(new URL('../dist/settings/removed.js', import.meta.url).href)) as typeof import('../src/settings/removed.js');
 const backoff = (await import(new URL('../dist/core/backoff.js', import.meta.url).href)) as typeof import('../src/core/backoff.js');
 
 const read = (file: string): Promise<string> => readFile(path.join(root, file), 'utf8');
@@ -22,6 +26,8 @@ const files = Object.fromEntries(await Promise.all(PRODUCT_FILES.map(async (file
 const product = {
   parseConfig: config.parseConfig,
   longestRunMs: config.longestRunMs,
+  settings: settings.SETTINGS,
+  removedSettings: removed.REMOVED_SETTINGS,
   backoffDelayMs: backoff.backoffDelayMs,
   shortestRedeliverySpanMs: backoff.shortestRedeliverySpanMs,
   jitter: { low: backoff.JITTER_LOW, high: backoff.JITTER_HIGH },

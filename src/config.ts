@@ -1,78 +1,85 @@
-import { z } from 'zod';
-import type { Severity } from './core/ports.js';
-import { isUriReference } from './core/uri-reference.js';
 import { ConfigError } from './errors.js';
+import { readSettings, type Env, type SettingValues } from './settings/declare.js';
+import { refuseRemovedSettings } from './settings/removed.js';
+import {
+  AUTH_SETTING_KEYS,
+  SETTINGS,
+  STORE_SETTING_KEYS,
+  type AuthSettingKey,
+  type SettingKey,
+  type StoreSettingKey,
+} from './settings/settings.js';
 
-/** Defaults, with their unit in the name; the README's configuration table lists the same values. */
-export const DEFAULT_OUTBOX_COLLECTION = 'outbound_events';
-export const DEFAULT_AUDIT_COLLECTION = 'outbound_event_runs';
-export const DEFAULT_EVENT_SOURCE = '/outbound-event-handler';
-export const DEFAULT_BATCH_SIZE = 200;
-export const DEFAULT_DELIVERY_CONCURRENCY = 16;
-export const DEFAULT_POST_TIMEOUT_MS = 10_000;
-export const DEFAULT_POST_RETRIES = 3;
-export const DEFAULT_RETRY_MIN_DELAY_MS = 250;
-export const DEFAULT_RETRY_MAX_DELAY_MS = 10_000;
-/** With the redelivery defaults below, the attempts of one event span at least 24 hours (backoff.ts). */
-export const DEFAULT_MAX_ATTEMPTS = 24;
-export const DEFAULT_REDELIVERY_MIN_DELAY_MS = 30_000;
-export const DEFAULT_REDELIVERY_MAX_DELAY_MS = 2 * 60 * 60_000;
-export const DEFAULT_BREAKER_THRESHOLD = 5;
-export const DEFAULT_RUN_BUDGET_MS = 240_000;
-export const DEFAULT_FIRESTORE_TIMEOUT_MS = 10_000;
-export const DEFAULT_CHECKPOINT_SIZE = 200;
-export const DEFAULT_MAX_PAYLOAD_BYTES = 512 * 1024;
-/**
- * 16 MiB of event JSON in hand: with decoding and copies the run's peak RSS stays near 225 MiB with events of
- * 480 KiB under a 256 MiB heap (32 MiB measured 246 MiB), inside a 256 MiB instance.
+/*
+ * The environment, parsed once into a frozen Config. Each variable is declared once, in src/settings/settings.ts
+ * (name, default, range, meaning, how the deploy sets it); this file turns the values read into the Config the
+ * code uses: the values that follow from others (the lease, checkpoints, collection names), the router's
+ * authentication, and the checks of settings that only make sense together.
  */
-export const DEFAULT_MAX_IN_FLIGHT_BYTES = 16 * 1024 * 1024;
-/** Cloud Run sends SIGTERM, then SIGKILL 10 s later: the run answers well before. */
-export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 8_000;
-export const DEFAULT_LEASE_COLLECTION = 'outbound_event_leases';
-export const DEFAULT_PARKED_KEYS_COLLECTION = 'outbound_event_parked_keys';
-/** Renewed every third of it while the run lives, so a crashed run frees its shard before the next minute's run. */
-export const DEFAULT_LEASE_TTL_MS = 30_000;
-export const DEFAULT_MAX_REDRIVES = 3;
-export const DEFAULT_SHARD_COUNT = 1;
-export const DEFAULT_DELIVERED_RETENTION_DAYS = 7;
+
+/** Defaults, with their unit in the name, for code that needs one as a constant; each is its setting's default. */
+export const DEFAULT_OUTBOX_COLLECTION = SETTINGS.outboxCollection.fallback;
+export const DEFAULT_EVENT_SOURCE = SETTINGS.defaultSource.fallback;
+export const DEFAULT_BATCH_SIZE = SETTINGS.batchSize.fallback;
+export const DEFAULT_DELIVERY_CONCURRENCY = SETTINGS.deliveryConcurrency.fallback;
+export const DEFAULT_POST_TIMEOUT_MS = SETTINGS.postTimeoutMs.fallback;
+export const DEFAULT_POST_RETRIES = SETTINGS.postRetries.fallback;
+export const DEFAULT_RETRY_MIN_DELAY_MS = SETTINGS.retryMinDelayMs.fallback;
+export const DEFAULT_RETRY_MAX_DELAY_MS = SETTINGS.retryMaxDelayMs.fallback;
+export const DEFAULT_MAX_ATTEMPTS = SETTINGS.maxAttempts.fallback;
+export const DEFAULT_REDELIVERY_MIN_DELAY_MS = SETTINGS.redeliveryMinDelayMs.fallback;
+export const DEFAULT_REDELIVERY_MAX_DELAY_MS = SETTINGS.redeliveryMaxDelayMs.fallback;
+export const DEFAULT_BREAKER_THRESHOLD = SETTINGS.breakerThreshold.fallback;
+export const DEFAULT_RUN_BUDGET_MS = SETTINGS.runBudgetMs.fallback;
+export const DEFAULT_FIRESTORE_TIMEOUT_MS = SETTINGS.firestoreTimeoutMs.fallback;
+export const DEFAULT_MAX_PAYLOAD_BYTES = SETTINGS.maxPayloadBytes.fallback;
+export const DEFAULT_MAX_IN_FLIGHT_BYTES = SETTINGS.maxInFlightBytes.fallback;
+export const DEFAULT_MAX_REDRIVES = SETTINGS.maxRedrives.fallback;
+export const DEFAULT_SHARD_COUNT = SETTINGS.shardCount.fallback;
+export const DEFAULT_DELIVERED_RETENTION_DAYS = SETTINGS.deliveredRetentionDays.fallback;
+export const DEFAULT_FIRESTORE_DATABASE = SETTINGS.firestoreDatabase.fallback;
+export const DEFAULT_FOLLOW_MS = SETTINGS.followMs.fallback;
+export const DEFAULT_ROUTER_SOCKET_IDLE_MS = SETTINGS.routerSocketIdleMs.fallback;
+
+/** The run lease lasts this many FIRESTORE_TIMEOUT_MS: renewed every third of it, two renewals may time out before it lapses. */
+export const LEASE_TTL_PER_FIRESTORE_TIMEOUT = 3;
+/** The lease with the default FIRESTORE_TIMEOUT_MS: under a minute, so a crashed run's shard is drained by the next minute's run. */
+export const DEFAULT_LEASE_TTL_MS = LEASE_TTL_PER_FIRESTORE_TIMEOUT * DEFAULT_FIRESTORE_TIMEOUT_MS;
+/** Cloud Run sends SIGTERM, then SIGKILL 10 s later (fixed by the platform): the run answers 2 s before. */
+export const SHUTDOWN_TIMEOUT_MS = 8_000;
+/** The same bound under the name earlier versions exported. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = SHUTDOWN_TIMEOUT_MS;
 /** With telemetry on, spans and metrics get this long to export before the run answers (less during a shutdown). */
 export const DEFAULT_TELEMETRY_FLUSH_TIMEOUT_MS = 2_000;
-/** The database every project has; a named one is set with FIRESTORE_DATABASE. */
-export const DEFAULT_FIRESTORE_DATABASE = '(default)';
-/** 0: a run drains the backlog and answers; above 0 it then follows new events for that long (docs/follow-mode.md). */
-export const DEFAULT_FOLLOW_MS = 0;
 /** FOLLOW_MS leaves at least this much of RUN_BUDGET_MS to the drain before following. */
 export const FOLLOW_MARGIN_MS = 5_000;
+
+/** The collections named after the outbox, so two outboxes in one database never share leases, audits or parked keys. */
+export interface OutboxCollections {
+  /** One document per run, the run's last write. */
+  readonly auditCollection: string;
+  /** One lease document per shard, so one run at a time delivers it. */
+  readonly leaseCollection: string;
+  /** One document per ordering key held back by a dead letter. */
+  readonly parkedKeysCollection: string;
+}
+
 /**
- * A keep-alive socket idle this long is closed rather than reused: below the idle timeouts of common load
- * balancers and NATs (5 s and more), so the relay never writes a POST into a connection a middlebox dropped.
+ * The outbox's companion collections: its name without a final "s", then `_runs`, `_leases`, `_parked_keys`, so
+ * the default outbox `outbound_events` keeps the names earlier versions used (`outbound_event_runs`, …).
  */
-export const DEFAULT_ROUTER_SOCKET_IDLE_MS = 4_000;
+export function outboxCollections(outboxCollection: string): OutboxCollections {
+  const stem = outboxCollection.endsWith('s') ? outboxCollection.slice(0, -1) : outboxCollection;
+  return { auditCollection: `${stem}_runs`, leaseCollection: `${stem}_leases`, parkedKeysCollection: `${stem}_parked_keys` };
+}
+
+/** The default outbox's companion collections, as earlier versions named them. */
+export const DEFAULT_AUDIT_COLLECTION = outboxCollections(DEFAULT_OUTBOX_COLLECTION).auditCollection;
+export const DEFAULT_LEASE_COLLECTION = outboxCollections(DEFAULT_OUTBOX_COLLECTION).leaseCollection;
+export const DEFAULT_PARKED_KEYS_COLLECTION = outboxCollections(DEFAULT_OUTBOX_COLLECTION).parkedKeysCollection;
 
 /** What every tool that touches the outbox needs: the relay, the producer API and the ops CLI. */
-export interface StoreConfig {
-  /** OUTBOX_COLLECTION: the producers' outbox collection. */
-  readonly outboxCollection: string;
-  /** AUDIT_COLLECTION: one document per run, the run's last write. */
-  readonly auditCollection: string;
-  /** LEASE_COLLECTION: one lease document per shard, so one run at a time delivers it. */
-  readonly leaseCollection: string;
-  /** PARKED_KEYS_COLLECTION: one document per ordering key held back by a dead letter. */
-  readonly parkedKeysCollection: string;
-  /** GOOGLE_CLOUD_PROJECT: the Firestore project; the client's own discovery is used when unset. */
-  readonly projectId: string | undefined;
-  /** FIRESTORE_EMULATOR_HOST: set to talk to the emulator instead of Firestore. */
-  readonly firestoreEmulatorHost: string | undefined;
-  /** FIRESTORE_DATABASE: the Firestore database of the project that holds the outbox, `(default)` unless named. */
-  readonly firestoreDatabase: string;
-  /** MAX_ATTEMPTS: failed attempts charged to an event (each after its backoff) before it is dead-lettered. */
-  readonly maxAttempts: number;
-  /** MAX_REDRIVES: how often one event may be redriven from the dead letters, so redrive loops end. */
-  readonly maxRedrives: number;
-  /** SHARD_COUNT: events are spread over this many shards at enqueue; each shard is drained by its own job. */
-  readonly shardCount: number;
-}
+export type StoreConfig = SettingValues<Pick<typeof SETTINGS, StoreSettingKey>> & OutboxCollections;
 
 /** How POSTs prove who sent them: ROUTER_AUTH, with ROUTER_AUDIENCE or ROUTER_HMAC_SECRET. */
 export type RouterAuthConfig =
@@ -82,133 +89,52 @@ export type RouterAuthConfig =
   /** Standard Webhooks signatures (webhook-id, webhook-timestamp, webhook-signature) with a shared secret. */
   | { readonly kind: 'hmac'; readonly secret: string };
 
-/** The relay's settings, parsed once at cold start and frozen. */
-export interface Config extends StoreConfig {
-  /** ROUTER_URL: where every event is POSTed (http or https). Required. */
-  readonly routerUrl: string;
-  /** ROUTER_SOCKET_IDLE_MS: a keep-alive connection to the router idle this long is closed, not reused. */
-  readonly routerSocketIdleMs: number;
-  /** ROUTER_AUTH: none (default), google-id-token (audience ROUTER_AUDIENCE, default ROUTER_URL's origin) or hmac (ROUTER_HMAC_SECRET). */
-  readonly routerAuth: RouterAuthConfig;
-  /** SHARD_INDEX: the shard this deployment drains, from 0 to SHARD_COUNT - 1. */
-  readonly shardIndex: number;
-  /** LEASE_TTL_MS: how long a run's lease lasts unless renewed (every third of it while the run lives). */
-  readonly leaseTtlMs: number;
-  /** DELIVERED_RETENTION_DAYS: delivered events get `expireAt` this far ahead, for a Firestore TTL policy; 0 sets none. */
-  readonly deliveredRetentionDays: number;
-  /** EVENT_SOURCE: CloudEvents `source` for events that do not carry their own. */
-  readonly defaultSource: string;
-  /** BATCH_SIZE: events read per Firestore page. */
-  readonly batchSize: number;
-  /** DELIVERY_CONCURRENCY: POSTs in flight at once (events of one orderingKey still go one by one). */
-  readonly deliveryConcurrency: number;
-  /** POST_TIMEOUT_MS: bound on one POST, so a hung router cannot hold the run. */
-  readonly postTimeoutMs: number;
-  /** POST_RETRIES: in-run retries of one event after a transient failure. */
-  readonly postRetries: number;
-  /** RETRY_MIN_DELAY_MS: first in-run backoff delay. */
-  readonly retryMinDelayMs: number;
-  /** RETRY_MAX_DELAY_MS: longest in-run backoff delay; a longer Retry-After leaves the event to a later run. */
-  readonly retryMaxDelayMs: number;
-  /** REDELIVERY_MIN_DELAY_MS: wait after an event's first failed attempt before the next (doubling, with jitter). */
-  readonly redeliveryMinDelayMs: number;
-  /** REDELIVERY_MAX_DELAY_MS: longest wait between two attempts of one event. */
-  readonly redeliveryMaxDelayMs: number;
-  /** BREAKER_THRESHOLD: distinct events failing in a row that mean the router, not the events, is failing. */
-  readonly breakerThreshold: number;
-  /** KEY_AFTER_DEAD_LETTER: park (later events of the key wait for a redrive or release) or continue. */
-  readonly parkKeyOnDeadLetter: boolean;
-  /** RUN_BUDGET_MS: after this long a run starts no new POSTs, flushes and answers 200 with hasMore. */
-  readonly runBudgetMs: number;
-  /** FOLLOW_MS: after draining, a run keeps delivering new events as they are committed for this long (within RUN_BUDGET_MS); 0 answers at once. */
-  readonly followMs: number;
-  /** FIRESTORE_TIMEOUT_MS: bound on each Firestore call of a run (lease, pages, sweep, checkpoints, flush, audit). */
-  readonly firestoreTimeoutMs: number;
-  /** SHUTDOWN_TIMEOUT_MS: from SIGTERM to the run's answer, in all. */
-  readonly shutdownTimeoutMs: number;
-  /** MAX_IN_FLIGHT_BYTES: JSON bytes of the events a run holds at once (pages shrink to fit). */
-  readonly maxInFlightBytes: number;
-  /** CHECKPOINT_SIZE: acknowledged events recorded per Firestore commit while the run goes on (≤ 500). */
-  readonly checkpointSize: number;
-  /** MAX_PAYLOAD_BYTES: events whose JSON data is larger are dead-lettered, never POSTed. */
-  readonly maxPayloadBytes: number;
-  /** LOG_LEVEL: the least severe entry written (DEBUG logs one line per delivered event). */
-  readonly logLevel: Severity;
-  /**
-   * OTEL_EXPORTER_OTLP_ENDPOINT: where spans and metrics go (OTLP over HTTP, e.g. a collector); unset, telemetry is
-   * off and nothing of the OpenTelemetry SDK is loaded. The SDK reads the other standard OTEL_* variables itself.
-   */
-  readonly otlpEndpoint: string | undefined;
+/** Settings read as they are; ROUTER_AUTH and KEY_AFTER_DEAD_LETTER are turned into the fields below. */
+type ReadAsIs = Exclude<SettingKey, AuthSettingKey | 'routerAuthKind' | 'keyAfterDeadLetter'>;
+
+/** The relay's settings, parsed once at cold start and frozen: each variable's value, and what follows from them. */
+export type Config = SettingValues<Pick<typeof SETTINGS, ReadAsIs>> &
+  StoreConfig & {
+    /** ROUTER_AUTH with ROUTER_AUDIENCE (default ROUTER_URL's origin) or ROUTER_HMAC_SECRET. */
+    readonly routerAuth: RouterAuthConfig;
+    /** KEY_AFTER_DEAD_LETTER=park: later events of a dead letter's key wait for its redrive or release. */
+    readonly parkKeyOnDeadLetter: boolean;
+    /** 3 × FIRESTORE_TIMEOUT_MS: how long a run's lease lasts unless renewed (every third of it while the run lives). */
+    readonly leaseTtlMs: number;
+    /** BATCH_SIZE: acknowledged events recorded per Firestore commit while the run goes on. */
+    readonly checkpointSize: number;
+    /** From SIGTERM to the run's answer, in all (SHUTDOWN_TIMEOUT_MS). */
+    readonly shutdownTimeoutMs: number;
+  };
+
+function pick<K extends SettingKey>(keys: readonly K[]): Pick<typeof SETTINGS, K> {
+  return Object.fromEntries(keys.map((key) => [key, SETTINGS[key]])) as Pick<typeof SETTINGS, K>;
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
-
-const httpUrl = z.url({ protocol: /^https?$/ });
-const collectionId = z.string().regex(/^[A-Za-z0-9_-]{1,100}$/);
-const COLLECTION_ID = 'a collection id (1-100 letters, digits, _ or -)';
-const severity = z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR']);
-/** Firestore's database ids: `(default)`, or 4-63 lowercase letters, digits and hyphens, from a letter to a letter or digit. */
-const databaseId = z.string().regex(/^(?:\(default\)|[a-z][a-z0-9-]{2,61}[a-z0-9])$/);
-const DATABASE_ID = 'a Firestore database id: (default), or 4-63 lowercase letters, digits and hyphens';
+const NOT_AS_IS: readonly string[] = [...AUTH_SETTING_KEYS, 'routerAuthKind', 'keyAfterDeadLetter'];
+const STORE = pick(STORE_SETTING_KEYS);
+const READ_AS_IS = pick((Object.keys(SETTINGS) as SettingKey[]).filter((key): key is ReadAsIs => !NOT_AS_IS.includes(key)));
 
 /** The outbox's location and limits, for tools that do not deliver (producer API, ops CLI). */
 export function parseStoreConfig(env: Env = process.env): Readonly<StoreConfig> {
-  const read = reader(env);
-  return Object.freeze({
-    outboxCollection: read.text('OUTBOX_COLLECTION', collectionId, COLLECTION_ID, DEFAULT_OUTBOX_COLLECTION),
-    auditCollection: read.text('AUDIT_COLLECTION', collectionId, COLLECTION_ID, DEFAULT_AUDIT_COLLECTION),
-    leaseCollection: read.text('LEASE_COLLECTION', collectionId, COLLECTION_ID, DEFAULT_LEASE_COLLECTION),
-    parkedKeysCollection: read.text('PARKED_KEYS_COLLECTION', collectionId, COLLECTION_ID, DEFAULT_PARKED_KEYS_COLLECTION),
-    projectId: read.optional('GOOGLE_CLOUD_PROJECT'),
-    firestoreEmulatorHost: read.optional('FIRESTORE_EMULATOR_HOST'),
-    firestoreDatabase: read.text('FIRESTORE_DATABASE', databaseId, DATABASE_ID, DEFAULT_FIRESTORE_DATABASE),
-    maxAttempts: read.integer('MAX_ATTEMPTS', DEFAULT_MAX_ATTEMPTS, 1, 1000),
-    maxRedrives: read.integer('MAX_REDRIVES', DEFAULT_MAX_REDRIVES, 0, 1000),
-    shardCount: read.integer('SHARD_COUNT', DEFAULT_SHARD_COUNT, 1, 64),
-  });
+  refuseRemovedSettings(env, ['store']);
+  const values = readSettings(STORE, env);
+  return Object.freeze({ ...values, ...outboxCollections(values.outboxCollection) });
 }
 
 /** Validates the whole environment once, so a bad deployment fails at start with the variable's name. */
 export function parseConfig(env: Env = process.env): Readonly<Config> {
-  const store = parseStoreConfig(env);
-  const read = reader(env);
+  refuseRemovedSettings(env, ['store', 'relay']);
+  const values = readSettings(READ_AS_IS, env);
+  const routerUrl = withoutCredentials('ROUTER_URL', values.routerUrl);
   const config: Config = {
-    ...store,
-    routerUrl: withoutCredentials('ROUTER_URL', read.text('ROUTER_URL', httpUrl, 'an http:// or https:// URL')),
-    routerSocketIdleMs: read.integer('ROUTER_SOCKET_IDLE_MS', DEFAULT_ROUTER_SOCKET_IDLE_MS, 100, 600_000),
-    routerAuth: parseRouterAuth(read),
-    shardIndex: read.integer('SHARD_INDEX', 0, 0, store.shardCount - 1),
-    leaseTtlMs: read.integer('LEASE_TTL_MS', DEFAULT_LEASE_TTL_MS, 300, 3_600_000),
-    deliveredRetentionDays: read.integer('DELIVERED_RETENTION_DAYS', DEFAULT_DELIVERED_RETENTION_DAYS, 0, 3650),
-    defaultSource: read.text(
-      'EVENT_SOURCE',
-      z.string().refine(isUriReference),
-      'a URI reference, e.g. "/shop/orders"',
-      DEFAULT_EVENT_SOURCE,
-    ),
-    batchSize: read.integer('BATCH_SIZE', DEFAULT_BATCH_SIZE, 1, 500),
-    deliveryConcurrency: read.integer('DELIVERY_CONCURRENCY', DEFAULT_DELIVERY_CONCURRENCY, 1, 256),
-    postTimeoutMs: read.integer('POST_TIMEOUT_MS', DEFAULT_POST_TIMEOUT_MS, 1, 600_000),
-    postRetries: read.integer('POST_RETRIES', DEFAULT_POST_RETRIES, 0, 20),
-    retryMinDelayMs: read.integer('RETRY_MIN_DELAY_MS', DEFAULT_RETRY_MIN_DELAY_MS, 0, 600_000),
-    retryMaxDelayMs: read.integer('RETRY_MAX_DELAY_MS', DEFAULT_RETRY_MAX_DELAY_MS, 0, 600_000),
-    redeliveryMinDelayMs: read.integer('REDELIVERY_MIN_DELAY_MS', DEFAULT_REDELIVERY_MIN_DELAY_MS, 0, 86_400_000),
-    redeliveryMaxDelayMs: read.integer('REDELIVERY_MAX_DELAY_MS', DEFAULT_REDELIVERY_MAX_DELAY_MS, 0, 7 * 86_400_000),
-    breakerThreshold: read.integer('BREAKER_THRESHOLD', DEFAULT_BREAKER_THRESHOLD, 1, 1000),
-    parkKeyOnDeadLetter: read.text('KEY_AFTER_DEAD_LETTER', z.enum(['park', 'continue']), 'park or continue', 'park') === 'park',
-    runBudgetMs: read.integer('RUN_BUDGET_MS', DEFAULT_RUN_BUDGET_MS, 1, 3_600_000),
-    followMs: read.integer('FOLLOW_MS', DEFAULT_FOLLOW_MS, 0, 3_600_000),
-    firestoreTimeoutMs: read.integer('FIRESTORE_TIMEOUT_MS', DEFAULT_FIRESTORE_TIMEOUT_MS, 100, 120_000),
-    // Below 10 s: Cloud Run kills the instance 10 s after SIGTERM.
-    shutdownTimeoutMs: read.integer('SHUTDOWN_TIMEOUT_MS', DEFAULT_SHUTDOWN_TIMEOUT_MS, 100, 9_999),
-    maxInFlightBytes: read.integer('MAX_IN_FLIGHT_BYTES', DEFAULT_MAX_IN_FLIGHT_BYTES, 1024, 1_073_741_824),
-    checkpointSize: read.integer('CHECKPOINT_SIZE', DEFAULT_CHECKPOINT_SIZE, 1, 500),
-    maxPayloadBytes: read.integer('MAX_PAYLOAD_BYTES', DEFAULT_MAX_PAYLOAD_BYTES, 1, 1_048_576),
-    logLevel: read.text('LOG_LEVEL', severity, 'one of DEBUG, INFO, WARNING, ERROR', 'INFO'),
-    otlpEndpoint:
-      read.optional('OTEL_EXPORTER_OTLP_ENDPOINT') === undefined
-        ? undefined
-        : read.text('OTEL_EXPORTER_OTLP_ENDPOINT', httpUrl, 'an http:// or https:// URL'),
+    ...values,
+    ...outboxCollections(values.outboxCollection),
+    routerAuth: parseRouterAuth(env, routerUrl),
+    parkKeyOnDeadLetter: SETTINGS.keyAfterDeadLetter.read(env) === 'park',
+    leaseTtlMs: LEASE_TTL_PER_FIRESTORE_TIMEOUT * values.firestoreTimeoutMs,
+    checkpointSize: values.batchSize,
+    shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS,
   };
   checkTogether(config);
   return Object.freeze(config);
@@ -229,18 +155,14 @@ export function longestRunMs(
 
 /** Settings that only make sense together; each error names the variable to change. */
 function checkTogether(config: Config): void {
+  if (config.shardIndex > config.shardCount - 1) {
+    throw new ConfigError('SHARD_INDEX', `must be an integer from 0 to ${config.shardCount - 1} (SHARD_COUNT − 1)`);
+  }
   if (config.retryMaxDelayMs < config.retryMinDelayMs) {
     throw new ConfigError('RETRY_MAX_DELAY_MS', `must be at least RETRY_MIN_DELAY_MS (${config.retryMinDelayMs})`);
   }
   if (config.redeliveryMaxDelayMs < config.redeliveryMinDelayMs) {
     throw new ConfigError('REDELIVERY_MAX_DELAY_MS', `must be at least REDELIVERY_MIN_DELAY_MS (${config.redeliveryMinDelayMs})`);
-  }
-  // Renewed every third of its TTL, each renewal bounded by FIRESTORE_TIMEOUT_MS: two may fail before it lapses.
-  if (config.firestoreTimeoutMs * 3 > config.leaseTtlMs) {
-    throw new ConfigError(
-      'LEASE_TTL_MS',
-      `must be at least 3 × FIRESTORE_TIMEOUT_MS (${config.firestoreTimeoutMs * 3} ms), so renewals that time out leave the lease time to be renewed`,
-    );
   }
   if (config.followMs > 0 && config.followMs > config.runBudgetMs - FOLLOW_MARGIN_MS) {
     throw new ConfigError(
@@ -279,60 +201,9 @@ export function defaultAudience(routerUrl: string): string {
   return new URL(routerUrl).origin;
 }
 
-/** Standard Webhooks secrets: "whsec_" and base64 of at least 24 bytes. */
-const HMAC_SECRET = /^whsec_[A-Za-z0-9+/]{32,}={0,2}$/;
-
-function parseRouterAuth(read: Reader): RouterAuthConfig {
-  const kind = read.text('ROUTER_AUTH', z.enum(['none', 'google-id-token', 'hmac']), 'one of none, google-id-token, hmac', 'none');
-  if (kind === 'google-id-token') {
-    return {
-      kind,
-      audience: read.text(
-        'ROUTER_AUDIENCE',
-        httpUrl,
-        'an http:// or https:// URL',
-        defaultAudience(read.text('ROUTER_URL', httpUrl, 'an http:// or https:// URL')),
-      ),
-    };
-  }
-  if (kind === 'hmac') {
-    const secret = read.optional('ROUTER_HMAC_SECRET');
-    if (secret === undefined)
-      throw new ConfigError('ROUTER_HMAC_SECRET', 'is required when ROUTER_AUTH=hmac (mount it from Secret Manager)');
-    if (!HMAC_SECRET.test(secret))
-      throw new ConfigError('ROUTER_HMAC_SECRET', 'must be a Standard Webhooks secret: "whsec_" followed by base64 of at least 24 bytes');
-    return { kind, secret };
-  }
+function parseRouterAuth(env: Env, routerUrl: string): RouterAuthConfig {
+  const kind = SETTINGS.routerAuthKind.read(env);
+  if (kind === 'google-id-token') return { kind, audience: SETTINGS.routerAudience.read(env) ?? defaultAudience(routerUrl) };
+  if (kind === 'hmac') return { kind, secret: SETTINGS.routerHmacSecret.read(env) };
   return { kind };
-}
-
-type Reader = ReturnType<typeof reader>;
-
-/** Typed readers over one environment; each names its variable in the error. */
-function reader(env: Env) {
-  const raw = (variable: string): string | undefined => {
-    const value = env[variable]?.trim();
-    return value === undefined || value === '' ? undefined : value;
-  };
-  return {
-    optional: raw,
-    text<T extends string>(variable: string, schema: z.ZodType<T>, expected: string, fallback?: T): T {
-      const value = raw(variable);
-      if (value === undefined) {
-        if (fallback === undefined) throw new ConfigError(variable, 'is required');
-        return fallback;
-      }
-      const result = schema.safeParse(value);
-      // Text values are not echoed: a URL may carry credentials.
-      if (!result.success) throw new ConfigError(variable, `must be ${expected}`);
-      return result.data;
-    },
-    integer(variable: string, fallback: number, min: number, max: number): number {
-      const value = raw(variable);
-      if (value === undefined) return fallback;
-      const result = z.coerce.number().int().min(min).max(max).safeParse(value);
-      if (!result.success) throw new ConfigError(variable, `must be an integer from ${min} to ${max} (got "${value.slice(0, 40)}")`);
-      return result.data;
-    },
-  };
 }

@@ -11,9 +11,22 @@ export class ConfigError extends OutboxError {
   constructor(
     readonly variable: string,
     problem: string,
+    remedy = "Set it in the environment (the function's, or your shell's for the CLI) and try again.",
+  ) {
+    super(`Invalid configuration: ${variable} ${problem}. ${remedy}`);
+  }
+}
+
+/** A variable earlier versions read is still set: refused, so a setting that no longer exists is never silently ignored. */
+export class RemovedSettingError extends ConfigError {
+  constructor(
+    variable: string,
+    readonly replacedBy: string,
   ) {
     super(
-      `Invalid configuration: ${variable} ${problem}. Set it in the environment (the function's, or your shell's for the CLI) and try again.`,
+      variable,
+      `is no longer read: ${replacedBy}`,
+      "Remove it from the environment (deploy/function.yaml for the function, your shell's for the CLI) and try again.",
     );
   }
 }
@@ -146,14 +159,14 @@ export class InvalidInboxRecordError extends OutboxError {
   }
 }
 
-/** Another run took this run's lease (it outlived LEASE_TTL_MS); this run's writes are refused so it cannot overwrite newer progress. */
+/** Another run took this run's lease (it outlived its lease, 3 × FIRESTORE_TIMEOUT_MS); this run's writes are refused so it cannot overwrite newer progress. */
 export class LeaseLostError extends OutboxError {
   constructor(
     readonly leaseId: string,
     readonly token: string,
   ) {
     super(
-      `The run lease ${leaseId} is no longer held by this run; its progress was not recorded and the events will be POSTed again by the run that holds it. Raise LEASE_TTL_MS above the function timeout if this repeats.`,
+      `The run lease ${leaseId} is no longer held by this run; its progress was not recorded and the events will be POSTed again by the run that holds it. If this repeats, raise FIRESTORE_TIMEOUT_MS (the lease lasts 3 × it) or look for what stalled the run.`,
     );
   }
 }

@@ -6,7 +6,7 @@ import { gcloudCommands, queriesTable, type IndexFile } from './firestore-indexe
 import { fillSections } from './markers.js';
 import { packagesTable } from './packages.js';
 import type { Product } from './product.js';
-import { settingsTable } from './settings.js';
+import { removedSettingsTable, settingsTable } from './settings.js';
 import { inRunRetriesTable, leaseAndShutdownTable, redeliveryTable, timingTable } from './timing.js';
 
 /** The settings failure-semantics.md lists: everything that bounds a run or decides an event's fate. */
@@ -23,9 +23,6 @@ const BOUNDS = [
   'MAX_REDRIVES',
   'RUN_BUDGET_MS',
   'FIRESTORE_TIMEOUT_MS',
-  'LEASE_TTL_MS',
-  'SHUTDOWN_TIMEOUT_MS',
-  'CHECKPOINT_SIZE',
   'MAX_IN_FLIGHT_BYTES',
   'MAX_PAYLOAD_BYTES',
 ];
@@ -34,12 +31,12 @@ type Sections = (product: Product) => Record<string, string>;
 
 /** Every page with generated sections, and what writes each section. */
 export const PAGES: Readonly<Record<string, Sections>> = {
-  'README.md': (product) => ({ config: settingsTable(product), packages: packagesTable(product) }),
+  'README.md': (product) => ({ config: settingsTable(product, { deploy: true }), packages: packagesTable(product) }),
   'docs/failure-semantics.md': (product) => ({
     decide: docCommentTable(product.files['src/core/decide.ts'], 'decide'),
     'read-start': docCommentTable(product.files['src/core/read-start.ts'], 'readStart'),
     'sweep-plan': docCommentTable(product.files['src/core/stray-sweep.ts'], 'sweepPlan'),
-    bounds: settingsTable(product, BOUNDS),
+    bounds: settingsTable(product, { only: BOUNDS }),
     'in-run-retries': inRunRetriesTable(product),
     redelivery: redeliveryTable(product),
   }),
@@ -47,6 +44,7 @@ export const PAGES: Readonly<Record<string, Sections>> = {
     const deploy = deployValues(product.files['cloudbuild.yaml'], product.files['scheduler.yaml'], product.files['deploy/function.yaml']);
     return {
       substitutions: substitutionsTable(product.files['cloudbuild.yaml']),
+      removed: removedSettingsTable(product),
       timing: timingTable(product, deploy),
       lease: leaseAndShutdownTable(product, deploy),
     };

@@ -1,5 +1,7 @@
 import type { Config, longestRunMs } from '../../src/config.js';
 import type { backoffDelayMs, shortestRedeliverySpanMs } from '../../src/core/backoff.js';
+import type { REMOVED_SETTINGS } from '../../src/settings/removed.js';
+import type { SETTINGS } from '../../src/settings/settings.js';
 
 /**
  * What the generated tables are computed from: the product's own functions and files. The docs script passes
@@ -8,6 +10,10 @@ import type { backoffDelayMs, shortestRedeliverySpanMs } from '../../src/core/ba
 export interface Product {
   readonly parseConfig: (env: Readonly<Record<string, string | undefined>>) => Readonly<Config>;
   readonly longestRunMs: typeof longestRunMs;
+  /** Every variable, declared once (src/settings/settings.ts). */
+  readonly settings: typeof SETTINGS;
+  /** The variables earlier versions read (src/settings/removed.ts). */
+  readonly removedSettings: typeof REMOVED_SETTINGS;
   readonly backoffDelayMs: typeof backoffDelayMs;
   readonly shortestRedeliverySpanMs: typeof shortestRedeliverySpanMs;
   readonly jitter: { readonly low: number; readonly high: number };
@@ -18,6 +24,7 @@ export interface Product {
 /** The files a table is derived from; the docs script and the test read these and nothing else. */
 export const PRODUCT_FILES = [
   'src/config.ts',
+  'src/settings/settings.ts',
   'src/core/relay.ts',
   'src/core/decide.ts',
   'src/core/read-start.ts',

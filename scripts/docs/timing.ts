@@ -3,7 +3,7 @@ import type { DeployValues } from './deploy-files.js';
 import { code, duration, seconds, table } from './format.js';
 import type { Product } from './product.js';
 
-/** Cloud Run sends SIGKILL this long after SIGTERM (a platform fact; src/config.ts refuses SHUTDOWN_TIMEOUT_MS at or above it). */
+/** Cloud Run sends SIGKILL this long after SIGTERM (a platform fact; SHUTDOWN_TIMEOUT_MS in src/config.ts is 2 s less). */
 const CLOUD_RUN_SIGKILL_AFTER_MS = 10_000;
 
 const ROUTER_URL = 'https://router.example/events';
@@ -58,8 +58,8 @@ export function leaseAndShutdownTable(product: Product, deploy: DeployValues): s
   const share = postShareOfShutdown(product.files['src/core/relay.ts']);
   const handOver = handOverAfterMs(product.files['src/function/outbound-event-handler.ts'], config.shutdownTimeoutMs);
   const rows = [
-    ['a run’s lease lasts, unless renewed', duration(config.leaseTtlMs), '`LEASE_TTL_MS`'],
-    ['the run renews it every', duration(Math.floor(config.leaseTtlMs / 3)), 'a third of `LEASE_TTL_MS`'],
+    ['a run’s lease lasts, unless renewed', duration(config.leaseTtlMs), '3 × `FIRESTORE_TIMEOUT_MS`'],
+    ['the run renews it every', duration(Math.floor(config.leaseTtlMs / 3)), 'a third of the lease'],
     [
       'a crashed run’s shard is free again after at most',
       duration(config.leaseTtlMs),
@@ -73,7 +73,7 @@ export function leaseAndShutdownTable(product: Product, deploy: DeployValues): s
     [
       'after SIGTERM, the run has answered within',
       duration(config.shutdownTimeoutMs),
-      '`SHUTDOWN_TIMEOUT_MS`: flush, audit and release share the rest',
+      '`SHUTDOWN_TIMEOUT_MS` (fixed, 2 s before Cloud Run’s SIGKILL): flush, audit and release share the rest',
     ],
     ['the process hands SIGTERM on (and exits) at the latest', duration(handOver), '`SHUTDOWN_TIMEOUT_MS` + a margin'],
     ['Cloud Run sends SIGKILL', duration(CLOUD_RUN_SIGKILL_AFTER_MS), 'after SIGTERM'],

@@ -9,6 +9,7 @@ import { PROJECT_ROOT } from '../support/project-root.js';
 
 /** Debian's faketime package (`apt-get install faketime`); .ci/run installs it. */
 const LIBFAKETIME = ['x86_64-linux-gnu', 'aarch64-linux-gnu'].map((arch) => `/usr/lib/${arch}/faketime/libfaketime.so.1`).find(existsSync);
+/** The run lease: 3 × FIRESTORE_TIMEOUT_MS, which the runs below set to a third of it. */
 const LEASE_TTL_MS = 9_000;
 /** LeaseKeeper renews every third of the TTL. */
 const RENEWAL_INTERVAL_MS = LEASE_TTL_MS / 3;
@@ -29,7 +30,7 @@ function skewed(offset: string): Record<string, string> {
 describe('Relay instances whose clocks disagree', () => {
   let db: Firestore;
   let router: LoopbackRouter;
-  let collections: { outbox: string; audit: string; leases: string };
+  let collections: { outbox: string; audit: string };
   const served: ServedFunction[] = [];
 
   const serve = async (clock: Record<string, string> = {}): Promise<ServedFunction> => {
@@ -39,7 +40,6 @@ describe('Relay instances whose clocks disagree', () => {
       ...relayEnv(router.url, collections, {
         DELIVERY_CONCURRENCY: '1',
         LOG_LEVEL: 'ERROR',
-        LEASE_TTL_MS: String(LEASE_TTL_MS),
         FIRESTORE_TIMEOUT_MS: String(LEASE_TTL_MS / 3),
       }),
       ...clock,
@@ -69,8 +69,7 @@ describe('Relay instances whose clocks disagree', () => {
   });
   beforeEach(async () => {
     router = await startLoopbackRouter(() => ({ respond: 200, delayMs: 250 }));
-    const unique = uniqueCollections();
-    collections = { ...unique, leases: `leases_${unique.outbox}` };
+    collections = uniqueCollections();
   });
   afterEach(async () => {
     await Promise.all(served.splice(0).map((fn) => fn.stop('SIGKILL')));

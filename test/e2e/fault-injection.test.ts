@@ -20,10 +20,11 @@ const CHARGES = 12;
 const POST_TIMEOUT_MS = 2000;
 const LATE_ANSWER_MS = POST_TIMEOUT_MS + 500;
 const RUN_BUDGET_MS = 1500;
-/** Firestore calls of a run are bounded by this; the emulator answers in milliseconds when it is not frozen. */
+/**
+ * Firestore calls of a run are bounded by this; the emulator answers in milliseconds when it is not frozen. The run
+ * lease lasts 3 × it, short enough that a killed run's lease expires within the test.
+ */
 const FIRESTORE_TIMEOUT_MS = 1000;
-/** Short enough that a killed run's lease expires within the test; renewed every third of it while a run lives. */
-const LEASE_TTL_MS = 3 * FIRESTORE_TIMEOUT_MS;
 /**
  * The drain runs until the outbox is empty, not for a fixed number of runs: how many runs it takes depends on
  * the machine (on a loaded one more runs end early with a 500). It gives up only when no event has left the
@@ -243,9 +244,7 @@ describe('Fault injection: at-least-once delivery into an idempotent consumer', 
         ...baseEnv,
         ROUTER_URL: proxy?.url,
         OUTBOX_COLLECTION: collections.outbox,
-        AUDIT_COLLECTION: collections.audit,
         BATCH_SIZE: '50',
-        CHECKPOINT_SIZE: '20',
         DELIVERY_CONCURRENCY: '8',
         POST_TIMEOUT_MS: String(POST_TIMEOUT_MS),
         POST_RETRIES: '1',
@@ -253,7 +252,6 @@ describe('Fault injection: at-least-once delivery into an idempotent consumer', 
         RETRY_MAX_DELAY_MS: '20',
         MAX_ATTEMPTS: '1000',
         RUN_BUDGET_MS: String(RUN_BUDGET_MS),
-        LEASE_TTL_MS: String(LEASE_TTL_MS),
         FIRESTORE_TIMEOUT_MS: String(FIRESTORE_TIMEOUT_MS),
         REDELIVERY_MIN_DELAY_MS: '0',
         REDELIVERY_MAX_DELAY_MS: '0',

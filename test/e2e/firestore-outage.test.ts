@@ -15,7 +15,6 @@ import { seedEvents, uniqueCollections } from '../support/outbox-fixtures.js';
  * to the frozen emulator and hangs for real. Every Firestore call is bounded by FIRESTORE_TIMEOUT_MS.
  */
 const FIRESTORE_TIMEOUT_MS = 1_000;
-const LEASE_TTL_MS = 3_000;
 /** Generous for a loaded 2-core machine; without the bounds the answer would take minutes or never come. */
 const ANSWER_WITHIN_MS = 15_000;
 const EVENTS = 12;
@@ -76,8 +75,7 @@ async function run(seams: Seams, overrides: Record<string, string> = {}) {
   const env = {
     ...relayEnv(router.url, collections, {
       FIRESTORE_TIMEOUT_MS: String(FIRESTORE_TIMEOUT_MS),
-      LEASE_TTL_MS: String(LEASE_TTL_MS),
-      CHECKPOINT_SIZE: '4',
+      BATCH_SIZE: '4',
       DELIVERY_CONCURRENCY: '2',
     }),
     FIRESTORE_EMULATOR_HOST: emulator.host,
@@ -195,7 +193,7 @@ describe('Firestore hanging at each boundary of a run', () => {
   });
 
   it('the final flush after every POST succeeded: answers 200, not 500, within the bound; the events stay pending', async () => {
-    const { response, ms } = await run({ wrapStore: freezeStoreAt({ record: () => true }) }, { CHECKPOINT_SIZE: '100' });
+    const { response, ms } = await run({ wrapStore: freezeStoreAt({ record: () => true }) }, { BATCH_SIZE: '100' });
     const state = await afterThaw();
 
     expect(response.status).toBe(200);

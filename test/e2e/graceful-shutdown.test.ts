@@ -17,7 +17,7 @@ const EVENTS = 60;
 describe('Shutting down the served function', () => {
   let db: Firestore;
   let router: LoopbackRouter;
-  let collections: { outbox: string; audit: string; leases: string };
+  let collections: { outbox: string; audit: string };
   const served: ServedFunction[] = [];
 
   const serve = async (overrides: Record<string, string> = {}): Promise<ServedFunction> => {
@@ -26,8 +26,8 @@ describe('Shutting down the served function', () => {
       METADATA_SERVER_DETECTION: 'none',
       ...relayEnv(router.url, collections, { DELIVERY_CONCURRENCY: '2', LOG_LEVEL: 'ERROR', ...overrides }),
     };
-    // The defaults Cloud Run would run with: LEASE_TTL_MS, SHUTDOWN_TIMEOUT_MS and FIRESTORE_TIMEOUT_MS unset.
-    for (const name of ['LEASE_TTL_MS', 'SHUTDOWN_TIMEOUT_MS', 'FIRESTORE_TIMEOUT_MS']) delete (env as Record<string, unknown>)[name];
+    // The defaults Cloud Run would run with: FIRESTORE_TIMEOUT_MS (and so the lease) unset.
+    for (const name of ['FIRESTORE_TIMEOUT_MS']) delete (env as Record<string, unknown>)[name];
     const fn = await serveFunction({ projectRoot: PROJECT_ROOT, target: 'outboundEventHandler', env });
     served.push(fn);
     return fn;
@@ -44,8 +44,7 @@ describe('Shutting down the served function', () => {
   });
   beforeEach(async () => {
     router = await startLoopbackRouter(() => ({ respond: 200, delayMs: 200 }));
-    const unique = uniqueCollections();
-    collections = { ...unique, leases: `leases_${unique.outbox}` };
+    collections = uniqueCollections();
     await seedEvents(db, collections.outbox, EVENTS);
   });
   afterEach(async () => {

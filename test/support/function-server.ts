@@ -37,14 +37,12 @@ export async function closeServedHandlers(): Promise<void> {
 /** The function's environment for one test: its own collections, the loopback router, fast retries. */
 export function relayEnv(
   routerUrl: string,
-  collections: { readonly outbox: string; readonly audit: string; readonly leases?: string },
+  collections: { readonly outbox: string },
   overrides: Readonly<Record<string, string>> = {},
 ): Record<string, string | undefined> {
   return {
     ROUTER_URL: routerUrl,
     OUTBOX_COLLECTION: collections.outbox,
-    AUDIT_COLLECTION: collections.audit,
-    ...(collections.leases === undefined ? {} : { LEASE_COLLECTION: collections.leases }),
     GOOGLE_CLOUD_PROJECT: process.env.GOOGLE_CLOUD_PROJECT,
     FIRESTORE_EMULATOR_HOST: process.env.FIRESTORE_EMULATOR_HOST,
     RETRY_MIN_DELAY_MS: '5',

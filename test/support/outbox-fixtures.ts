@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Timestamp, type Firestore } from '@google-cloud/firestore';
 import { createFirestore } from '../../src/adapters/firestore-client.js';
+import { outboxCollections } from '../../src/config.js';
 
 /** A client for the emulator the global setup started. */
 export function emulatorFirestore(): Firestore {
@@ -12,7 +13,8 @@ export function emulatorFirestore(): Firestore {
 /** Collections unique to one test, so tests never see each other's events. */
 export function uniqueCollections(): { outbox: string; audit: string } {
   const suffix = randomBytes(5).toString('hex');
-  return { outbox: `outbox_${suffix}`, audit: `runs_${suffix}` };
+  const outbox = `outbox_${suffix}`;
+  return { outbox, audit: outboxCollections(outbox).auditCollection };
 }
 
 export interface SeedOptions {

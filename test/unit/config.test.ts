@@ -4,8 +4,9 @@ import {
   DEFAULT_TELEMETRY_FLUSH_TIMEOUT_MS,
   longestRunMs,
   parseConfig,
+  parseStoreConfig,
 } from '../../src/config.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError, RemovedSettingError } from '../../src/errors.js';
 
 const VALID = { ROUTER_URL: 'https://router.example.com/events' };
 
@@ -46,14 +47,13 @@ describe('Function: parseConfig', () => {
     [{ ...VALID, EVENT_SOURCE: 'not a uri' }, 'EVENT_SOURCE', 'a URI reference'],
     [{ ...VALID, FOLLOW_MS: '-1' }, 'FOLLOW_MS', 'from 0 to'],
     [{ ...VALID, RUN_BUDGET_MS: '60000', FOLLOW_MS: '58000' }, 'FOLLOW_MS', 'at most RUN_BUDGET_MS - 5000 (55000 ms)'],
-    [{ ...VALID, FIRESTORE_TIMEOUT_MS: '20000' }, 'LEASE_TTL_MS', 'at least 3 × FIRESTORE_TIMEOUT_MS (60000 ms)'],
     [
       { ...VALID, REDELIVERY_MIN_DELAY_MS: '5000', REDELIVERY_MAX_DELAY_MS: '1000' },
       'REDELIVERY_MAX_DELAY_MS',
       'at least REDELIVERY_MIN_DELAY_MS',
     ],
     [{ ...VALID, MAX_IN_FLIGHT_BYTES: '4096' }, 'MAX_IN_FLIGHT_BYTES', 'at least MAX_PAYLOAD_BYTES'],
-    [{ ...VALID, SHUTDOWN_TIMEOUT_MS: '10000' }, 'SHUTDOWN_TIMEOUT_MS', 'from 100 to 9999'],
+    [{ ...VALID, SHARD_COUNT: '64', SHARD_INDEX: '64' }, 'SHARD_INDEX', 'from 0 to 63'],
     [{ ...VALID, KEY_AFTER_DEAD_LETTER: 'skip' }, 'KEY_AFTER_DEAD_LETTER', 'park or continue'],
     [{ ...VALID, BREAKER_THRESHOLD: '0' }, 'BREAKER_THRESHOLD', 'from 1 to 1000'],
     [{ ...VALID, ROUTER_AUTH: 'basic' }, 'ROUTER_AUTH', 'one of none, google-id-token, hmac'],
@@ -80,7 +80,6 @@ describe('Function: parseConfig', () => {
       REDELIVERY_MAX_DELAY_MS: '0',
       KEY_AFTER_DEAD_LETTER: 'continue',
       FIRESTORE_TIMEOUT_MS: '2000',
-      LEASE_TTL_MS: '6000',
     });
 
     expect(config).toMatchObject({
@@ -89,8 +88,53 @@ describe('Function: parseConfig', () => {
       redeliveryMaxDelayMs: 0,
       parkKeyOnDeadLetter: false,
       firestoreTimeoutMs: 2000,
-      leaseTtlMs: 6000,
     });
+  });
+
+  it('derives the values that follow from others: the lease from FIRESTORE_TIMEOUT_MS, checkpoints from BATCH_SIZE', () => {
+    expect(parseConfig({ ...VALID, FIRESTORE_TIMEOUT_MS: '2000', BATCH_SIZE: '50' })).toMatchObject({
+      leaseTtlMs: 6000,
+      checkpointSize: 50,
+    });
+    expect(parseConfig(VALID)).toMatchObject({ leaseTtlMs: 30_000, checkpointSize: 200, shutdownTimeoutMs: 8_000 });
+  });
+
+  it.each([
+    ['outbound_events', 'outbound_event_runs', 'outbound_event_leases', 'outbound_event_parked_keys'],
+    ['orders_outbox', 'orders_outbox_runs', 'orders_outbox_leases', 'orders_outbox_parked_keys'],
+    ['payments', 'payment_runs', 'payment_leases', 'payment_parked_keys'],
+  ])('names the runs, leases and parked keys of outbox %s after it', (outbox, audit, leases, parked) => {
+    const expected = { outboxCollection: outbox, auditCollection: audit, leaseCollection: leases, parkedKeysCollection: parked };
+
+    expect(parseConfig({ ...VALID, OUTBOX_COLLECTION: outbox })).toMatchObject(expected);
+    expect(parseStoreConfig({ OUTBOX_COLLECTION: outbox })).toMatchObject(expected);
+  });
+
+  it.each([
+    ['LEASE_TTL_MS', '6000', 'FIRESTORE_TIMEOUT_MS'],
+    ['CHECKPOINT_SIZE', '10', 'BATCH_SIZE'],
+    ['SHUTDOWN_TIMEOUT_MS', '5000', 'SIGKILL'],
+    ['AUDIT_COLLECTION', 'runs', 'OUTBOX_COLLECTION'],
+    ['LEASE_COLLECTION', 'leases', 'OUTBOX_COLLECTION'],
+    ['PARKED_KEYS_COLLECTION', 'parked', 'OUTBOX_COLLECTION'],
+  ])('refuses to start when the removed %s is still set, naming it and what replaced it', (variable, value, replacement) => {
+    let thrown: unknown;
+    try {
+      parseConfig({ ...VALID, [variable]: value });
+    } catch (error) {
+      thrown = error;
+    }
+
+    expect(thrown).toBeInstanceOf(RemovedSettingError);
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as ConfigError).variable).toBe(variable);
+    expect((thrown as ConfigError).message).toContain(`${variable} is no longer read`);
+    expect((thrown as RemovedSettingError).replacedBy).toContain(replacement);
+  });
+
+  it('refuses the removed collection variables in the tools too (producer API, outbox-ops), and lets them ignore the relay-only ones', () => {
+    expect(() => parseStoreConfig({ PARKED_KEYS_COLLECTION: 'parked' })).toThrow(RemovedSettingError);
+    expect(parseStoreConfig({ LEASE_TTL_MS: '6000' }).outboxCollection).toBe(DEFAULT_OUTBOX_COLLECTION);
   });
 
   it('turns telemetry on only when OTEL_EXPORTER_OTLP_ENDPOINT is set, to an http(s) URL', () => {

@@ -276,7 +276,7 @@ Options:
   --json      print one JSON document instead of text
   -h, --help  show this help
 
-Environment: OUTBOX_COLLECTION, PARKED_KEYS_COLLECTION, MAX_REDRIVES (default 3), GOOGLE_CLOUD_PROJECT,
+Environment: OUTBOX_COLLECTION (its parked keys are named after it), MAX_REDRIVES (default 3), GOOGLE_CLOUD_PROJECT,
 FIRESTORE_EMULATOR_HOST.
 Exit codes: 0 every event redriven, 1 some refused, not found or not a dead letter (or Firestore failed),
 2 usage or configuration error.`;

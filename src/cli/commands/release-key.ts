@@ -52,7 +52,8 @@ Options:
   --json      print one JSON document instead of text
   -h, --help  show this help
 
-Environment: PARKED_KEYS_COLLECTION, GOOGLE_CLOUD_PROJECT, FIRESTORE_EMULATOR_HOST.
+Environment: OUTBOX_COLLECTION (its parked keys are named after it), GOOGLE_CLOUD_PROJECT,
+FIRESTORE_EMULATOR_HOST.
 Exit codes: 0 every key released, 1 some key was not parked (or Firestore failed), 2 usage or configuration error.`;
 
 /** `outbox-ops release-key`: the way past a dead letter when its key's order no longer matters. */

@@ -106,7 +106,8 @@ Options:
   --json             print one JSON document instead of text
   -h, --help         show this help
 
-Environment: OUTBOX_COLLECTION, PARKED_KEYS_COLLECTION, GOOGLE_CLOUD_PROJECT, FIRESTORE_EMULATOR_HOST.
+Environment: OUTBOX_COLLECTION (its parked keys are named after it), GOOGLE_CLOUD_PROJECT,
+FIRESTORE_EMULATOR_HOST.
 Exit codes: 0 ok, 1 Firestore failed, 2 usage or configuration error.`;
 
 /** `outbox-ops status`: the first check when the router says events are late. */

@@ -173,10 +173,7 @@ describe('Command: redrive', () => {
       await router.close();
     });
 
-    const runRelay = () =>
-      request(
-        serveHandler({ env: relayEnv(router.url, { ...collections, leases: `leases_${collections.outbox}` }), logger: memoryLogger() }),
-      ).post('/');
+    const runRelay = () => request(serveHandler({ env: relayEnv(router.url, collections), logger: memoryLogger() })).post('/');
 
     // A second event the router takes: a rejection is the event's own (and dead-lettered) in a run where the
     // router delivered something; with no success in the run nothing is charged (docs/failure-semantics.md).

@@ -1,3 +1,4 @@
+import { outboxCollections } from '../../../src/config.js';
 import { parkedKeyDocumentId } from '../../../src/adapters/firestore-outbox-store.js';
 import { useOutboxFixture } from '../../support/outbox-fixtures.js';
 import { cliEnv, runInProcess } from '../../support/cli-runner.js';
@@ -6,9 +7,9 @@ const fx = useOutboxFixture();
 
 describe('Command: release-key', () => {
   it('releases a parked key and says which dead letter stays; names a key that was not parked and exits 1', async () => {
-    const parked = `${fx.outbox}_parked`;
+    const parked = outboxCollections(fx.outbox).parkedKeysCollection;
     await fx.db.collection(parked).doc(parkedKeyDocumentId('order/7')).set({ orderingKey: 'order/7', eventId: 'dead-7' });
-    const env = cliEnv(fx.outbox, { PARKED_KEYS_COLLECTION: parked });
+    const env = cliEnv(fx.outbox);
 
     const released = await runInProcess(['release-key', 'order/7'], env);
     const again = await runInProcess(['release-key', 'order/7', '--json'], env);

@@ -12,8 +12,8 @@ async function watch(args: readonly string[], between: (round: number) => Promis
     args,
     { out: (text) => out.push(text), err: (text) => out.push(`ERR ${text}`) },
     {
-      // Its own parked-keys collection: other specs park keys in the default one meanwhile.
-      env: cliEnv(fx.outbox, { PARKED_KEYS_COLLECTION: `${fx.outbox}_parked` }),
+      // Its own parked-keys collection, named after its outbox: other specs park keys in theirs meanwhile.
+      env: cliEnv(fx.outbox),
       sleep: async (ms) => {
         waits.push(ms);
         await between(waits.length);

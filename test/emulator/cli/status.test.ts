@@ -1,4 +1,5 @@
 import { Timestamp } from '@google-cloud/firestore';
+import { outboxCollections } from '../../../src/config.js';
 import { readOutboxStatus } from '../../../src/cli/commands/status.js';
 import { seedEvents, useOutboxFixture } from '../../support/outbox-fixtures.js';
 import { cliEnv, runInProcess } from '../../support/cli-runner.js';
@@ -7,7 +8,7 @@ import { seedDeadLetters, seedDelivered, setStatus } from '../../support/outbox-
 const fx = useOutboxFixture();
 
 const BASE_MS = Date.UTC(2026, 0, 1);
-const collections = () => ({ outboxCollection: fx.outbox, parkedKeysCollection: `${fx.outbox}_parked` });
+const collections = () => ({ outboxCollection: fx.outbox, parkedKeysCollection: outboxCollections(fx.outbox).parkedKeysCollection });
 
 describe('Command: status', () => {
   it('counts events by status and gives the oldest pending event with its age', async () => {
@@ -38,12 +39,12 @@ describe('Command: status', () => {
       .doc('evt-0002')
       .update({ nextAttemptAt: Timestamp.fromMillis(BASE_MS - 1), attempts: 1 });
     await fx.db
-      .collection(`${fx.outbox}_parked`)
+      .collection(outboxCollections(fx.outbox).parkedKeysCollection)
       .doc('k')
       .set({ orderingKey: 'order-7', eventId: 'dead-7', parkedAt: Timestamp.fromMillis(BASE_MS), shard: 0 });
 
     const status = await readOutboxStatus(fx.db, collections(), BASE_MS + 1000);
-    const text = await runInProcess(['status'], cliEnv(fx.outbox, { PARKED_KEYS_COLLECTION: `${fx.outbox}_parked` }));
+    const text = await runInProcess(['status'], cliEnv(fx.outbox));
 
     expect(status.onBackoff).toBe(1);
     expect(status.parkedKeys).toEqual({

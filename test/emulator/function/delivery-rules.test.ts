@@ -365,7 +365,7 @@ describe('Delivery: parallelism and order per key', () => {
 });
 
 describe('Delivery: checkpoints, drain and budget', () => {
-  it('records acknowledged events in checkpoints of CHECKPOINT_SIZE while the run goes on', async () => {
+  it('records acknowledged events in checkpoints of BATCH_SIZE while the run goes on', async () => {
     await seedEvents(fx.db, fx.collections.outbox, 35);
     const commits: { size: number; at: number }[] = [];
     const spy = (store: OutboxStore): OutboxStore => ({
@@ -381,7 +381,7 @@ describe('Delivery: checkpoints, drain and budget', () => {
     });
     fx.router.script = () => ({ respond: 200, delayMs: 5 });
 
-    const response = await run({ CHECKPOINT_SIZE: '10', DELIVERY_CONCURRENCY: '2' }, spy);
+    const response = await run({ BATCH_SIZE: '10', DELIVERY_CONCURRENCY: '2' }, spy);
 
     expect(response.body.delivered).toBe(35);
     expect(commits.map((c) => c.size)).toEqual([10, 10, 10, 5]);

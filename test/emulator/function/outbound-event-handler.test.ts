@@ -109,7 +109,7 @@ describe('outboundEventHandler', () => {
 
     const response = await request(
       serveHandler({
-        env: env({ FIRESTORE_TIMEOUT_MS: '300', LEASE_TTL_MS: '3000' }),
+        env: env({ FIRESTORE_TIMEOUT_MS: '1000' }),
         logger: memoryLogger(),
         wrapStore: faultAt('writeAudit', hang),
       }),

@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { outboxCollections } from '../../../src/config.js';
 import { FirestoreOutboxStore } from '../../../src/adapters/firestore-outbox-store.js';
 import { FirestoreRunLease } from '../../../src/adapters/firestore-run-lease.js';
 import { redriveEvent } from '../../../src/cli/commands/redrive.js';
@@ -11,9 +12,8 @@ import { useRelayFixture } from '../../support/relay-fixture.js';
 const fx = useRelayFixture();
 
 describe('A key parked behind several dead letters', () => {
-  const parked = () => `${fx.collections.outbox}_parked`;
-  const relay = () =>
-    serveHandler({ env: relayEnv(fx.router.url, fx.collections, { PARKED_KEYS_COLLECTION: parked() }), logger: memoryLogger() });
+  const parked = () => outboxCollections(fx.collections.outbox).parkedKeysCollection;
+  const relay = () => serveHandler({ env: relayEnv(fx.router.url, fx.collections), logger: memoryLogger() });
 
   /** Dead-letters events of key "k" through the relay's own store, each in a commit of its own, as runs record them. */
   async function deadLetter(...ids: string[]): Promise<void> {

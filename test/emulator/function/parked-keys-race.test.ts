@@ -1,5 +1,6 @@
 import { Timestamp } from '@google-cloud/firestore';
 import request from 'supertest';
+import { outboxCollections } from '../../../src/config.js';
 import { parkedKeyDocumentId } from '../../../src/adapters/firestore-outbox-store.js';
 import { redriveEvent } from '../../../src/cli/commands/redrive.js';
 import type { OutboxStore } from '../../../src/core/ports.js';
@@ -12,7 +13,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('A redrive racing the start of a run', () => {
   it("never lets a key's next event go first when the redrive commits between the run's first page and its parked-key read", async () => {
-    const parked = `${fx.collections.outbox}_parked`;
+    const parked = outboxCollections(fx.collections.outbox).parkedKeysCollection;
     const outbox = fx.db.collection(fx.collections.outbox);
     const at = (ms: number) => Timestamp.fromMillis(Date.UTC(2026, 0, 1) + ms);
     await outbox
@@ -44,7 +45,7 @@ describe('A redrive racing the start of a run', () => {
       recordOutcomes: (outcomes, lease) => store.recordOutcomes(outcomes, lease),
       writeAudit: (summary) => store.writeAudit(summary),
     });
-    const env = relayEnv(fx.router.url, fx.collections, { PARKED_KEYS_COLLECTION: parked });
+    const env = relayEnv(fx.router.url, fx.collections);
 
     const firstRun = await request(serveHandler({ env, logger: memoryLogger(), wrapStore: racing })).post('/');
     const second = await request(serveHandler({ env, logger: memoryLogger() })).post('/');

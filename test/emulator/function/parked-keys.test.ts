@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { outboxCollections } from '../../../src/config.js';
 import { redriveEvent } from '../../../src/cli/commands/redrive.js';
 import { memoryLogger, relayEnv, serveHandler } from '../../support/function-server.js';
 import { idsWithStatus, readAll, seedEvents } from '../../support/outbox-fixtures.js';
@@ -7,10 +8,10 @@ import { useRelayFixture } from '../../support/relay-fixture.js';
 const fx = useRelayFixture();
 
 describe('Order per key across a dead letter', () => {
-  const parked = () => `${fx.collections.outbox}_parked`;
+  const parked = () => outboxCollections(fx.collections.outbox).parkedKeysCollection;
   const server = () =>
     serveHandler({
-      env: relayEnv(fx.router.url, fx.collections, { PARKED_KEYS_COLLECTION: parked(), DELIVERY_CONCURRENCY: '4' }),
+      env: relayEnv(fx.router.url, fx.collections, { DELIVERY_CONCURRENCY: '4' }),
       logger: memoryLogger(),
     });
 
@@ -46,7 +47,7 @@ describe('Order per key across a dead letter', () => {
 
     const response = await request(
       serveHandler({
-        env: relayEnv(fx.router.url, fx.collections, { PARKED_KEYS_COLLECTION: parked(), KEY_AFTER_DEAD_LETTER: 'continue' }),
+        env: relayEnv(fx.router.url, fx.collections, { KEY_AFTER_DEAD_LETTER: 'continue' }),
         logger: memoryLogger(),
       }),
     ).post('/');

@@ -1,13 +1,14 @@
 import { Timestamp } from '@google-cloud/firestore';
 import request from 'supertest';
-import { DEFAULT_LEASE_COLLECTION } from '../../../src/config.js';
+import { outboxCollections } from '../../../src/config.js';
 import { memoryLogger, relayEnv, serveHandler } from '../../support/function-server.js';
 import { idsWithStatus, seedEvents } from '../../support/outbox-fixtures.js';
 import { useRelayFixture } from '../../support/relay-fixture.js';
 
 const fx = useRelayFixture();
 
-const leaseDoc = () => fx.db.collection(DEFAULT_LEASE_COLLECTION).doc(`${fx.collections.outbox}.shard-0-of-1`);
+const leaseDoc = () =>
+  fx.db.collection(outboxCollections(fx.collections.outbox).leaseCollection).doc(`${fx.collections.outbox}.shard-0-of-1`);
 const serve = (overrides: Record<string, string> = {}) =>
   serveHandler({ env: relayEnv(fx.router.url, fx.collections, overrides), logger: memoryLogger() });
 

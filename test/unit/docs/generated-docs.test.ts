@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { longestRunMs, parseConfig } from '../../../src/config.js';
 import { JITTER_HIGH, JITTER_LOW, backoffDelayMs, shortestRedeliverySpanMs } from '../../../src/core/backoff.js';
+import { REMOVED_SETTINGS } from '../../../src/settings/removed.js';
+import { SETTINGS } from '../../../src/settings/settings.js';
 import { PAGES, renderPage } from '../../../scripts/docs/pages.js';
 import { PRODUCT_FILES, type Product, type ProductFile } from '../../../scripts/docs/product.js';
 import { PROJECT_ROOT } from '../../support/project-root.js';
@@ -16,6 +18,8 @@ const read = (file: string): string => readFileSync(path.join(PROJECT_ROOT, file
 const product: Product = {
   parseConfig,
   longestRunMs,
+  settings: SETTINGS,
+  removedSettings: REMOVED_SETTINGS,
   backoffDelayMs,
   shortestRedeliverySpanMs,
   jitter: { low: JITTER_LOW, high: JITTER_HIGH },

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseConfig } from '../../../src/config.js';
 import { ConfigError } from '../../../src/errors.js';
+import { REMOVED_SETTINGS } from '../../../src/settings/removed.js';
 import { PROJECT_ROOT } from '../../support/project-root.js';
 
 /*
@@ -23,6 +24,9 @@ const CONTEXTS: readonly Env[] = [
   { ROUTER_URL, ROUTER_AUTH: 'hmac', ROUTER_HMAC_SECRET: `whsec_${Buffer.alloc(24, 1).toString('base64')}` },
 ];
 
+/** Variables parseConfig looks at only to refuse them: they were removed (docs/deploy.md lists them). */
+const REMOVED = new Set(REMOVED_SETTINGS.map((removed) => removed.variable));
+
 /** Each variable parseConfig reads, with the first context that reads it. */
 function variablesParseConfigReads(): Map<string, Env> {
   const read = new Map<string, Env>();
@@ -30,7 +34,7 @@ function variablesParseConfigReads(): Map<string, Env> {
     parseConfig(
       new Proxy(context, {
         get(target, name, receiver) {
-          if (typeof name === 'string' && !read.has(name)) read.set(name, context);
+          if (typeof name === 'string' && !REMOVED.has(name) && !read.has(name)) read.set(name, context);
           return Reflect.get(target, name, receiver) as unknown;
         },
       }),
