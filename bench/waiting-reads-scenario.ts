@@ -1,7 +1,7 @@
 import { Timestamp, type Firestore } from '@google-cloud/firestore';
 import { MAX_WRITES_PER_COMMIT, parkedKeyDocumentId } from '../dist/adapters/firestore-outbox-store.js';
 import { systemClock } from '../dist/adapters/system-clock.js';
-import { parseConfig } from '../dist/config.js';
+import { outboxCollections, parseConfig } from '../dist/config.js';
 import type { Clock, Logger } from '../dist/core/ports.js';
 import { createRelay } from '../dist/create-relay.js';
 import { autoId, BENCH_EVENT_TYPE, benchEventData } from './bench-events.js';
@@ -83,7 +83,7 @@ async function measureVariant(
 ): Promise<WaitingReadsVariant> {
   const { session } = context;
   const collections = collectionsFor(`reads_${label}`);
-  const parkedCollection = `${collections.outbox}_parked`;
+  const parkedCollection = outboxCollections(collections.outbox).parkedKeysCollection;
   let offsetMs = 0;
   // The relay's own time runs a minute on between runs; Firestore's (the lease) stays real, and each run
   // releases its lease, so nothing waits for it.
@@ -100,9 +100,6 @@ async function measureVariant(
       FIRESTORE_EMULATOR_HOST: session.host,
       GOOGLE_CLOUD_PROJECT: session.projectId,
       OUTBOX_COLLECTION: collections.outbox,
-      AUDIT_COLLECTION: collections.audit,
-      LEASE_COLLECTION: collections.leases,
-      PARKED_KEYS_COLLECTION: parkedCollection,
       DELIVERY_CONCURRENCY: String(context.config.concurrency),
       ...context.config.relayEnv,
     });
