@@ -42,6 +42,8 @@ export const DEFAULT_TELEMETRY_FLUSH_TIMEOUT_MS = 2_000;
 export const DEFAULT_FIRESTORE_DATABASE = '(default)';
 /** 0: a run drains the backlog and answers; above 0 it then follows new events for that long (docs/follow-mode.md). */
 export const DEFAULT_FOLLOW_MS = 0;
+/** 0: push is off (kicks are ignored); above 0 a run stays this long after its last kick (docs/push.md). */
+export const DEFAULT_PUSH_LINGER_MS = 0;
 /** FOLLOW_MS leaves at least this much of RUN_BUDGET_MS to the drain before following. */
 export const FOLLOW_MARGIN_MS = 5_000;
 /**
@@ -122,6 +124,11 @@ export interface Config extends StoreConfig {
   readonly runBudgetMs: number;
   /** FOLLOW_MS: after draining, a run keeps delivering new events as they are committed for this long (within RUN_BUDGET_MS); 0 answers at once. */
   readonly followMs: number;
+  /**
+   * PUSH_LINGER_MS: above 0, Eventarc Firestore triggers kick the function on every commit and a run stays this long
+   * after its last kick, so a burst shares it (docs/push.md); 0 turns push off and kicks are answered and ignored.
+   */
+  readonly pushLingerMs: number;
   /** FIRESTORE_TIMEOUT_MS: bound on each Firestore call of a run (lease, pages, sweep, checkpoints, flush, audit). */
   readonly firestoreTimeoutMs: number;
   /** SHUTDOWN_TIMEOUT_MS: from SIGTERM to the run's answer, in all. */
@@ -198,6 +205,7 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
     parkKeyOnDeadLetter: read.text('KEY_AFTER_DEAD_LETTER', z.enum(['park', 'continue']), 'park or continue', 'park') === 'park',
     runBudgetMs: read.integer('RUN_BUDGET_MS', DEFAULT_RUN_BUDGET_MS, 1, 3_600_000),
     followMs: read.integer('FOLLOW_MS', DEFAULT_FOLLOW_MS, 0, 3_600_000),
+    pushLingerMs: read.integer('PUSH_LINGER_MS', DEFAULT_PUSH_LINGER_MS, 0, 60_000),
     firestoreTimeoutMs: read.integer('FIRESTORE_TIMEOUT_MS', DEFAULT_FIRESTORE_TIMEOUT_MS, 100, 120_000),
     // Below 10 s: Cloud Run kills the instance 10 s after SIGTERM.
     shutdownTimeoutMs: read.integer('SHUTDOWN_TIMEOUT_MS', DEFAULT_SHUTDOWN_TIMEOUT_MS, 100, 9_999),
@@ -246,6 +254,15 @@ function checkTogether(config: Config): void {
     throw new ConfigError(
       'FOLLOW_MS',
       `must be at most RUN_BUDGET_MS - ${FOLLOW_MARGIN_MS} (${config.runBudgetMs - FOLLOW_MARGIN_MS} ms), so a run following new events still drains the backlog first`,
+    );
+  }
+  if (config.pushLingerMs > 0 && config.followMs > 0) {
+    throw new ConfigError('PUSH_LINGER_MS', 'must be 0 when FOLLOW_MS is above 0: choose push on commit or follow mode (docs/push.md)');
+  }
+  if (config.pushLingerMs > 0 && config.pushLingerMs > config.runBudgetMs - FOLLOW_MARGIN_MS) {
+    throw new ConfigError(
+      'PUSH_LINGER_MS',
+      `must be at most RUN_BUDGET_MS - ${FOLLOW_MARGIN_MS} (${config.runBudgetMs - FOLLOW_MARGIN_MS} ms), so a run still drains the backlog first`,
     );
   }
   if (config.maxInFlightBytes < config.maxPayloadBytes) {

@@ -133,6 +133,11 @@ export const SETTINGS: readonly Setting[] = [
     key: 'followMs',
     meaning: 'after draining, follow new events this long (docs/follow-mode.md); at most `RUN_BUDGET_MS` − 5 s',
   },
+  {
+    variable: 'PUSH_LINGER_MS',
+    key: 'pushLingerMs',
+    meaning: 'push on commit ([docs/push.md](docs/push.md)): a run stays this long after its last kick; `0`: kicks are ignored',
+  },
   { variable: 'FIRESTORE_TIMEOUT_MS', key: 'firestoreTimeoutMs', meaning: 'bound on each Firestore call of a run' },
   {
     variable: 'LEASE_TTL_MS',

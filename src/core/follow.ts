@@ -139,3 +139,21 @@ export async function waitForHandover(context: HandoverContext, held: Extract<Le
   }
   return attempt;
 }
+
+/**
+ * FOLLOW_MS: the lease may be held by a run following new events; it is asked to hand over, and the lease is
+ * waited for. Failing that, the run skips as it would have without asking: still a 200.
+ */
+export async function takeOverFromFollower(
+  held: Extract<LeaseAttempt, { acquired: false }>,
+  context: HandoverContext & { readonly log: FollowContext['log'] },
+): Promise<LeaseAttempt> {
+  try {
+    const attempt = await waitForHandover(context, held);
+    if (attempt.acquired) context.log('INFO', 'took over the lease from a following run', { from: held.owner });
+    return attempt;
+  } catch (error) {
+    context.log('WARNING', 'asking the following run to hand over failed; skipping this run', { error: describeError(error) });
+    return held;
+  }
+}

@@ -8,13 +8,14 @@ import { FaultJudge } from './fault-judge.js';
 import { deliver, type RetryPolicy } from './delivery.js';
 import { settledRead, untilStopped, type Read } from './early-read.js';
 import type { OutboxEvent, RunSummary, StoredDocument } from './event.js';
-import { followNewEvents, waitForHandover } from './follow.js';
+import { followNewEvents, takeOverFromFollower } from './follow.js';
 import { HandedEvents } from './handed-events.js';
 import { KeyedScheduler } from './keyed-scheduler.js';
+import { lingerForKicks, type PushPorts } from './linger.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { PendingAgeScan } from './pending-age.js';
 import { PendingPages, type PendingBatch } from './pending-pages.js';
-import type { Clock, HeldLease, LeaseAttempt, Logger, OutboxStore, RouterClient, RunLease } from './ports.js';
+import type { Clock, HeldLease, Logger, OutboxStore, RouterClient, RunLease } from './ports.js';
 import { reportOutcome } from './outcome-report.js';
 import { RunState, StopReason } from './run-state.js';
 import { Instant } from './instant.js';
@@ -43,6 +44,8 @@ export interface RelayOptions extends RetryPolicy {
   readonly parkKeyOnDeadLetter: boolean;
   /** After draining, follow new events this long (docs/follow-mode.md); 0 answers at once. */
   readonly followMs: number;
+  /** With push ports, after draining stay this long after the last kick (docs/push.md). */
+  readonly pushLingerMs?: number;
 }
 
 /** The ports a run works through; the function, the local runner and the benchmark wire them the same way. */
@@ -56,6 +59,8 @@ export interface RelayDeps {
   readonly random?: () => number;
   /** Spans and metrics; none when unset (telemetry off). */
   readonly telemetry?: Telemetry;
+  /** Push on commit: kicks fold into the run while it holds the lease (linger.ts). */
+  readonly push?: PushPorts;
 }
 
 /** What the caller may tell a run while it goes. */
@@ -143,7 +148,7 @@ class RelayRun {
     this.trace = (deps.telemetry ?? NO_TELEMETRY).startRun(runId);
     const outOfOrder = (found: { eventId: string; after: string }): void =>
       this.log('WARNING', 'a pending event sorts before one of its key already handed out', found);
-    this.pages = new PendingPages(deps.store, options.followMs > 0 ? new HandedEvents(outOfOrder) : undefined);
+    this.pages = new PendingPages(deps.store, options.followMs > 0 || deps.push ? new HandedEvents(outOfOrder) : undefined);
     this.checkpointer = new Checkpointer(
       (outcomes) => this.bounded(this.deps.store.recordOutcomes(outcomes, this.lease), 'recording outcomes'),
       options.checkpointSize,
@@ -200,7 +205,15 @@ class RelayRun {
     let attempt;
     try {
       attempt = await this.bounded(this.deps.lease.acquire(runId, this.options.leaseTtlMs), 'acquiring the run lease');
-      if (!attempt.acquired && this.options.followMs > 0) attempt = await this.takeOverFromFollower(attempt);
+      if (!attempt.acquired && this.options.followMs > 0)
+        attempt = await takeOverFromFollower(attempt, {
+          clock: this.deps.clock,
+          acquire: () => this.bounded(this.deps.lease.acquire(runId, this.options.leaseTtlMs), 'acquiring the run lease'),
+          request: () => this.bounded(this.deps.lease.requestHandover(runId), 'asking the following run to hand over'),
+          untilMs: Math.min(this.deps.clock.now() + this.options.leaseTtlMs, this.run.deadlineMs),
+          stopped: this.run.stopping.signal,
+          log: (...entry) => this.log(...entry),
+        });
     } catch (error) {
       const message = `the run lease could not be acquired: ${describeError(error)}. Nothing was POSTed.`;
       this.log('ERROR', 'run not started', { error: message });
@@ -225,31 +238,6 @@ class RelayRun {
     );
     this.log('INFO', 'run started', { batchSize: this.options.batchSize, concurrency: this.options.deliveryConcurrency });
     return { kind: 'ran' };
-  }
-
-  /**
-   * FOLLOW_MS: the lease may be held by a run following new events; it is asked to hand over, and the lease is
-   * waited for (follow.ts). Failing that, the run skips as it would have without asking: still a 200.
-   */
-  private async takeOverFromFollower(held: Extract<LeaseAttempt, { acquired: false }>): Promise<LeaseAttempt> {
-    const { runId } = this.run;
-    try {
-      const attempt = await waitForHandover(
-        {
-          clock: this.deps.clock,
-          acquire: () => this.bounded(this.deps.lease.acquire(runId, this.options.leaseTtlMs), 'acquiring the run lease'),
-          request: () => this.bounded(this.deps.lease.requestHandover(runId), 'asking the following run to hand over'),
-          untilMs: Math.min(this.deps.clock.now() + this.options.leaseTtlMs, this.run.deadlineMs),
-          stopped: this.run.stopping.signal,
-        },
-        held,
-      );
-      if (attempt.acquired) this.log('INFO', 'took over the lease from a following run', { from: held.owner });
-      return attempt;
-    } catch (error) {
-      this.log('WARNING', 'asking the following run to hand over failed; skipping this run', { error: describeError(error) });
-      return held;
-    }
   }
 
   /** Keys parked by a dead letter; unreadable, the run cannot keep their order, so it delivers nothing. */
@@ -328,13 +316,28 @@ class RelayRun {
   /**
    * FOLLOW_MS: a drained run keeps delivering events as they are committed (follow.ts), each read through
    * deliverPending, until FOLLOW_MS or the budget is spent, the run stops, or a newer run asks for the lease.
+   * Push (PUSH_LINGER_MS): it stays that long after its last kick instead (linger.ts).
    */
   private async follow(): Promise<void> {
-    if (this.options.followMs <= 0 || this.run.stopping.signal.aborted || !this.pages.done) return;
-    await followNewEvents({
-      clock: this.deps.clock,
-      untilMs: Math.min(this.deps.clock.now() + this.options.followMs, this.run.deadlineMs),
+    if (this.run.stopping.signal.aborted || !this.pages.done) return;
+    const { clock, push } = this.deps;
+    const reading = {
+      clock,
       stopped: this.run.stopping.signal,
+      readNew: async () => {
+        this.pages.restart(clock.now());
+        await this.deliverPending();
+      },
+      checkpoint: () => this.checkpointer.checkpoint(),
+      log: (...entry: Parameters<RelayRun['log']>) => this.log(...entry),
+    };
+    const lingerMs = this.options.pushLingerMs ?? 0;
+    const close = () => this.bounded((push as PushPorts).wakeUps.close(this.lease), 'closing the run lease');
+    if (push !== undefined && lingerMs > 0) await lingerForKicks({ ...reading, push, lingerMs, untilMs: this.run.deadlineMs, close });
+    if (this.options.followMs <= 0 || push !== undefined) return;
+    await followNewEvents({
+      ...reading,
+      untilMs: Math.min(clock.now() + this.options.followMs, this.run.deadlineMs),
       watchPending: (onChange, onError) => this.deps.store.watchPending(onChange, onError),
       // Asked to hand over, the run starts no new POST at once; what is in flight finishes and is recorded.
       announce: (onHandover) => {
@@ -348,12 +351,6 @@ class RelayRun {
           throw error;
         });
       },
-      readNew: async () => {
-        this.pages.restart(this.deps.clock.now());
-        await this.deliverPending();
-      },
-      checkpoint: () => this.checkpointer.checkpoint(),
-      log: (severity, message, fields) => this.log(severity, message, fields),
     });
   }
 
