@@ -124,7 +124,9 @@ describe('Push on commit through the emulator’s Eventarc trigger', () => {
     expect(await idsWithStatus(emulator.db, collections.outbox, 'pending')).toEqual([]);
     expect(new Set(router.received.map((r) => r.eventId)).size).toBe(500);
     expect(router.received).toHaveLength(500);
-    expect(await runs()).toBeLessThanOrEqual(3);
+    const runCount = await runs();
+    process.stderr.write(`push: a burst of 500 events in about a second took ${runCount} run(s) and ${functions.answered.length} kicks\n`);
+    expect(runCount).toBeLessThanOrEqual(3);
   }, 300_000);
 
   it('costs no duplicate POST under a storm of duplicate kicks: five triggers on the outbox, each event kicked five times', async () => {
