@@ -39,6 +39,7 @@ export const DEFAULT_SHARD_COUNT = SETTINGS.shardCount.fallback;
 export const DEFAULT_DELIVERED_RETENTION_DAYS = SETTINGS.deliveredRetentionDays.fallback;
 export const DEFAULT_FIRESTORE_DATABASE = SETTINGS.firestoreDatabase.fallback;
 export const DEFAULT_FOLLOW_MS = SETTINGS.followMs.fallback;
+export const DEFAULT_PUSH_LINGER_MS = SETTINGS.pushLingerMs.fallback;
 export const DEFAULT_ROUTER_SOCKET_IDLE_MS = SETTINGS.routerSocketIdleMs.fallback;
 
 /** The run lease lasts this many FIRESTORE_TIMEOUT_MS: renewed every third of it, two renewals may time out before it lapses. */
@@ -168,6 +169,15 @@ function checkTogether(config: Config): void {
     throw new ConfigError(
       'FOLLOW_MS',
       `must be at most RUN_BUDGET_MS - ${FOLLOW_MARGIN_MS} (${config.runBudgetMs - FOLLOW_MARGIN_MS} ms), so a run following new events still drains the backlog first`,
+    );
+  }
+  if (config.pushLingerMs > 0 && config.followMs > 0) {
+    throw new ConfigError('PUSH_LINGER_MS', 'must be 0 when FOLLOW_MS is above 0: choose push on commit or follow mode (docs/push.md)');
+  }
+  if (config.pushLingerMs > 0 && config.pushLingerMs > config.runBudgetMs - FOLLOW_MARGIN_MS) {
+    throw new ConfigError(
+      'PUSH_LINGER_MS',
+      `must be at most RUN_BUDGET_MS - ${FOLLOW_MARGIN_MS} (${config.runBudgetMs - FOLLOW_MARGIN_MS} ms), so a run still drains the backlog first`,
     );
   }
   if (config.maxInFlightBytes < config.maxPayloadBytes) {

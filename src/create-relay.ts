@@ -8,6 +8,9 @@ import { createRouterAuth } from './adapters/router-auth.js';
 import { systemClock } from './adapters/system-clock.js';
 import { DEFAULT_TELEMETRY_FLUSH_TIMEOUT_MS, type Config } from './config.js';
 import type { Clock, Logger, OutboxStore, RouterClient, RunLease } from './core/ports.js';
+import { Doorbell, armingDoorbell } from './core/doorbell.js';
+import { kick, type KickOutcome } from './core/kick-runs.js';
+import type { PushPorts } from './core/linger.js';
 import { runRelay, type RunControl, type RunResult } from './core/relay.js';
 import { shardMemory } from './core/shard-memory.js';
 import { NO_TELEMETRY, type Telemetry } from './core/telemetry.js';
@@ -33,6 +36,8 @@ export interface Relay {
   readonly config: Readonly<Config>;
   /** One scheduled run. */
   run(runId: string, control?: RunControl): Promise<RunResult>;
+  /** Push (PUSH_LINGER_MS above 0): one kick for a committed event (kick-runs.ts); undefined with push off. */
+  readonly kick: ((documentId: string, newRunId: () => string, control?: RunControl) => Promise<KickOutcome>) | undefined;
   /** Closes the Firestore client and stops the telemetry exporters (tools and tests; the function never needs to). */
   close(): Promise<void>;
 }
@@ -44,7 +49,7 @@ export function createRelay(config: Readonly<Config>, seams: RelaySeams = {}): R
   const now = (): number => clock.now();
   const firestore: Firestore = createFirestore(config, { exactIntegers: true });
   const leaseRef = firestore.collection(config.leaseCollection).doc(leaseId(config));
-  const lease: RunLease = new FirestoreRunLease(firestore, leaseRef, now);
+  const lease = new FirestoreRunLease(firestore, leaseRef, now);
   const store: OutboxStore = new FirestoreOutboxStore(firestore, {
     ...config,
     leaseRef,
@@ -61,26 +66,49 @@ export function createRelay(config: Readonly<Config>, seams: RelaySeams = {}): R
       maxSockets: config.deliveryConcurrency,
       socketIdleMs: config.routerSocketIdleMs,
     });
+  const wrappedLease: RunLease = seams.wrapLease?.(lease) ?? lease;
+  const push: PushPorts | undefined = config.pushLingerMs > 0 ? { doorbell: new Doorbell(), wakeUps: lease } : undefined;
   const deps = {
     store: seams.wrapStore?.(store) ?? store,
-    lease: seams.wrapLease?.(lease) ?? lease,
+    lease: push === undefined ? wrappedLease : armingDoorbell(wrappedLease, push.doorbell),
     router,
     clock,
     logger,
     ...(seams.random === undefined ? {} : { random: seams.random }),
     // What the shard's runs on this instance carry from one to the next: its sweeps, where its last read ended.
     memory: shardMemory(config),
+    ...(push === undefined ? {} : { push }),
   };
   const telemetry = seams.telemetry === undefined ? loadTelemetry(config, logger) : Promise.resolve(seams.telemetry);
+  const run = async (runId: string, control?: RunControl): Promise<RunResult> => {
+    const loaded = await telemetry;
+    const result = await runRelay(runId, { ...deps, telemetry: loaded }, config, control);
+    // Before the answer, and bounded: telemetry never changes the answer nor holds it past its bound.
+    await loaded.flush(control?.shutdown?.aborted === true ? SHUTDOWN_FLUSH_TIMEOUT_MS : DEFAULT_TELEMETRY_FLUSH_TIMEOUT_MS);
+    return result;
+  };
+  const outbox = firestore.collection(config.outboxCollection);
   return {
     config,
-    async run(runId, control) {
-      const loaded = await telemetry;
-      const result = await runRelay(runId, { ...deps, telemetry: loaded }, config, control);
-      // Before the answer, and bounded: telemetry never changes the answer nor holds it past its bound.
-      await loaded.flush(control?.shutdown?.aborted === true ? SHUTDOWN_FLUSH_TIMEOUT_MS : DEFAULT_TELEMETRY_FLUSH_TIMEOUT_MS);
-      return result;
-    },
+    run,
+    kick:
+      push === undefined
+        ? undefined
+        : (documentId, newRunId, control) =>
+            kick(
+              documentId,
+              {
+                ...push,
+                clock,
+                logger,
+                run,
+                newRunId,
+                isPending: async (id) => (await outbox.doc(id).get()).get('status') === 'pending',
+                leaseTtlMs: config.leaseTtlMs,
+                firestoreTimeoutMs: config.firestoreTimeoutMs,
+              },
+              control,
+            ),
     async close() {
       await Promise.all([firestore.terminate(), telemetry.then((loaded) => loaded.shutdown())]);
     },

@@ -170,3 +170,13 @@ export class LeaseLostError extends OutboxError {
     );
   }
 }
+
+/**
+ * A POST that says it is an Eventarc Firestore event (`ce-type: google.cloud.firestore.document.v1.…`) but cannot
+ * be read as one: it is answered 400 with this reason and starts nothing (a retry of the same request would not help).
+ */
+export class MalformedKickError extends OutboxError {
+  constructor(readonly reason: string) {
+    super(`Malformed Firestore event: ${reason}`);
+  }
+}

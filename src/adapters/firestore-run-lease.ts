@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { FieldValue, Timestamp, type DocumentReference, type DocumentSnapshot, type Firestore } from '@google-cloud/firestore';
-import type { HeldLease, LeaseAttempt, RunLease, Unsubscribe } from '../core/ports.js';
+import type { HeldLease, LeaseAttempt, LeaseWakeUps, RunLease, Unsubscribe, WakeAttempt } from '../core/ports.js';
 import { remainingMs } from '../core/term.js';
 import { systemClock } from './system-clock.js';
 import { LeaseLostError } from '../errors.js';
@@ -21,7 +21,7 @@ const NOT_FOUND = 5;
  * for longer. The `now` passed in (the process's monotonic clock) only dates the lease for its own keeper:
  * `expiresAtMs` counts from before the write was sent, so it ends no later than the lease does in Firestore.
  */
-export class FirestoreRunLease implements RunLease {
+export class FirestoreRunLease implements RunLease, LeaseWakeUps {
   /** The document version each held lease last wrote, so the next write can be conditioned on it. */
   private readonly versions = new WeakMap<HeldLease, Timestamp>();
 
@@ -50,7 +50,7 @@ export class FirestoreRunLease implements RunLease {
     // Lapsed by Firestore's clock (its run crashed): take it over, unless another run does so first.
     try {
       const result = await this.ref.update(
-        { ...fields, takenOverFrom: String(current.get('owner')), ...NOT_FOLLOWING, ...LEGACY_EXPIRY },
+        { ...fields, takenOverFrom: String(current.get('owner')), ...NOT_FOLLOWING, ...NO_WAKE_UP, ...NOT_CLOSING, ...LEGACY_EXPIRY },
         { lastUpdateTime: versionOf(current) },
       );
       return this.held(lease, result.writeTime);
@@ -100,6 +100,57 @@ export class FirestoreRunLease implements RunLease {
     }
   }
 
+  async wake(requester: string): Promise<WakeAttempt> {
+    for (let attempt = 0; attempt < CONTENDED_ATTEMPTS; attempt += 1) {
+      const current = await this.ref.get();
+      if (!current.exists || leftOf(current) === 0) return { kind: 'free' };
+      const owner = String(current.get('owner'));
+      if (current.get('closingAt') !== undefined) return { kind: 'closing', owner };
+      // One wake-up not yet cleared covers every kick after it: the holder reads on when it closes, after this read.
+      if (current.get('wakeRequestedAt') !== undefined) return { kind: 'woken', owner };
+      try {
+        await this.ref.update(
+          { wakeRequestedAt: FieldValue.serverTimestamp(), wakeRequestedBy: requester },
+          { lastUpdateTime: versionOf(current) },
+        );
+        return { kind: 'woken', owner };
+      } catch (error) {
+        if (codeOf(error) !== FAILED_PRECONDITION && codeOf(error) !== NOT_FOUND) throw error;
+        // Renewed, closed or released meanwhile: look again.
+      }
+    }
+    return { kind: 'free' };
+  }
+
+  async close(lease: HeldLease): Promise<'closed' | 'woken'> {
+    for (let attempt = 0; attempt < CONTENDED_ATTEMPTS; attempt += 1) {
+      // Read first: a renewal of ours that raced a wake-up may have written over it, so our last version proves nothing.
+      const current = await this.ref.get();
+      if (!current.exists || current.get('token') !== lease.token) throw new LeaseLostError(this.ref.path, lease.token);
+      const woken = current.get('wakeRequestedAt') !== undefined;
+      try {
+        const result = await this.ref.update(woken ? NO_WAKE_UP : { closingAt: FieldValue.serverTimestamp() }, {
+          lastUpdateTime: versionOf(current),
+        });
+        this.versions.set(lease, result.writeTime);
+        return woken ? 'woken' : 'closed';
+      } catch (error) {
+        if (codeOf(error) !== FAILED_PRECONDITION && codeOf(error) !== NOT_FOUND) throw error;
+      }
+    }
+    // Kicks keep landing: read on once more, then try again.
+    return 'woken';
+  }
+
+  watch(onWake: () => void, onError: (error: unknown) => void): Unsubscribe {
+    let seen: unknown;
+    return this.ref.onSnapshot((snapshot) => {
+      const at: unknown = snapshot.exists ? snapshot.get('wakeRequestedAt') : undefined;
+      if (at instanceof Timestamp && !(seen instanceof Timestamp && seen.isEqual(at))) onWake();
+      seen = at;
+    }, onError);
+  }
+
   /** One write to the held lease, conditioned on its last version; returns the new version. */
   private async update(lease: HeldLease, fields: Record<string, unknown>): Promise<Timestamp> {
     const write = async (version: Timestamp) => (await this.ref.update(fields, { lastUpdateTime: version })).writeTime;
@@ -146,6 +197,15 @@ const NOT_FOLLOWING = {
   handoverRequestedAt: FieldValue.delete(),
   handoverRequestedBy: FieldValue.delete(),
 };
+
+/** Push: a wake-up cleared (by the holder reading on, or a takeover). */
+const NO_WAKE_UP = { wakeRequestedAt: FieldValue.delete(), wakeRequestedBy: FieldValue.delete() };
+
+/** A lease taken over from a crashed run that was closing it is open again. */
+const NOT_CLOSING = { closingAt: FieldValue.delete() };
+
+/** A wake-up or a close retries its read and write this often while other writes keep landing first. */
+const CONTENDED_ATTEMPTS = 5;
 
 function versionOf(snapshot: DocumentSnapshot): Timestamp {
   if (snapshot.updateTime === undefined) throw new Error(`the lease ${snapshot.ref.path} has no update time`);

@@ -134,3 +134,30 @@ export type Severity = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
 export interface Logger {
   log(severity: Severity, message: string, fields?: Readonly<Record<string, unknown>>): void;
 }
+
+/** What a kick that finds the lease held by another instance's run achieved (LeaseWakeUps.wake). */
+export type WakeAttempt =
+  /** A wake-up is on the lease: its holder reads on before it lets go. */
+  | { readonly kind: 'woken'; readonly owner: string }
+  /** The holder has closed its lease (it is flushing and releasing): take the lease once it is free, and run. */
+  | { readonly kind: 'closing'; readonly owner: string }
+  /** Nobody holds it any more: run. */
+  | { readonly kind: 'free' };
+
+/**
+ * Push on commit (PUSH_LINGER_MS): a kick reaching an instance whose own run does not hold the lease leaves a
+ * wake-up on the lease document, under the precondition of the version it read; the holder closes the lease under
+ * the precondition of the version it read too, so of a wake-up and a close exactly one lands first: either the
+ * holder sees the wake-up and reads on, or the kick sees the lease closing and runs once it is free.
+ */
+export interface LeaseWakeUps {
+  /** Leaves a wake-up for the run holding the lease, unless one is there already or the lease is closing or free. */
+  wake(requester: string): Promise<WakeAttempt>;
+  /**
+   * The holder, done lingering: 'woken' when a wake-up was left (it is cleared; read on, then close again),
+   * 'closed' when none was (later kicks find the lease closing). Rejects with LeaseLostError when not held.
+   */
+  close(lease: HeldLease): Promise<'closed' | 'woken'>;
+  /** Calls `onWake` when a wake-up lands on the lease while its holder lingers; `onError` when the listener fails. */
+  watch(onWake: () => void, onError: (error: unknown) => void): Unsubscribe;
+}

@@ -11,6 +11,7 @@ import type { OutboxEvent, RunSummary, StoredDocument } from './event.js';
 import { followNewEvents } from './follow.js';
 import { HandedEvents } from './handed-events.js';
 import { KeyedScheduler } from './keyed-scheduler.js';
+import { lingerForKicks, type PushPorts } from './linger.js';
 import { acquireRunLease } from './lease-acquisition.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { PendingAgeScan } from './pending-age.js';
@@ -48,6 +49,8 @@ export interface RelayOptions extends RetryPolicy {
   readonly parkKeyOnDeadLetter: boolean;
   /** After draining, follow new events this long (docs/follow-mode.md); 0 answers at once. */
   readonly followMs: number;
+  /** With push ports, after draining stay this long after the last kick (docs/push.md). */
+  readonly pushLingerMs?: number;
 }
 
 /** The ports a run works through; the function, the local runner and the benchmark wire them the same way. */
@@ -63,6 +66,8 @@ export interface RelayDeps {
   readonly telemetry?: Telemetry;
   /** What the shard's last runs on this instance left (shard-memory.ts); unset: sweep, and read from the start. */
   readonly memory?: ShardMemory;
+  /** Push on commit: kicks fold into the run while it holds the lease (linger.ts). */
+  readonly push?: PushPorts;
 }
 
 /** What the caller may tell a run while it goes. */
@@ -148,7 +153,7 @@ class RelayRun {
     this.trace = (deps.telemetry ?? NO_TELEMETRY).startRun(runId);
     const outOfOrder = (found: { eventId: string; after: string }): void =>
       this.log('WARNING', 'a pending event sorts before one of its key already handed out', found);
-    this.pages = new PendingPages(deps.store, options.followMs > 0 ? new HandedEvents(outOfOrder) : undefined);
+    this.pages = new PendingPages(deps.store, options.followMs > 0 || deps.push ? new HandedEvents(outOfOrder) : undefined);
     this.checkpointer = new Checkpointer(
       (outcomes) => this.bounded(this.deps.store.recordOutcomes(outcomes, this.lease), 'recording outcomes'),
       options.checkpointSize,
@@ -293,13 +298,28 @@ class RelayRun {
   /**
    * FOLLOW_MS: a drained run keeps delivering events as they are committed (follow.ts), each read through
    * deliverPending, until FOLLOW_MS or the budget is spent, the run stops, or a newer run asks for the lease.
+   * Push (PUSH_LINGER_MS): it stays that long after its last kick instead (linger.ts).
    */
   private async follow(): Promise<void> {
-    if (this.options.followMs <= 0 || this.run.stopping.signal.aborted || !this.pages.done) return;
-    await followNewEvents({
-      clock: this.deps.clock,
-      untilMs: Math.min(this.deps.clock.now() + this.options.followMs, this.run.deadlineMs),
+    if (this.run.stopping.signal.aborted || !this.pages.done) return;
+    const { clock, push } = this.deps;
+    const reading = {
+      clock,
       stopped: this.run.stopping.signal,
+      readNew: async () => {
+        this.pages.restart(clock.now());
+        await this.deliverPending();
+      },
+      checkpoint: () => this.checkpointer.checkpoint(),
+      log: (...entry: Parameters<RelayRun['log']>) => this.log(...entry),
+    };
+    const lingerMs = this.options.pushLingerMs ?? 0;
+    const close = () => this.bounded((push as PushPorts).wakeUps.close(this.lease), 'closing the run lease');
+    if (push !== undefined && lingerMs > 0) await lingerForKicks({ ...reading, push, lingerMs, untilMs: this.run.deadlineMs, close });
+    if (this.options.followMs <= 0 || push !== undefined) return;
+    await followNewEvents({
+      ...reading,
+      untilMs: Math.min(clock.now() + this.options.followMs, this.run.deadlineMs),
       watchPending: (onChange, onError) => this.deps.store.watchPending(onChange, onError),
       // Asked to hand over, the run starts no new POST at once; what is in flight finishes and is recorded.
       announce: (onHandover) => {
@@ -313,12 +333,6 @@ class RelayRun {
           throw error;
         });
       },
-      readNew: async () => {
-        this.pages.restart(this.deps.clock.now());
-        await this.deliverPending();
-      },
-      checkpoint: () => this.checkpointer.checkpoint(),
-      log: (severity, message, fields) => this.log(severity, message, fields),
     });
   }
 

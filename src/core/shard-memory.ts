@@ -7,11 +7,15 @@ import { StraySweepSchedule } from './stray-sweep.js';
  */
 export interface ShardMemory {
   readonly sweeps: StraySweepSchedule;
-  /** Unset when following (FOLLOW_MS): that run reads from the start every few seconds anyway (pending-pages.ts). */
+  /**
+   * Unset when following (FOLLOW_MS) or lingering for kicks (PUSH_LINGER_MS): those runs read again as they go,
+   * from the start every few seconds (pending-pages.ts).
+   */
   readonly reads: ReadResume | undefined;
 }
 
 /** A fresh memory, for one shard of one instance (createRelay). */
-export function shardMemory(options: { readonly followMs: number }): ShardMemory {
-  return { sweeps: new StraySweepSchedule(), reads: options.followMs > 0 ? undefined : new ReadResume() };
+export function shardMemory(options: { readonly followMs: number; readonly pushLingerMs?: number }): ShardMemory {
+  const readsAsItGoes = options.followMs > 0 || (options.pushLingerMs ?? 0) > 0;
+  return { sweeps: new StraySweepSchedule(), reads: readsAsItGoes ? undefined : new ReadResume() };
 }

@@ -8,7 +8,9 @@ import type { RunResult } from '../core/relay.js';
 import { createRelay, type RelaySeams } from '../create-relay.js';
 import { ConfigError, describeError } from '../errors.js';
 import { ExitAfterUncaughtException } from './exit-after-uncaught-exception.js';
+import { readKick } from './firestore-kick.js';
 import { GracefulShutdown } from './graceful-shutdown.js';
+import { answerKick } from './kick-answer.js';
 import { RunsInFlight } from './runs-in-flight.js';
 
 /** Seams for tests and embedders; production passes nothing. */
@@ -70,15 +72,19 @@ export function createOutboundEventHandler(options: HandlerOptions = {}): Outbou
     const escaped = crash?.signal;
     const work = (async () => {
       let answer: Answer;
+      let runAnswer = true;
       try {
-        answer = answerFor(await relay.run(runId, { shutdown: escaped === undefined ? shutdown : AbortSignal.any([shutdown, escaped]) }));
+        const control = { shutdown: escaped === undefined ? shutdown : AbortSignal.any([shutdown, escaped]) };
+        const kick = readKick(req, config);
+        if (kick.kind === 'scheduled') answer = answerFor(await relay.run(runId, control));
+        else ({ answer, runAnswer } = await answerKick(kick, relay, { newRunId: () => newRunId(clock.now()), control, answerFor }, logger));
         if (escaped?.aborted === true) answer = escapedErrorAnswer(answer, runId, escaped.reason);
       } catch (error) {
         // The core catches its own errors; this is the last line, for a bug outside it.
         logger.log('ERROR', 'run crashed', { runId, error: describeError(error) });
         answer = { status: 500, body: { error: 'internal', message: describeError(error), runId } };
       }
-      logAnswer(answers, runId, answer);
+      if (runAnswer) logAnswer(answers, runId, answer);
       await send(res, answer);
     })();
     await processRuns().track(work);

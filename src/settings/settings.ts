@@ -217,6 +217,13 @@ export const SETTINGS = {
     max: 3_600_000,
     meaning: 'after draining, follow new events this long (docs/follow-mode.md); at most `RUN_BUDGET_MS` − 5 s',
   }),
+  pushLingerMs: integer('PUSH_LINGER_MS', {
+    fallback: 0,
+    min: 0,
+    max: 60_000,
+    meaning:
+      'push on commit ([docs/push.md](docs/push.md)): a run stays this long after its last kick; `0`: kicks are ignored; not with `FOLLOW_MS`',
+  }),
   firestoreTimeoutMs: integer('FIRESTORE_TIMEOUT_MS', {
     fallback: 10_000,
     min: 100,

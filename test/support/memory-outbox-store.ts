@@ -7,9 +7,11 @@ import type {
   OutboxPage,
   OutboxStore,
   PageCursor,
+  LeaseWakeUps,
   RecordReport,
   RunLease,
   Unsubscribe,
+  WakeAttempt,
 } from '../../src/core/ports.js';
 import { LeaseLostError } from '../../src/errors.js';
 
@@ -175,9 +177,22 @@ export class MemoryOutboxStore implements OutboxStore {
   }
 }
 
-/** The run lease in memory, with its clock passed in. */
-export class MemoryRunLease implements RunLease {
-  private held: { owner: string; token: string; expiresAtMs: number; following?: () => void; handoverAsked?: boolean } | undefined;
+/** The run lease in memory, with its clock passed in; push's wake-ups and close as the Firestore lease keeps them. */
+export class MemoryRunLease implements RunLease, LeaseWakeUps {
+  private held:
+    | {
+        owner: string;
+        token: string;
+        expiresAtMs: number;
+        following?: () => void;
+        handoverAsked?: boolean;
+        woken?: boolean;
+        closing?: boolean;
+      }
+    | undefined;
+  /** Calls made to the lease document, as Firestore would bill them (push specs count them). */
+  calls = 0;
+  private readonly wakeWatchers = new Set<() => void>();
   private tokens = 0;
   /** Who asked a follower to hand over, in order. */
   readonly handoverRequests: string[] = [];
@@ -190,6 +205,7 @@ export class MemoryRunLease implements RunLease {
   }
 
   acquire(owner: string, ttlMs: number): Promise<LeaseAttempt> {
+    this.calls += 1;
     const nowMs = this.now();
     if (this.held !== undefined && this.held.expiresAtMs > nowMs)
       return Promise.resolve({ acquired: false, owner: this.held.owner, expiresAtMs: this.held.expiresAtMs });
@@ -199,12 +215,14 @@ export class MemoryRunLease implements RunLease {
   }
 
   renew(lease: HeldLease, ttlMs: number): Promise<HeldLease> {
+    this.calls += 1;
     if (this.held?.token !== lease.token) return Promise.reject(new LeaseLostError('memory-lease', lease.token));
     this.held.expiresAtMs = this.now() + ttlMs;
     return Promise.resolve({ token: lease.token, expiresAtMs: this.held.expiresAtMs });
   }
 
   release(lease: HeldLease): Promise<void> {
+    this.calls += 1;
     if (this.held?.token === lease.token) this.held = undefined;
     return Promise.resolve();
   }
@@ -227,6 +245,36 @@ export class MemoryRunLease implements RunLease {
       queueMicrotask(held.following);
     }
     return Promise.resolve(true);
+  }
+
+  wake(): Promise<WakeAttempt> {
+    this.calls += 1;
+    const held = this.held;
+    if (held === undefined || held.expiresAtMs <= this.now()) return Promise.resolve({ kind: 'free' });
+    if (held.closing === true) return Promise.resolve({ kind: 'closing', owner: held.owner });
+    if (held.woken !== true) {
+      held.woken = true;
+      for (const watcher of this.wakeWatchers) queueMicrotask(watcher);
+    }
+    return Promise.resolve({ kind: 'woken', owner: held.owner });
+  }
+
+  close(lease: HeldLease): Promise<'closed' | 'woken'> {
+    this.calls += 1;
+    const held = this.held;
+    if (held?.token !== lease.token) return Promise.reject(new LeaseLostError('memory-lease', lease.token));
+    if (held.woken === true) {
+      held.woken = false;
+      return Promise.resolve('woken');
+    }
+    held.closing = true;
+    return Promise.resolve('closed');
+  }
+
+  watch(onWake: () => void): Unsubscribe {
+    const watcher = (): void => onWake();
+    this.wakeWatchers.add(watcher);
+    return () => this.wakeWatchers.delete(watcher);
   }
 
   /** Another run takes the lease (as after this run's lease expired). */

@@ -47,6 +47,9 @@ describe('Function: parseConfig', () => {
     [{ ...VALID, EVENT_SOURCE: 'not a uri' }, 'EVENT_SOURCE', 'a URI reference'],
     [{ ...VALID, FOLLOW_MS: '-1' }, 'FOLLOW_MS', 'from 0 to'],
     [{ ...VALID, RUN_BUDGET_MS: '60000', FOLLOW_MS: '58000' }, 'FOLLOW_MS', 'at most RUN_BUDGET_MS - 5000 (55000 ms)'],
+    [{ ...VALID, PUSH_LINGER_MS: '60001' }, 'PUSH_LINGER_MS', 'from 0 to 60000'],
+    [{ ...VALID, PUSH_LINGER_MS: '2000', FOLLOW_MS: '1000' }, 'PUSH_LINGER_MS', 'choose push on commit or follow mode'],
+    [{ ...VALID, RUN_BUDGET_MS: '6000', PUSH_LINGER_MS: '2000' }, 'PUSH_LINGER_MS', 'at most RUN_BUDGET_MS - 5000 (1000 ms)'],
     [
       { ...VALID, REDELIVERY_MIN_DELAY_MS: '5000', REDELIVERY_MAX_DELAY_MS: '1000' },
       'REDELIVERY_MAX_DELAY_MS',

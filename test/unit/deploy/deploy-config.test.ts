@@ -110,6 +110,7 @@ describe('Deployment: cloudbuild.yaml', () => {
         'build',
         'function-config',
         'deploy',
+        'push-trigger',
         'scheduler-render',
         'scheduler-apply',
       ]);
@@ -378,6 +379,112 @@ describe('Deployment: cloudbuild.yaml', () => {
       expect(binding.flag('--member')).toBe(`serviceAccount:${schedulerServiceAccount(build)}`);
     });
   });
+});
+
+describe('Deployment: push on commit (_PUSH=on, docs/push.md)', () => {
+  const PUSH = { _PUSH: 'on', _FIRESTORE_LOCATION: 'nam5' };
+  const pushFile = functionFile({ PUSH_LINGER_MS: '1000', OUTBOX_COLLECTION: 'orders_outbox' });
+  let created: BuildRun;
+  let updated: BuildRun;
+
+  beforeAll(() => {
+    created = runBuild(['check-substitutions', 'function-config', 'deploy', 'push-trigger'], {
+      substitutions: PUSH,
+      functionYaml: pushFile,
+    });
+    updated = runBuild(['function-config', 'deploy', 'push-trigger'], { substitutions: PUSH, functionYaml: pushFile, triggerExists: true });
+  });
+  afterAll(() => {
+    created.remove();
+    updated.remove();
+  });
+
+  it('creates no trigger and keeps one run per instance unless _PUSH is on', () => {
+    const plain = runBuild(['function-config', 'deploy', 'push-trigger']);
+    plain.remove();
+
+    expect(plain.failed).toBeUndefined();
+    expect(plain.calls.filter((call) => call.is('eventarc'))).toEqual([]);
+    expect(plain.call('functions', 'deploy').flag('--concurrency')).toBe('1');
+  });
+
+  it('creates the trigger on new documents of OUTBOX_COLLECTION, delivering protobuf to the function’s service', () => {
+    const create = created.call('eventarc', 'triggers', 'create');
+
+    expect(created.failed).toBeUndefined();
+    expect(create.args[3]).toBe('outboundeventhandler-push');
+    expect(create.flag('--location')).toBe('nam5');
+    expect(create.args).toEqual(
+      expect.arrayContaining([
+        '--event-filters=type=google.cloud.firestore.document.v1.created',
+        '--event-filters=database=(default)',
+        '--event-filters=namespace=(default)',
+        '--event-filters-path-pattern=document=orders_outbox/{id}',
+        '--event-data-content-type=application/protobuf',
+        `--service-account=outbound-relay-push@${PROJECT_ID}.iam.gserviceaccount.com`,
+        '--destination-run-region=us-central1',
+      ]),
+    );
+  });
+
+  it('updates the trigger when it exists instead of creating a second one', () => {
+    expect(updated.calls.filter((call) => call.is('eventarc', 'triggers', 'create'))).toEqual([]);
+    expect(updated.call('eventarc', 'triggers', 'update').flag('--location')).toBe('nam5');
+  });
+
+  it('lets the trigger’s account invoke the function and receive events', () => {
+    const invokers = created.calls.filter((call) => call.is('functions', 'add-invoker-policy-binding'));
+    const receiver = created.call('projects', 'add-iam-policy-binding');
+
+    expect(invokers.map((call) => call.flag('--member'))).toContain(
+      `serviceAccount:outbound-relay-push@${PROJECT_ID}.iam.gserviceaccount.com`,
+    );
+    expect(receiver.flag('--role')).toBe('roles/eventarc.eventReceiver');
+  });
+
+  it('lets kicks fold into the running instance: concurrency 80 on 1 vCPU, one instance per shard', () => {
+    const deploy = created.call('functions', 'deploy');
+
+    expect(deploy.flag('--concurrency')).toBe('80');
+    expect(deploy.flag('--cpu')).toBe('1');
+    expect(deploy.flag('--max-instances')).toBe('1');
+  });
+
+  it('fails before deploying when _PUSH is on and PUSH_LINGER_MS is 0, or the Firestore location is missing', () => {
+    const noLinger = runBuild(['function-config'], { substitutions: PUSH });
+    const noLocation = runBuild(['check-substitutions'], { substitutions: { _PUSH: 'on' } });
+    noLinger.remove();
+    noLocation.remove();
+
+    expect(noLinger.failed?.stderr).toContain('PUSH_LINGER_MS above 0');
+    expect(noLocation.failed?.stderr).toContain('_FIRESTORE_LOCATION');
+  });
+
+  it('calls gcloud eventarc only with commands and flags gcloud’s own parser accepts', () => {
+    const commands = [created.call('eventarc', 'triggers', 'create'), updated.call('eventarc', 'triggers', 'update')];
+    // A config of its own, no account and no metadata server: gcloud parses, then stops for want of an account
+    // before any request; an unknown flag or a bad value stops it at the parser instead.
+    const config = mkdtempSync(path.join(os.tmpdir(), 'oeh-gcloud-'));
+    try {
+      for (const call of commands) {
+        const result = spawnSync('gcloud', [...call.args, `--project=${PROJECT_ID}`], {
+          encoding: 'utf8',
+          timeout: 60_000,
+          env: {
+            PATH: process.env.PATH,
+            HOME: config,
+            CLOUDSDK_CONFIG: config,
+            CLOUDSDK_CORE_CHECK_GCE_METADATA: 'false',
+            CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
+            CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK: '1',
+          },
+        });
+        expect(result.stderr).toContain('You do not currently have an active account selected');
+      }
+    } finally {
+      rmSync(config, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 describe('Schedule: scheduler.yaml', () => {
@@ -656,6 +763,8 @@ interface BuildOptions {
   readonly substitutions?: Record<string, string>;
   /** Whether `gcloud scheduler jobs describe` finds the job. */
   readonly jobExists?: boolean;
+  /** Whether `gcloud eventarc triggers describe` finds the push trigger. */
+  readonly triggerExists?: boolean;
   readonly schedulerYaml?: string;
   /** deploy/function.yaml, the checked-in one unless given. */
   readonly functionYaml?: string;
@@ -694,6 +803,7 @@ function runBuild(stepIds: readonly string[], options: BuildOptions = {}): Build
     FAKE_GCLOUD_STATE: options.state ?? path.join(root, 'functions.json'),
     FAKE_FUNCTION_URL: FUNCTION_URL,
     FAKE_JOB_EXISTS: options.jobExists === true ? '1' : '0',
+    FAKE_TRIGGER_EXISTS: options.triggerExists === true ? '1' : '0',
   };
 
   let failed: BuildRun['failed'];
@@ -799,6 +909,10 @@ if (is('functions', 'deploy')) {
   fs.writeFileSync(file, JSON.stringify(state));
 }
 if (is('functions', 'describe')) process.stdout.write(process.env.FAKE_FUNCTION_URL + '\\n');
+if (is('eventarc', 'triggers', 'describe') && process.env.FAKE_TRIGGER_EXISTS !== '1') {
+  process.stderr.write('ERROR: (gcloud.eventarc.triggers.describe) NOT_FOUND: Resource not found.\\n');
+  process.exitCode = 1;
+}
 if (is('scheduler', 'jobs', 'describe') && process.env.FAKE_JOB_EXISTS !== '1') {
   process.stderr.write('ERROR: (gcloud.scheduler.jobs.describe) NOT_FOUND: Job not found.\\n');
   process.exitCode = 1;
