@@ -70,7 +70,7 @@ export interface StoreConfig {
   readonly maxAttempts: number;
   /** MAX_REDRIVES: how often one event may be redriven from the dead letters, so redrive loops end. */
   readonly maxRedrives: number;
-  /** SHARD_COUNT: events are spread over this many shards at enqueue; each shard is drained by its own job. */
+  /** SHARD_COUNT: events are spread over this many shards at enqueue; one deployment drains them all (or SHARD_INDEX one). */
   readonly shardCount: number;
 }
 
@@ -90,8 +90,13 @@ export interface Config extends StoreConfig {
   readonly routerSocketIdleMs: number;
   /** ROUTER_AUTH: none (default), google-id-token (audience ROUTER_AUDIENCE, default ROUTER_URL's origin) or hmac (ROUTER_HMAC_SECRET). */
   readonly routerAuth: RouterAuthConfig;
-  /** SHARD_INDEX: the shard this deployment drains, from 0 to SHARD_COUNT - 1. */
-  readonly shardIndex: number;
+  /** SHARD_INDEX: pins the deployment to this one shard, from 0 to SHARD_COUNT - 1; unset, a run drains every shard it can lease. */
+  readonly shardIndex: number | undefined;
+  /**
+   * SHARDS_PER_RUN: shard leases one run takes at most, the rest left to other instances; by default SHARD_COUNT, or
+   * fewer when MAX_IN_FLIGHT_BYTES shared among them would not hold an event of MAX_PAYLOAD_BYTES each.
+   */
+  readonly shardsPerRun: number;
   /** LEASE_TTL_MS: how long a run's lease lasts unless renewed (every third of it while the run lives). */
   readonly leaseTtlMs: number;
   /** DELIVERED_RETENTION_DAYS: delivered events get `expireAt` this far ahead, for a Firestore TTL policy; 0 sets none. */
@@ -172,12 +177,13 @@ export function parseStoreConfig(env: Env = process.env): Readonly<StoreConfig> 
 export function parseConfig(env: Env = process.env): Readonly<Config> {
   const store = parseStoreConfig(env);
   const read = reader(env);
-  const config: Config = {
+  let config: Config = {
     ...store,
     routerUrl: withoutCredentials('ROUTER_URL', read.text('ROUTER_URL', httpUrl, 'an http:// or https:// URL')),
     routerSocketIdleMs: read.integer('ROUTER_SOCKET_IDLE_MS', DEFAULT_ROUTER_SOCKET_IDLE_MS, 100, 600_000),
     routerAuth: parseRouterAuth(read),
-    shardIndex: read.integer('SHARD_INDEX', 0, 0, store.shardCount - 1),
+    shardIndex: read.optional('SHARD_INDEX') === undefined ? undefined : read.integer('SHARD_INDEX', 0, 0, store.shardCount - 1),
+    shardsPerRun: read.integer('SHARDS_PER_RUN', 0, 1, 64),
     leaseTtlMs: read.integer('LEASE_TTL_MS', DEFAULT_LEASE_TTL_MS, 300, 3_600_000),
     deliveredRetentionDays: read.integer('DELIVERED_RETENTION_DAYS', DEFAULT_DELIVERED_RETENTION_DAYS, 0, 3650),
     defaultSource: read.text(
@@ -210,6 +216,12 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
         ? undefined
         : read.text('OTEL_EXPORTER_OTLP_ENDPOINT', httpUrl, 'an http:// or https:// URL'),
   };
+  // Unset, a run takes every shard whose share of MAX_IN_FLIGHT_BYTES still holds the largest event.
+  if (config.shardsPerRun === 0)
+    config = {
+      ...config,
+      shardsPerRun: Math.max(1, Math.min(store.shardCount, Math.floor(config.maxInFlightBytes / config.maxPayloadBytes))),
+    };
   checkTogether(config);
   return Object.freeze(config);
 }
@@ -252,6 +264,13 @@ function checkTogether(config: Config): void {
     throw new ConfigError(
       'MAX_IN_FLIGHT_BYTES',
       `must be at least MAX_PAYLOAD_BYTES (${config.maxPayloadBytes}), or no event of the largest accepted size would fit`,
+    );
+  }
+  const shardsAtOnce = config.shardIndex === undefined ? Math.min(config.shardsPerRun, config.shardCount) : 1;
+  if (shardsAtOnce > 1 && Math.floor(config.maxInFlightBytes / shardsAtOnce) < config.maxPayloadBytes) {
+    throw new ConfigError(
+      'SHARDS_PER_RUN',
+      `must be at most MAX_IN_FLIGHT_BYTES / MAX_PAYLOAD_BYTES (${Math.floor(config.maxInFlightBytes / config.maxPayloadBytes)}): shards delivered side by side share MAX_IN_FLIGHT_BYTES, and each needs room for the largest event`,
     );
   }
 }

@@ -8,7 +8,8 @@ import { createRouterAuth } from './adapters/router-auth.js';
 import { systemClock } from './adapters/system-clock.js';
 import { DEFAULT_TELEMETRY_FLUSH_TIMEOUT_MS, type Config } from './config.js';
 import type { Clock, Logger, OutboxStore, RouterClient, RunLease } from './core/ports.js';
-import { runRelay, type RunControl, type RunResult } from './core/relay.js';
+import { runRelay, type RelayDeps, type RunControl, type RunResult } from './core/relay.js';
+import { runShards, type ShardPlan } from './core/shard-runs.js';
 import { NO_TELEMETRY, type Telemetry } from './core/telemetry.js';
 import { describeError } from './errors.js';
 
@@ -42,14 +43,6 @@ export function createRelay(config: Readonly<Config>, seams: RelaySeams = {}): R
   const logger = seams.logger ?? createCloudLogger({ minSeverity: config.logLevel });
   const now = (): number => clock.now();
   const firestore: Firestore = createFirestore(config, { exactIntegers: true });
-  const leaseRef = firestore.collection(config.leaseCollection).doc(leaseId(config));
-  const lease: RunLease = new FirestoreRunLease(firestore, leaseRef, now);
-  const store: OutboxStore = new FirestoreOutboxStore(firestore, {
-    ...config,
-    leaseRef,
-    shard: { index: config.shardIndex, count: config.shardCount },
-    now,
-  });
   const router =
     seams.router ??
     new AxiosRouterClient({
@@ -60,20 +53,37 @@ export function createRelay(config: Readonly<Config>, seams: RelaySeams = {}): R
       maxSockets: config.deliveryConcurrency,
       socketIdleMs: config.routerSocketIdleMs,
     });
-  const deps = {
-    store: seams.wrapStore?.(store) ?? store,
-    lease: seams.wrapLease?.(lease) ?? lease,
-    router,
-    clock,
-    logger,
-    ...(seams.random === undefined ? {} : { random: seams.random }),
+  // Each shard's store and lease, made once per instance and reused by every run of that shard.
+  const ofShard = new Map<number, Pick<RelayDeps, 'store' | 'lease'>>();
+  const portsOf = (shard: number): Pick<RelayDeps, 'store' | 'lease'> => {
+    let ports = ofShard.get(shard);
+    if (ports === undefined) {
+      const leaseRef = firestore.collection(config.leaseCollection).doc(leaseId(config.outboxCollection, shard));
+      const lease: RunLease = new FirestoreRunLease(firestore, leaseRef, now);
+      const store: OutboxStore = new FirestoreOutboxStore(firestore, {
+        ...config,
+        leaseRef,
+        shard: { index: shard, count: config.shardCount },
+        now,
+      });
+      ports = { store: seams.wrapStore?.(store) ?? store, lease: seams.wrapLease?.(lease) ?? lease };
+      ofShard.set(shard, ports);
+    }
+    return ports;
   };
+  const common = { router, clock, logger, ...(seams.random === undefined ? {} : { random: seams.random }) };
+  const plan = shardPlan(config);
   const telemetry = seams.telemetry === undefined ? loadTelemetry(config, logger) : Promise.resolve(seams.telemetry);
   return {
     config,
     async run(runId, control) {
       const loaded = await telemetry;
-      const result = await runRelay(runId, { ...deps, telemetry: loaded }, config, control);
+      const shardDeps = (shard: number): RelayDeps => ({ ...common, ...portsOf(shard), telemetry: loaded });
+      const only = plan.shards.length === 1 ? plan.shards[0] : undefined;
+      const result =
+        only === undefined
+          ? await runShards(runId, plan, { ...common, shardDeps }, config, control)
+          : await runRelay(runId, shardDeps(only), config, control);
       // Before the answer, and bounded: telemetry never changes the answer nor holds it past its bound.
       await loaded.flush(control?.shutdown?.aborted === true ? SHUTDOWN_FLUSH_TIMEOUT_MS : DEFAULT_TELEMETRY_FLUSH_TIMEOUT_MS);
       return result;
@@ -103,7 +113,16 @@ async function loadTelemetry(config: Readonly<Config>, logger: Logger): Promise<
   }
 }
 
-/** One lease per outbox shard, so shards drain in parallel while each runs one at a time. */
-export function leaseId(config: Pick<Config, 'outboxCollection' | 'shardIndex' | 'shardCount'>): string {
-  return `${config.outboxCollection}.shard-${config.shardIndex}-of-${config.shardCount}`;
+/**
+ * One lease per outbox shard, so shards drain in parallel while each runs one at a time. The id leaves out
+ * SHARD_COUNT: relays configured with an old and a new count, side by side during a reshard, share each shard's lease.
+ */
+export function leaseId(outboxCollection: string, shard: number): string {
+  return `${outboxCollection}.shard-${shard}`;
+}
+
+/** The shards a deployment drains: the one SHARD_INDEX pins, or all of SHARD_COUNT, SHARDS_PER_RUN at a time. */
+export function shardPlan(config: Pick<Config, 'shardIndex' | 'shardCount' | 'shardsPerRun'>): ShardPlan {
+  if (config.shardIndex !== undefined) return { shards: [config.shardIndex], perRun: 1 };
+  return { shards: Array.from({ length: config.shardCount }, (_unused, shard) => shard), perRun: config.shardsPerRun };
 }

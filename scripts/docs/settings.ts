@@ -88,7 +88,18 @@ export const SETTINGS: readonly Setting[] = [
     meaning: 'delivered events and run audits get `expireAt` this many days ahead, for a TTL policy; `0` sets none',
   },
   { variable: 'SHARD_COUNT', key: 'shardCount', meaning: 'shards the outbox is split into (producers use the same number)' },
-  { variable: 'SHARD_INDEX', key: 'shardIndex', accepts: '0 – `SHARD_COUNT` − 1', meaning: 'the shard this deployment drains' },
+  {
+    variable: 'SHARD_INDEX',
+    key: 'shardIndex',
+    accepts: '0 – `SHARD_COUNT` − 1',
+    meaning: 'pins the deployment to this one shard; unset, each run drains every shard whose lease it can take',
+  },
+  {
+    variable: 'SHARDS_PER_RUN',
+    show: (config) => `\`${config.shardsPerRun}\`: \`SHARD_COUNT\`, at most \`MAX_IN_FLIGHT_BYTES\` / \`MAX_PAYLOAD_BYTES\``,
+    accepts: '1 – 64',
+    meaning: 'shard leases one run takes and delivers side by side, sharing its concurrency and memory; the rest go to other instances',
+  },
   { variable: 'BATCH_SIZE', key: 'batchSize', meaning: 'events read per Firestore page (fewer when memory is short)' },
   { variable: 'DELIVERY_CONCURRENCY', key: 'deliveryConcurrency', meaning: 'POSTs in flight at once; one at a time per `orderingKey`' },
   {
