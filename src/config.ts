@@ -72,6 +72,11 @@ export interface StoreConfig {
   readonly maxRedrives: number;
   /** SHARD_COUNT: events are spread over this many shards at enqueue; one deployment drains them all (or SHARD_INDEX one). */
   readonly shardCount: number;
+  /**
+   * PREVIOUS_SHARD_COUNT: set while resharding, until no event enqueued under that count is pending: the relay then
+   * drains the shards of both counts and holds each key's new-count events until its old-count ones are delivered.
+   */
+  readonly previousShardCount: number | undefined;
 }
 
 /** How POSTs prove who sent them: ROUTER_AUTH, with ROUTER_AUDIENCE or ROUTER_HMAC_SECRET. */
@@ -159,7 +164,7 @@ const DATABASE_ID = 'a Firestore database id: (default), or 4-63 lowercase lette
 /** The outbox's location and limits, for tools that do not deliver (producer API, ops CLI). */
 export function parseStoreConfig(env: Env = process.env): Readonly<StoreConfig> {
   const read = reader(env);
-  return Object.freeze({
+  const config: StoreConfig = {
     outboxCollection: read.text('OUTBOX_COLLECTION', collectionId, COLLECTION_ID, DEFAULT_OUTBOX_COLLECTION),
     auditCollection: read.text('AUDIT_COLLECTION', collectionId, COLLECTION_ID, DEFAULT_AUDIT_COLLECTION),
     leaseCollection: read.text('LEASE_COLLECTION', collectionId, COLLECTION_ID, DEFAULT_LEASE_COLLECTION),
@@ -170,7 +175,14 @@ export function parseStoreConfig(env: Env = process.env): Readonly<StoreConfig> 
     maxAttempts: read.integer('MAX_ATTEMPTS', DEFAULT_MAX_ATTEMPTS, 1, 1000),
     maxRedrives: read.integer('MAX_REDRIVES', DEFAULT_MAX_REDRIVES, 0, 1000),
     shardCount: read.integer('SHARD_COUNT', DEFAULT_SHARD_COUNT, 1, 64),
-  });
+    previousShardCount: read.optional('PREVIOUS_SHARD_COUNT') === undefined ? undefined : read.integer('PREVIOUS_SHARD_COUNT', 1, 1, 64),
+  };
+  if (config.previousShardCount === config.shardCount)
+    throw new ConfigError(
+      'PREVIOUS_SHARD_COUNT',
+      `must differ from SHARD_COUNT (${config.shardCount}), or be unset once no reshard is in progress`,
+    );
+  return Object.freeze(config);
 }
 
 /** Validates the whole environment once, so a bad deployment fails at start with the variable's name. */
@@ -182,7 +194,7 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
     routerUrl: withoutCredentials('ROUTER_URL', read.text('ROUTER_URL', httpUrl, 'an http:// or https:// URL')),
     routerSocketIdleMs: read.integer('ROUTER_SOCKET_IDLE_MS', DEFAULT_ROUTER_SOCKET_IDLE_MS, 100, 600_000),
     routerAuth: parseRouterAuth(read),
-    shardIndex: read.optional('SHARD_INDEX') === undefined ? undefined : read.integer('SHARD_INDEX', 0, 0, store.shardCount - 1),
+    shardIndex: read.optional('SHARD_INDEX') === undefined ? undefined : read.integer('SHARD_INDEX', 0, 0, shardsDrained(store) - 1),
     shardsPerRun: read.integer('SHARDS_PER_RUN', 0, 1, 64),
     leaseTtlMs: read.integer('LEASE_TTL_MS', DEFAULT_LEASE_TTL_MS, 300, 3_600_000),
     deliveredRetentionDays: read.integer('DELIVERED_RETENTION_DAYS', DEFAULT_DELIVERED_RETENTION_DAYS, 0, 3650),
@@ -220,10 +232,15 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
   if (config.shardsPerRun === 0)
     config = {
       ...config,
-      shardsPerRun: Math.max(1, Math.min(store.shardCount, Math.floor(config.maxInFlightBytes / config.maxPayloadBytes))),
+      shardsPerRun: Math.max(1, Math.min(shardsDrained(store), Math.floor(config.maxInFlightBytes / config.maxPayloadBytes))),
     };
   checkTogether(config);
   return Object.freeze(config);
+}
+
+/** How many shards hold events while resharding (both counts' shards), or SHARD_COUNT's. */
+export function shardsDrained(config: Pick<StoreConfig, 'shardCount' | 'previousShardCount'>): number {
+  return Math.max(config.shardCount, config.previousShardCount ?? 0);
 }
 
 /**
@@ -266,7 +283,7 @@ function checkTogether(config: Config): void {
       `must be at least MAX_PAYLOAD_BYTES (${config.maxPayloadBytes}), or no event of the largest accepted size would fit`,
     );
   }
-  const shardsAtOnce = config.shardIndex === undefined ? Math.min(config.shardsPerRun, config.shardCount) : 1;
+  const shardsAtOnce = config.shardIndex === undefined ? Math.min(config.shardsPerRun, shardsDrained(config)) : 1;
   if (shardsAtOnce > 1 && Math.floor(config.maxInFlightBytes / shardsAtOnce) < config.maxPayloadBytes) {
     throw new ConfigError(
       'SHARDS_PER_RUN',

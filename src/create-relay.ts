@@ -6,7 +6,7 @@ import { FirestoreOutboxStore } from './adapters/firestore-outbox-store.js';
 import { FirestoreRunLease } from './adapters/firestore-run-lease.js';
 import { createRouterAuth } from './adapters/router-auth.js';
 import { systemClock } from './adapters/system-clock.js';
-import { DEFAULT_TELEMETRY_FLUSH_TIMEOUT_MS, type Config } from './config.js';
+import { DEFAULT_TELEMETRY_FLUSH_TIMEOUT_MS, shardsDrained, type Config } from './config.js';
 import type { Clock, Logger, OutboxStore, RouterClient, RunLease } from './core/ports.js';
 import { runRelay, type RelayDeps, type RunControl, type RunResult } from './core/relay.js';
 import { runShards, type ShardPlan } from './core/shard-runs.js';
@@ -63,7 +63,7 @@ export function createRelay(config: Readonly<Config>, seams: RelaySeams = {}): R
       const store: OutboxStore = new FirestoreOutboxStore(firestore, {
         ...config,
         leaseRef,
-        shard: { index: shard, count: config.shardCount },
+        shard: { index: shard, count: config.shardCount, previousCount: config.previousShardCount },
         now,
       });
       ports = { store: seams.wrapStore?.(store) ?? store, lease: seams.wrapLease?.(lease) ?? lease };
@@ -73,6 +73,8 @@ export function createRelay(config: Readonly<Config>, seams: RelaySeams = {}): R
   };
   const common = { router, clock, logger, ...(seams.random === undefined ? {} : { random: seams.random }) };
   const plan = shardPlan(config);
+  // While resharding, an event in any shard of either count is well placed.
+  const options = { ...config, shardCount: shardsDrained(config) };
   const telemetry = seams.telemetry === undefined ? loadTelemetry(config, logger) : Promise.resolve(seams.telemetry);
   return {
     config,
@@ -82,8 +84,8 @@ export function createRelay(config: Readonly<Config>, seams: RelaySeams = {}): R
       const only = plan.shards.length === 1 ? plan.shards[0] : undefined;
       const result =
         only === undefined
-          ? await runShards(runId, plan, { ...common, shardDeps }, config, control)
-          : await runRelay(runId, shardDeps(only), config, control);
+          ? await runShards(runId, plan, { ...common, shardDeps }, options, control)
+          : await runRelay(runId, shardDeps(only), options, control);
       // Before the answer, and bounded: telemetry never changes the answer nor holds it past its bound.
       await loaded.flush(control?.shutdown?.aborted === true ? SHUTDOWN_FLUSH_TIMEOUT_MS : DEFAULT_TELEMETRY_FLUSH_TIMEOUT_MS);
       return result;
@@ -121,8 +123,11 @@ export function leaseId(outboxCollection: string, shard: number): string {
   return `${outboxCollection}.shard-${shard}`;
 }
 
-/** The shards a deployment drains: the one SHARD_INDEX pins, or all of SHARD_COUNT, SHARDS_PER_RUN at a time. */
-export function shardPlan(config: Pick<Config, 'shardIndex' | 'shardCount' | 'shardsPerRun'>): ShardPlan {
+/**
+ * The shards a deployment drains: the one SHARD_INDEX pins, or all of SHARD_COUNT (and of PREVIOUS_SHARD_COUNT
+ * while resharding), SHARDS_PER_RUN at a time.
+ */
+export function shardPlan(config: Pick<Config, 'shardIndex' | 'shardCount' | 'previousShardCount' | 'shardsPerRun'>): ShardPlan {
   if (config.shardIndex !== undefined) return { shards: [config.shardIndex], perRun: 1 };
-  return { shards: Array.from({ length: config.shardCount }, (_unused, shard) => shard), perRun: config.shardsPerRun };
+  return { shards: Array.from({ length: shardsDrained(config) }, (_unused, shard) => shard), perRun: config.shardsPerRun };
 }

@@ -89,6 +89,12 @@ export const SETTINGS: readonly Setting[] = [
   },
   { variable: 'SHARD_COUNT', key: 'shardCount', meaning: 'shards the outbox is split into (producers use the same number)' },
   {
+    variable: 'PREVIOUS_SHARD_COUNT',
+    key: 'previousShardCount',
+    meaning:
+      'while resharding: the count producers used before; the relay drains both counts’ shards and delivers each key’s old-count events first ([deploy](docs/deploy.md#resharding))',
+  },
+  {
     variable: 'SHARD_INDEX',
     key: 'shardIndex',
     accepts: '0 – `SHARD_COUNT` − 1',

@@ -27,6 +27,12 @@ describe('Function: parseConfig', () => {
     expect(parseConfig({ ...VALID, SHARD_COUNT: '64' })).toMatchObject({ shardsPerRun: 32 });
     expect(parseConfig({ ...VALID, SHARD_COUNT: '8', SHARD_INDEX: '3' })).toMatchObject({ shardIndex: 3 });
     expect(parseConfig({ ...VALID, SHARD_COUNT: '8', SHARDS_PER_RUN: '2' })).toMatchObject({ shardsPerRun: 2 });
+    // Resharding 4 → 2: the shards of the previous count are drained too.
+    expect(parseConfig({ ...VALID, SHARD_COUNT: '2', PREVIOUS_SHARD_COUNT: '4' })).toMatchObject({
+      previousShardCount: 4,
+      shardsPerRun: 4,
+    });
+    expect(parseConfig({ ...VALID, SHARD_COUNT: '2', PREVIOUS_SHARD_COUNT: '4', SHARD_INDEX: '3' })).toMatchObject({ shardIndex: 3 });
   });
 
   it('returns a frozen object', () => {
@@ -52,6 +58,8 @@ describe('Function: parseConfig', () => {
     [{ ...VALID, LOG_LEVEL: 'LOUD' }, 'LOG_LEVEL', 'one of'],
     [{ ...VALID, SHARD_COUNT: '4', SHARD_INDEX: '4' }, 'SHARD_INDEX', 'from 0 to 3'],
     [{ ...VALID, SHARDS_PER_RUN: '0' }, 'SHARDS_PER_RUN', 'from 1 to 64'],
+    [{ ...VALID, SHARD_COUNT: '4', PREVIOUS_SHARD_COUNT: '4' }, 'PREVIOUS_SHARD_COUNT', 'must differ from SHARD_COUNT (4)'],
+    [{ ...VALID, SHARD_COUNT: '2', PREVIOUS_SHARD_COUNT: '4', SHARD_INDEX: '4' }, 'SHARD_INDEX', 'from 0 to 3'],
     [
       { ...VALID, SHARD_COUNT: '8', SHARDS_PER_RUN: '8', MAX_IN_FLIGHT_BYTES: '2097152' },
       'SHARDS_PER_RUN',
