@@ -91,6 +91,11 @@ export type RouterAuthConfig =
 export interface Config extends StoreConfig {
   /** ROUTER_URL: where every event is POSTed (http or https). Required. */
   readonly routerUrl: string;
+  /**
+   * ROUTER_MAX_RPS: POSTs per second of the whole deployment at most, across shards and instances (each shard gets
+   * an equal part: one run delivers it at a time); a 429 or 503 with Retry-After pauses the instance's POSTs. 0: no cap.
+   */
+  readonly routerMaxRps: number;
   /** ROUTER_SOCKET_IDLE_MS: a keep-alive connection to the router idle this long is closed, not reused. */
   readonly routerSocketIdleMs: number;
   /** ROUTER_AUTH: none (default), google-id-token (audience ROUTER_AUDIENCE, default ROUTER_URL's origin) or hmac (ROUTER_HMAC_SECRET). */
@@ -192,6 +197,7 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
   let config: Config = {
     ...store,
     routerUrl: withoutCredentials('ROUTER_URL', read.text('ROUTER_URL', httpUrl, 'an http:// or https:// URL')),
+    routerMaxRps: read.integer('ROUTER_MAX_RPS', 0, 0, 100_000),
     routerSocketIdleMs: read.integer('ROUTER_SOCKET_IDLE_MS', DEFAULT_ROUTER_SOCKET_IDLE_MS, 100, 600_000),
     routerAuth: parseRouterAuth(read),
     shardIndex: read.optional('SHARD_INDEX') === undefined ? undefined : read.integer('SHARD_INDEX', 0, 0, shardsDrained(store) - 1),

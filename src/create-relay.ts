@@ -9,6 +9,7 @@ import { systemClock } from './adapters/system-clock.js';
 import { DEFAULT_TELEMETRY_FLUSH_TIMEOUT_MS, shardsDrained, type Config } from './config.js';
 import type { Clock, Logger, OutboxStore, RouterClient, RunLease } from './core/ports.js';
 import { runRelay, type RelayDeps, type RunControl, type RunResult } from './core/relay.js';
+import { RateCappedRouter, RouterPause, shardRate } from './core/rate-cap.js';
 import { runShards, type ShardPlan } from './core/shard-runs.js';
 import { NO_TELEMETRY, type Telemetry } from './core/telemetry.js';
 import { describeError } from './errors.js';
@@ -54,8 +55,12 @@ export function createRelay(config: Readonly<Config>, seams: RelaySeams = {}): R
       socketIdleMs: config.routerSocketIdleMs,
     });
   // Each shard's store and lease, made once per instance and reused by every run of that shard.
-  const ofShard = new Map<number, Pick<RelayDeps, 'store' | 'lease'>>();
-  const portsOf = (shard: number): Pick<RelayDeps, 'store' | 'lease'> => {
+  const ofShard = new Map<number, Pick<RelayDeps, 'store' | 'lease' | 'router'>>();
+  // ROUTER_MAX_RPS: each shard's POSTs at its part of the cap; a Retry-After pauses every shard of the instance.
+  const pause = new RouterPause();
+  const rate = shardRate(config.routerMaxRps, shardsDrained(config));
+  const routerOf = (): RouterClient => (config.routerMaxRps > 0 ? new RateCappedRouter(router, rate, clock, pause) : router);
+  const portsOf = (shard: number): Pick<RelayDeps, 'store' | 'lease' | 'router'> => {
     let ports = ofShard.get(shard);
     if (ports === undefined) {
       const leaseRef = firestore.collection(config.leaseCollection).doc(leaseId(config.outboxCollection, shard));
@@ -66,7 +71,7 @@ export function createRelay(config: Readonly<Config>, seams: RelaySeams = {}): R
         shard: { index: shard, count: config.shardCount, previousCount: config.previousShardCount },
         now,
       });
-      ports = { store: seams.wrapStore?.(store) ?? store, lease: seams.wrapLease?.(lease) ?? lease };
+      ports = { store: seams.wrapStore?.(store) ?? store, lease: seams.wrapLease?.(lease) ?? lease, router: routerOf() };
       ofShard.set(shard, ports);
     }
     return ports;

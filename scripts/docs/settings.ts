@@ -114,6 +114,12 @@ export const SETTINGS: readonly Setting[] = [
     meaning: 'bound on one POST, connection to status line (a 2xx acknowledges; its body is not awaited)',
   },
   {
+    variable: 'ROUTER_MAX_RPS',
+    key: 'routerMaxRps',
+    meaning:
+      'POSTs per second of the whole deployment at most, each shard an equal part; a 429 or 503 with `Retry-After` pauses the instance’s POSTs; `0`: no cap',
+  },
+  {
     variable: 'ROUTER_SOCKET_IDLE_MS',
     key: 'routerSocketIdleMs',
     meaning: 'a keep-alive connection idle this long is closed, not reused; keep it below any proxy’s or NAT’s',
