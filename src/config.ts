@@ -91,7 +91,7 @@ export type RouterAuthConfig =
   | { readonly kind: 'hmac'; readonly secret: string };
 
 /** Settings read as they are; ROUTER_AUTH and KEY_AFTER_DEAD_LETTER are turned into the fields below. */
-type ReadAsIs = Exclude<SettingKey, AuthSettingKey | 'routerAuthKind' | 'keyAfterDeadLetter'>;
+type ReadAsIs = Exclude<SettingKey, AuthSettingKey | 'routerAuthKind' | 'keyAfterDeadLetter' | 'shardsPerRun'>;
 
 /** The relay's settings, parsed once at cold start and frozen: each variable's value, and what follows from them. */
 export type Config = SettingValues<Pick<typeof SETTINGS, ReadAsIs>> &
@@ -106,13 +106,18 @@ export type Config = SettingValues<Pick<typeof SETTINGS, ReadAsIs>> &
     readonly checkpointSize: number;
     /** From SIGTERM to the run's answer, in all (SHUTDOWN_TIMEOUT_MS). */
     readonly shutdownTimeoutMs: number;
+    /**
+     * SHARDS_PER_RUN: shard leases one run takes at most; by default every shard drained, or fewer when
+     * MAX_IN_FLIGHT_BYTES shared among them would not hold an event of MAX_PAYLOAD_BYTES each.
+     */
+    readonly shardsPerRun: number;
   };
 
 function pick<K extends SettingKey>(keys: readonly K[]): Pick<typeof SETTINGS, K> {
   return Object.fromEntries(keys.map((key) => [key, SETTINGS[key]])) as Pick<typeof SETTINGS, K>;
 }
 
-const NOT_AS_IS: readonly string[] = [...AUTH_SETTING_KEYS, 'routerAuthKind', 'keyAfterDeadLetter'];
+const NOT_AS_IS: readonly string[] = [...AUTH_SETTING_KEYS, 'routerAuthKind', 'keyAfterDeadLetter', 'shardsPerRun'];
 const STORE = pick(STORE_SETTING_KEYS);
 const READ_AS_IS = pick((Object.keys(SETTINGS) as SettingKey[]).filter((key): key is ReadAsIs => !NOT_AS_IS.includes(key)));
 
@@ -120,7 +125,22 @@ const READ_AS_IS = pick((Object.keys(SETTINGS) as SettingKey[]).filter((key): ke
 export function parseStoreConfig(env: Env = process.env): Readonly<StoreConfig> {
   refuseRemovedSettings(env, ['store']);
   const values = readSettings(STORE, env);
+  checkReshard(values);
   return Object.freeze({ ...values, ...outboxCollections(values.outboxCollection) });
+}
+
+/** PREVIOUS_SHARD_COUNT names the count before a reshard in progress, so it cannot be the count itself. */
+function checkReshard(values: Pick<StoreConfig, 'shardCount' | 'previousShardCount'>): void {
+  if (values.previousShardCount === values.shardCount)
+    throw new ConfigError(
+      'PREVIOUS_SHARD_COUNT',
+      `must differ from SHARD_COUNT (${values.shardCount}), or be unset once no reshard is in progress`,
+    );
+}
+
+/** How many shards hold events: while resharding, both counts' shards; otherwise SHARD_COUNT's. */
+export function shardsDrained(config: Pick<StoreConfig, 'shardCount' | 'previousShardCount'>): number {
+  return Math.max(config.shardCount, config.previousShardCount ?? 0);
 }
 
 /** Validates the whole environment once, so a bad deployment fails at start with the variable's name. */
@@ -136,7 +156,12 @@ export function parseConfig(env: Env = process.env): Readonly<Config> {
     leaseTtlMs: LEASE_TTL_PER_FIRESTORE_TIMEOUT * values.firestoreTimeoutMs,
     checkpointSize: values.batchSize,
     shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS,
+    // Unset, a run takes every shard whose share of MAX_IN_FLIGHT_BYTES still holds the largest event.
+    shardsPerRun:
+      SETTINGS.shardsPerRun.read(env) ??
+      Math.max(1, Math.min(shardsDrained(values), Math.floor(values.maxInFlightBytes / values.maxPayloadBytes))),
   };
+  checkReshard(values);
   checkTogether(config);
   return Object.freeze(config);
 }
@@ -156,8 +181,15 @@ export function longestRunMs(
 
 /** Settings that only make sense together; each error names the variable to change. */
 function checkTogether(config: Config): void {
-  if (config.shardIndex > config.shardCount - 1) {
-    throw new ConfigError('SHARD_INDEX', `must be an integer from 0 to ${config.shardCount - 1} (SHARD_COUNT − 1)`);
+  if (config.shardIndex !== undefined && config.shardIndex > shardsDrained(config) - 1) {
+    throw new ConfigError('SHARD_INDEX', `must be an integer from 0 to ${shardsDrained(config) - 1} (SHARD_COUNT − 1)`);
+  }
+  const shardsAtOnce = config.shardIndex === undefined ? Math.min(config.shardsPerRun, shardsDrained(config)) : 1;
+  if (shardsAtOnce > 1 && Math.floor(config.maxInFlightBytes / shardsAtOnce) < config.maxPayloadBytes) {
+    throw new ConfigError(
+      'SHARDS_PER_RUN',
+      `must be at most MAX_IN_FLIGHT_BYTES / MAX_PAYLOAD_BYTES (${Math.floor(config.maxInFlightBytes / config.maxPayloadBytes)}): shards delivered side by side share MAX_IN_FLIGHT_BYTES, and each needs room for the largest event`,
+    );
   }
   if (config.retryMaxDelayMs < config.retryMinDelayMs) {
     throw new ConfigError('RETRY_MAX_DELAY_MS', `must be at least RETRY_MIN_DELAY_MS (${config.retryMinDelayMs})`);
@@ -170,6 +202,9 @@ function checkTogether(config: Config): void {
       'FOLLOW_MS',
       `must be at most RUN_BUDGET_MS - ${FOLLOW_MARGIN_MS} (${config.runBudgetMs - FOLLOW_MARGIN_MS} ms), so a run following new events still drains the backlog first`,
     );
+  }
+  if (config.pushLingerMs > 0 && config.shardIndex === undefined && shardsDrained(config) > 1) {
+    throw new ConfigError('PUSH_LINGER_MS', 'needs one shard per deployment: set SHARD_INDEX (kicks fold into one shard’s run)');
   }
   if (config.pushLingerMs > 0 && config.followMs > 0) {
     throw new ConfigError('PUSH_LINGER_MS', 'must be 0 when FOLLOW_MS is above 0: choose push on commit or follow mode (docs/push.md)');

@@ -6,13 +6,15 @@ import { FirestoreOutboxStore } from './adapters/firestore-outbox-store.js';
 import { FirestoreRunLease } from './adapters/firestore-run-lease.js';
 import { createRouterAuth } from './adapters/router-auth.js';
 import { systemClock } from './adapters/system-clock.js';
-import { DEFAULT_TELEMETRY_FLUSH_TIMEOUT_MS, type Config } from './config.js';
+import { DEFAULT_TELEMETRY_FLUSH_TIMEOUT_MS, shardsDrained, type Config } from './config.js';
 import type { Clock, Logger, OutboxStore, RouterClient, RunLease } from './core/ports.js';
 import { Doorbell, armingDoorbell } from './core/doorbell.js';
 import { kick, type KickOutcome } from './core/kick-runs.js';
 import type { PushPorts } from './core/linger.js';
-import { runRelay, type RunControl, type RunResult } from './core/relay.js';
+import { RateCappedRouter, RouterPause, shardRate } from './core/rate-cap.js';
+import { runRelay, type RelayDeps, type RunControl, type RunResult } from './core/relay.js';
 import { shardMemory } from './core/shard-memory.js';
+import { runShards, type ShardPlan } from './core/shard-runs.js';
 import { NO_TELEMETRY, type Telemetry } from './core/telemetry.js';
 import { describeError } from './errors.js';
 
@@ -48,14 +50,6 @@ export function createRelay(config: Readonly<Config>, seams: RelaySeams = {}): R
   const logger = seams.logger ?? createCloudLogger({ minSeverity: config.logLevel });
   const now = (): number => clock.now();
   const firestore: Firestore = createFirestore(config, { exactIntegers: true });
-  const leaseRef = firestore.collection(config.leaseCollection).doc(leaseId(config));
-  const lease = new FirestoreRunLease(firestore, leaseRef, now);
-  const store: OutboxStore = new FirestoreOutboxStore(firestore, {
-    ...config,
-    leaseRef,
-    shard: { index: config.shardIndex, count: config.shardCount },
-    now,
-  });
   const router =
     seams.router ??
     new AxiosRouterClient({
@@ -66,23 +60,51 @@ export function createRelay(config: Readonly<Config>, seams: RelaySeams = {}): R
       maxSockets: config.deliveryConcurrency,
       socketIdleMs: config.routerSocketIdleMs,
     });
-  const wrappedLease: RunLease = seams.wrapLease?.(lease) ?? lease;
-  const push: PushPorts | undefined = config.pushLingerMs > 0 ? { doorbell: new Doorbell(), wakeUps: lease } : undefined;
-  const deps = {
-    store: seams.wrapStore?.(store) ?? store,
-    lease: push === undefined ? wrappedLease : armingDoorbell(wrappedLease, push.doorbell),
-    router,
-    clock,
-    logger,
-    ...(seams.random === undefined ? {} : { random: seams.random }),
-    // What the shard's runs on this instance carry from one to the next: its sweeps, where its last read ended.
-    memory: shardMemory(config),
-    ...(push === undefined ? {} : { push }),
+  // Each shard's ports, made once per instance and reused by every run of that shard: its store and lease, its
+  // memory (sweeps, where its last read ended: shard-memory.ts) and, with push on, the doorbell kicks ring.
+  type ShardPorts = Pick<RelayDeps, 'store' | 'lease' | 'router' | 'memory' | 'push'>;
+  const ofShard = new Map<number, ShardPorts>();
+  // ROUTER_MAX_RPS: each shard's POSTs at its part of the cap; a Retry-After pauses every shard of the instance.
+  const pause = new RouterPause();
+  const rate = shardRate(config.routerMaxRps, shardsDrained(config));
+  const routerOf = (): RouterClient => (config.routerMaxRps > 0 ? new RateCappedRouter(router, rate, clock, pause) : router);
+  const portsOf = (shard: number): ShardPorts => {
+    let ports = ofShard.get(shard);
+    if (ports === undefined) {
+      const leaseRef = firestore.collection(config.leaseCollection).doc(leaseId(config.outboxCollection, shard));
+      const lease = new FirestoreRunLease(firestore, leaseRef, now);
+      const store: OutboxStore = new FirestoreOutboxStore(firestore, {
+        ...config,
+        leaseRef,
+        shard: { index: shard, count: config.shardCount, previousCount: config.previousShardCount },
+        now,
+      });
+      const wrappedLease: RunLease = seams.wrapLease?.(lease) ?? lease;
+      const push: PushPorts | undefined = config.pushLingerMs > 0 ? { doorbell: new Doorbell(), wakeUps: lease } : undefined;
+      ports = {
+        store: seams.wrapStore?.(store) ?? store,
+        lease: push === undefined ? wrappedLease : armingDoorbell(wrappedLease, push.doorbell),
+        router: routerOf(),
+        memory: shardMemory(config),
+        ...(push === undefined ? {} : { push }),
+      };
+      ofShard.set(shard, ports);
+    }
+    return ports;
   };
+  const common = { router, clock, logger, ...(seams.random === undefined ? {} : { random: seams.random }) };
+  const plan = shardPlan(config);
+  // While resharding, an event in any shard of either count is well placed.
+  const options = { ...config, shardCount: shardsDrained(config) };
   const telemetry = seams.telemetry === undefined ? loadTelemetry(config, logger) : Promise.resolve(seams.telemetry);
   const run = async (runId: string, control?: RunControl): Promise<RunResult> => {
     const loaded = await telemetry;
-    const result = await runRelay(runId, { ...deps, telemetry: loaded }, config, control);
+    const shardDeps = (shard: number): RelayDeps => ({ ...common, ...portsOf(shard), telemetry: loaded });
+    const only = plan.shards.length === 1 ? plan.shards[0] : undefined;
+    const result =
+      only === undefined
+        ? await runShards(runId, plan, { ...common, shardDeps }, options, control)
+        : await runRelay(runId, shardDeps(only), options, control);
     // Before the answer, and bounded: telemetry never changes the answer nor holds it past its bound.
     await loaded.flush(control?.shutdown?.aborted === true ? SHUTDOWN_FLUSH_TIMEOUT_MS : DEFAULT_TELEMETRY_FLUSH_TIMEOUT_MS);
     return result;
@@ -91,11 +113,14 @@ export function createRelay(config: Readonly<Config>, seams: RelaySeams = {}): R
   return {
     config,
     run,
+    // Push needs one shard per deployment (parseConfig checks it): a kick rings that shard's doorbell.
     kick:
-      push === undefined
+      config.pushLingerMs <= 0
         ? undefined
-        : (documentId, newRunId, control) =>
-            kick(
+        : (documentId, newRunId, control) => {
+            const push = portsOf(plan.shards[0] ?? 0).push;
+            if (push === undefined) throw new Error('push is on but the shard has no doorbell');
+            return kick(
               documentId,
               {
                 ...push,
@@ -108,7 +133,8 @@ export function createRelay(config: Readonly<Config>, seams: RelaySeams = {}): R
                 firestoreTimeoutMs: config.firestoreTimeoutMs,
               },
               control,
-            ),
+            );
+          },
     async close() {
       await Promise.all([firestore.terminate(), telemetry.then((loaded) => loaded.shutdown())]);
     },
@@ -134,7 +160,19 @@ async function loadTelemetry(config: Readonly<Config>, logger: Logger): Promise<
   }
 }
 
-/** One lease per outbox shard, so shards drain in parallel while each runs one at a time. */
-export function leaseId(config: Pick<Config, 'outboxCollection' | 'shardIndex' | 'shardCount'>): string {
-  return `${config.outboxCollection}.shard-${config.shardIndex}-of-${config.shardCount}`;
+/**
+ * One lease per outbox shard, so shards drain in parallel while each runs one at a time. The id leaves out
+ * SHARD_COUNT: relays configured with an old and a new count, side by side during a reshard, share each shard's lease.
+ */
+export function leaseId(outboxCollection: string, shard: number): string {
+  return `${outboxCollection}.shard-${shard}`;
+}
+
+/**
+ * The shards a deployment drains: the one SHARD_INDEX pins, or all of SHARD_COUNT (and of PREVIOUS_SHARD_COUNT
+ * while resharding), SHARDS_PER_RUN at a time.
+ */
+export function shardPlan(config: Pick<Config, 'shardIndex' | 'shardCount' | 'previousShardCount' | 'shardsPerRun'>): ShardPlan {
+  if (config.shardIndex !== undefined) return { shards: [config.shardIndex], perRun: 1 };
+  return { shards: Array.from({ length: shardsDrained(config) }, (_unused, shard) => shard), perRun: config.shardsPerRun };
 }

@@ -71,10 +71,13 @@ export const QUERIES: readonly DeclaredQuery[] = [
     runBy: 'relay with `FOLLOW_MS` > 0 and `SHARD_COUNT` > 1: the same, of its shard',
     shape: { collection: OUTBOX, filters: [pending, is('shard', 'SHARD_INDEX')], orderBy: [down('createdAt')] },
   },
-  { runBy: 'relay: parked keys', shape: { collection: PARKED, filters: [], orderBy: [] } },
   {
-    runBy: 'relay with `SHARD_COUNT` > 1: its shard’s parked keys',
-    shape: { collection: PARKED, filters: [is('shard', 'SHARD_INDEX')], orderBy: [] },
+    runBy: 'relay: parked keys (every shard’s, so a key stays parked across a reshard)',
+    shape: { collection: PARKED, filters: [], orderBy: [] },
+  },
+  {
+    runBy: 'relay with `PREVIOUS_SHARD_COUNT`: pending events of the previous count',
+    shape: { collection: OUTBOX, filters: [pending, is('shardCount', 'PREVIOUS_SHARD_COUNT')], orderBy: [] },
   },
   {
     runBy: 'relay, shard 0: documents with an unknown status',

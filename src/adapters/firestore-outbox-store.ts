@@ -14,6 +14,7 @@ import { EventStatus, type DocumentVersion, type EventOutcome, type RunSummary, 
 import type { Instant } from '../core/instant.js';
 import { PageRoom } from '../core/page-room.js';
 import type { HeldLease, OutboxPage, OutboxStore, PageCursor, RecordReport, Unsubscribe } from '../core/ports.js';
+import { keysHeldByReshard } from '../core/reshard.js';
 import { shardOf } from '../core/shard.js';
 import type { SweepPlan } from '../core/stray-sweep.js';
 import { LeaseLostError } from '../errors.js';
@@ -24,6 +25,8 @@ export const MAX_WRITES_PER_COMMIT = 500;
 const MS_PER_DAY = 86_400_000;
 /** Bound on each scan for strays, so a large outbox cannot make the sweep expensive. */
 const MAX_STRAY_SCAN_PAGES = 10;
+/** Events of the previous SHARD_COUNT a run reads to hold their keys while resharding (docs/deploy.md, "Resharding"). */
+export const MAX_OLD_COUNT_EVENTS = 5_000;
 /** gRPC codes of a failed precondition: the document changed (FAILED_PRECONDITION) or was deleted (NOT_FOUND). */
 const FAILED_PRECONDITION = 9;
 const NOT_FOUND = 5;
@@ -35,8 +38,11 @@ export interface FirestoreOutboxStoreOptions {
   readonly parkedKeysCollection: string;
   /** The run lease's document: every commit first checks that its token is still the run's. */
   readonly leaseRef: DocumentReference;
-  /** Only events of this shard are fetched, when the outbox is split into more than one. */
-  readonly shard: { readonly index: number; readonly count: number };
+  /**
+   * Only events of this shard are fetched, when the outbox is split into more than one. `previousCount` is set
+   * while resharding: events stamped with it hold back later events of their key in other shards (reshard.ts).
+   */
+  readonly shard: { readonly index: number; readonly count: number; readonly previousCount?: number | undefined };
   /** Delivered events get `expireAt` this far ahead, for a Firestore TTL policy; 0 sets none. */
   readonly deliveredRetentionDays: number;
   /** Milliseconds since the epoch, for expireAt. */
@@ -66,7 +72,12 @@ export class FirestoreOutboxStore implements OutboxStore {
   }
 
   private get sharded(): boolean {
-    return this.options.shard.count > 1;
+    return this.shardsHoldingEvents > 1;
+  }
+
+  /** Shards that may hold pending events: while resharding, those of both counts. */
+  private get shardsHoldingEvents(): number {
+    return Math.max(this.options.shard.count, this.options.shard.previousCount ?? 0);
   }
 
   /** The run's pending query, before its order: pending events of the shard. */
@@ -136,7 +147,7 @@ export class FirestoreOutboxStore implements OutboxStore {
    */
   private async pendingOutsideTheQuery(limit: number): Promise<DocumentReference[]> {
     if (limit <= 0) return [];
-    const shardCount = this.options.shard.count;
+    const shardCount = this.shardsHoldingEvents;
     const pending = this.outbox.where('status', '==', EventStatus.Pending);
     const [all, dated, sharded] = await Promise.all([
       pending.count().get(),
@@ -200,16 +211,40 @@ export class FirestoreOutboxStore implements OutboxStore {
     return { found, after };
   }
 
+  /**
+   * Every parked key, whatever shard it was parked in: after a reshard a key's events may sit in another shard
+   * than its parked-key document names, and must stay parked there. While resharding, the keys reshard.ts holds
+   * back in this shard are added.
+   */
   async fetchParkedKeys(): Promise<ReadonlySet<string>> {
-    let query: Query = this.firestore.collection(this.options.parkedKeysCollection);
-    if (this.sharded) query = query.where('shard', '==', this.options.shard.index);
-    const snapshot = await query.select('orderingKey').get();
-    const keys = new Set<string>();
-    for (const doc of snapshot.docs) {
+    const [parked, held] = await Promise.all([
+      this.firestore.collection(this.options.parkedKeysCollection).select('orderingKey').get(),
+      this.keysHeldByReshard(),
+    ]);
+    const keys = new Set<string>(held);
+    for (const doc of parked.docs) {
       const key: unknown = doc.get('orderingKey');
       if (typeof key === 'string') keys.add(key);
     }
     return keys;
+  }
+
+  /** Keys with an event of the previous SHARD_COUNT pending in another shard (reshard.ts); none when not resharding. */
+  private async keysHeldByReshard(): Promise<ReadonlySet<string>> {
+    const { previousCount, index } = this.options.shard;
+    if (previousCount === undefined) return new Set();
+    const snapshot = await this.outbox
+      .where('status', '==', EventStatus.Pending)
+      .where('shardCount', '==', previousCount)
+      .select('orderingKey', 'shard')
+      .limit(MAX_OLD_COUNT_EVENTS)
+      .get();
+    if (snapshot.size >= MAX_OLD_COUNT_EVENTS)
+      throw new Error(
+        `more than ${MAX_OLD_COUNT_EVENTS} events of PREVIOUS_SHARD_COUNT ${previousCount} are pending: too many to hold their keys in order; let them drain with the previous count before resharding`,
+      );
+    const old = snapshot.docs.map((doc) => ({ orderingKey: toPlain(doc.get('orderingKey')), shard: toPlain(doc.get('shard')) }));
+    return keysHeldByReshard(index, old);
   }
 
   async recordOutcomes(outcomes: readonly EventOutcome[], lease: HeldLease): Promise<RecordReport> {

@@ -91,4 +91,14 @@ export interface RunSummary {
   readonly hasMore: boolean;
   readonly auditFailed: boolean;
   readonly durationMs: number;
+  /** A run over several shards (shard-runs.ts): what became of each shard it tried. */
+  readonly shards?: readonly ShardOutcome[];
+}
+
+/** One shard of a run over several: its run's stop reason or failure cause, `lease-held` or `lease_unavailable`. */
+export interface ShardOutcome {
+  readonly shard: number;
+  readonly outcome: string;
+  readonly delivered?: number;
+  readonly heldBy?: string;
 }

@@ -120,6 +120,8 @@ export function createOutbox(firestore: Firestore, options: OutboxOptions): Outb
         sequence: next.sequence,
         status: EventStatus.Pending,
         shard: shardOf(checked.orderingKey ?? ref.id, shardCount),
+        // The count the shard was derived under: while resharding, the relay keeps each key's old-count events first.
+        shardCount,
         ...(source === undefined ? {} : { source }),
         ...(checked.subject === undefined ? {} : { subject: checked.subject }),
         ...(checked.orderingKey === undefined ? {} : { orderingKey: checked.orderingKey }),

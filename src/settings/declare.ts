@@ -68,6 +68,20 @@ export function integer(
   };
 }
 
+/** An integer within [min, max] when set; unset, undefined (`fallbackNote` says what the code does then). */
+export function optionalInteger(
+  variable: string,
+  options: Common & { readonly min: number; readonly max: number; readonly accepts?: string; readonly fallbackNote: string },
+): Setting<number | undefined> {
+  const setting = integer(variable, { ...options, fallback: 0 });
+  return {
+    ...setting,
+    fallback: undefined,
+    fallbackNote: options.fallbackNote,
+    read: (env) => (rawValue(env, variable) === undefined ? undefined : setting.read(env)),
+  };
+}
+
 interface TextOptions<T> extends Common {
   readonly schema: z.ZodType<T>;
   /** For the error: "must be <expected>". Text values are never echoed: a URL may carry credentials. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Severity } from '../core/ports.js';
 import { isUriReference } from '../core/uri-reference.js';
-import { choice, integer, optionalText, requiredText, text, type Setting } from './declare.js';
+import { choice, integer, optionalInteger, optionalText, requiredText, text, type Setting } from './declare.js';
 
 /*
  * Every environment variable of the relay, declared once, in the order the README's configuration table lists
@@ -114,13 +114,34 @@ export const SETTINGS = {
   shardCount: store(
     integer('SHARD_COUNT', { fallback: 1, min: 1, max: 64, meaning: 'shards the outbox is split into (producers use the same number)' }),
   ),
-  shardIndex: integer('SHARD_INDEX', {
-    fallback: 0,
+  previousShardCount: store(
+    optionalInteger('PREVIOUS_SHARD_COUNT', {
+      min: 1,
+      max: 64,
+      fallbackNote: '— (no reshard)',
+      meaning:
+        'while resharding: the count producers used before; the relay drains both counts’ shards, each key’s old events first (docs/deploy.md)',
+    }),
+  ),
+  shardIndex: optionalInteger('SHARD_INDEX', {
     min: 0,
     max: 63,
     accepts: '0 – `SHARD_COUNT` − 1',
-    meaning: 'the shard this deployment drains',
+    fallbackNote: '— (every shard)',
+    meaning: 'pins the deployment to this one shard; unset, a run drains every shard it can lease',
     deployedBy: 'build',
+  }),
+  shardsPerRun: optionalInteger('SHARDS_PER_RUN', {
+    min: 1,
+    max: 64,
+    fallbackNote: '`SHARD_COUNT` (fewer if memory is short)',
+    meaning: 'shard leases one run takes at most, side by side; the rest are left to other instances',
+  }),
+  routerMaxRps: integer('ROUTER_MAX_RPS', {
+    fallback: 0,
+    min: 0,
+    max: 100_000,
+    meaning: 'POSTs per second of the whole deployment at most, across shards and instances; honours `Retry-After`; `0`: no cap',
   }),
   batchSize: integer('BATCH_SIZE', {
     fallback: 200,

@@ -18,8 +18,22 @@ describe('Function: parseConfig', () => {
       routerUrl: VALID.ROUTER_URL,
       outboxCollection: DEFAULT_OUTBOX_COLLECTION,
       batchSize: DEFAULT_BATCH_SIZE,
-      shardIndex: 0,
+      shardIndex: undefined,
+      shardsPerRun: 1,
     });
+  });
+
+  it('drains every shard by default, as many per run as MAX_IN_FLIGHT_BYTES has room for events of MAX_PAYLOAD_BYTES', () => {
+    expect(parseConfig({ ...VALID, SHARD_COUNT: '8' })).toMatchObject({ shardIndex: undefined, shardsPerRun: 8 });
+    expect(parseConfig({ ...VALID, SHARD_COUNT: '64' })).toMatchObject({ shardsPerRun: 32 });
+    expect(parseConfig({ ...VALID, SHARD_COUNT: '8', SHARD_INDEX: '3' })).toMatchObject({ shardIndex: 3 });
+    expect(parseConfig({ ...VALID, SHARD_COUNT: '8', SHARDS_PER_RUN: '2' })).toMatchObject({ shardsPerRun: 2 });
+    // Resharding 4 → 2: the shards of the previous count are drained too.
+    expect(parseConfig({ ...VALID, SHARD_COUNT: '2', PREVIOUS_SHARD_COUNT: '4' })).toMatchObject({
+      previousShardCount: 4,
+      shardsPerRun: 4,
+    });
+    expect(parseConfig({ ...VALID, SHARD_COUNT: '2', PREVIOUS_SHARD_COUNT: '4', SHARD_INDEX: '3' })).toMatchObject({ shardIndex: 3 });
   });
 
   it('returns a frozen object', () => {
@@ -44,6 +58,14 @@ describe('Function: parseConfig', () => {
     [{ ...VALID, OUTBOX_COLLECTION: 'a/b' }, 'OUTBOX_COLLECTION', 'collection id'],
     [{ ...VALID, LOG_LEVEL: 'LOUD' }, 'LOG_LEVEL', 'one of'],
     [{ ...VALID, SHARD_COUNT: '4', SHARD_INDEX: '4' }, 'SHARD_INDEX', 'from 0 to 3'],
+    [{ ...VALID, SHARDS_PER_RUN: '0' }, 'SHARDS_PER_RUN', 'from 1 to 64'],
+    [{ ...VALID, SHARD_COUNT: '4', PREVIOUS_SHARD_COUNT: '4' }, 'PREVIOUS_SHARD_COUNT', 'must differ from SHARD_COUNT (4)'],
+    [{ ...VALID, SHARD_COUNT: '2', PREVIOUS_SHARD_COUNT: '4', SHARD_INDEX: '4' }, 'SHARD_INDEX', 'from 0 to 3'],
+    [
+      { ...VALID, SHARD_COUNT: '8', SHARDS_PER_RUN: '8', MAX_IN_FLIGHT_BYTES: '2097152' },
+      'SHARDS_PER_RUN',
+      'at most MAX_IN_FLIGHT_BYTES / MAX_PAYLOAD_BYTES (4)',
+    ],
     [{ ...VALID, EVENT_SOURCE: 'not a uri' }, 'EVENT_SOURCE', 'a URI reference'],
     [{ ...VALID, FOLLOW_MS: '-1' }, 'FOLLOW_MS', 'from 0 to'],
     [{ ...VALID, RUN_BUDGET_MS: '60000', FOLLOW_MS: '58000' }, 'FOLLOW_MS', 'at most RUN_BUDGET_MS - 5000 (55000 ms)'],

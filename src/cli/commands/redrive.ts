@@ -38,7 +38,7 @@ export interface RedriveReport {
 }
 
 type RedriveConfig = Pick<StoreConfig, 'outboxCollection' | 'maxRedrives'> &
-  Partial<Pick<StoreConfig, 'shardCount' | 'parkedKeysCollection'>>;
+  Partial<Pick<StoreConfig, 'shardCount' | 'previousShardCount' | 'parkedKeysCollection'>>;
 
 /** Dead letters read per page by `--all`; each is then redriven in its own transaction. */
 export const DEFAULT_REDRIVE_PAGE_SIZE = 200;
@@ -141,11 +141,12 @@ export async function redriveEvent(firestore: Firestore, config: RedriveConfig, 
     const refused = refusal(id, snapshot, config.maxRedrives);
     if (refused !== undefined) return refused;
     const redriveCount = count(snapshot.get('redriveCount'));
-    const placed = placeInShard(id, key, snapshot.get('shard'), config.shardCount ?? 1);
+    const shardCount = config.shardCount ?? 1;
+    const placed = placeInShard(id, key, snapshot.get('shard'), shardCount, Math.max(shardCount, config.previousShardCount ?? 0));
     tx.update(ref, {
       status: EventStatus.Pending,
       attempts: 0,
-      ...(placed.write ? { shard: placed.shard } : {}),
+      ...(placed.write ? { shard: placed.shard, shardCount } : {}),
       redriveCount: redriveCount + 1,
       redrivenAt: FieldValue.serverTimestamp(),
       nextAttemptAt: FieldValue.delete(),
@@ -181,11 +182,13 @@ export function placeInShard(
   orderingKey: unknown,
   stored: unknown,
   shardCount: number,
+  drainedShards = shardCount,
 ): { readonly shard: number; readonly write: boolean; readonly note?: string } {
   const derived = shardOf(typeof orderingKey === 'string' ? orderingKey : id, shardCount);
-  if (typeof stored === 'bigint') return placeInShard(id, orderingKey, Number(stored), shardCount);
+  if (typeof stored === 'bigint') return placeInShard(id, orderingKey, Number(stored), shardCount, drainedShards);
   if (typeof stored !== 'number' || !Number.isInteger(stored) || stored < 0) return { shard: derived, write: true };
-  if (shardCount > 1 && stored >= shardCount)
+  // While resharding (PREVIOUS_SHARD_COUNT), the shards of both counts are drained: an event stays in its own.
+  if (shardCount > 1 && stored >= drainedShards)
     return {
       shard: derived,
       write: true,

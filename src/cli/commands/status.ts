@@ -19,6 +19,19 @@ export interface OutboxStatus {
   readonly onBackoff: number;
   /** Ordering keys held back by a dead letter (KEY_AFTER_DEAD_LETTER=park), the longest-parked first. */
   readonly parkedKeys: { readonly count: number; readonly keys: readonly ParkedKey[] };
+  /** With SHARD_COUNT above 1 (or while resharding): each shard's pending events, oldest age and lease holder. */
+  readonly shards?: readonly ShardStatus[];
+  /** While resharding (PREVIOUS_SHARD_COUNT set): events of the previous count still pending; 0 means it may end. */
+  readonly reshard?: { readonly from: number; readonly to: number; readonly pendingOfPreviousCount: number };
+}
+
+/** One shard at a glance. */
+export interface ShardStatus {
+  readonly shard: number;
+  readonly pending: number;
+  readonly oldestPendingAgeMs: number | null;
+  /** The run holding its lease, when the lease was renewed within its TTL (by this machine's clock). */
+  readonly leaseHolder: string | null;
 }
 
 /** One parked key: its later events wait until the dead letter is redriven or the key is released. */
@@ -37,8 +50,55 @@ const PARKED_KEYS_LISTED = 20;
 /** Counts with aggregation queries, so a large outbox costs one read per 1000 documents counted, not one per document. */
 export async function readOutboxStatus(
   firestore: Firestore,
-  config: Pick<StoreConfig, 'outboxCollection' | 'parkedKeysCollection'>,
+  config: Pick<StoreConfig, 'outboxCollection' | 'parkedKeysCollection'> &
+    Partial<Pick<StoreConfig, 'leaseCollection' | 'shardCount' | 'previousShardCount'>>,
   nowMs: number = Date.now(),
+): Promise<OutboxStatus> {
+  const [status, shards] = await Promise.all([readTotals(firestore, config, nowMs), readShards(firestore, config, nowMs)]);
+  return { ...status, ...shards };
+}
+
+/** Each shard's pending count, oldest age and lease holder, and a reshard in progress; nothing with one shard. */
+async function readShards(
+  firestore: Firestore,
+  config: Pick<StoreConfig, 'outboxCollection'> & Partial<Pick<StoreConfig, 'leaseCollection' | 'shardCount' | 'previousShardCount'>>,
+  nowMs: number,
+): Promise<Pick<OutboxStatus, 'shards' | 'reshard'>> {
+  const count = config.shardCount ?? 1;
+  const drained = Math.max(count, config.previousShardCount ?? 0);
+  if (drained <= 1 || config.leaseCollection === undefined) return {};
+  const pending = firestore.collection(config.outboxCollection).where('status', '==', EventStatus.Pending);
+  const leases = firestore.collection(config.leaseCollection);
+  const shards = await Promise.all(
+    Array.from({ length: drained }, async (_unused, shard): Promise<ShardStatus> => {
+      const ofShard = pending.where('shard', '==', shard);
+      const [n, oldest, lease] = await Promise.all([
+        ofShard.count().get(),
+        ofShard.orderBy('createdAt').orderBy(FieldPath.documentId()).limit(1).select('createdAt').get(),
+        leases.doc(`${config.outboxCollection}.shard-${shard}`).get(),
+      ]);
+      const createdAt: unknown = oldest.docs[0]?.get('createdAt');
+      const renewedAt: unknown = lease.get('renewedAt');
+      const ttlMs: unknown = lease.get('ttlMs');
+      const held = renewedAt instanceof Timestamp && typeof ttlMs === 'number' && renewedAt.toMillis() + ttlMs > nowMs;
+      return {
+        shard,
+        pending: n.data().count,
+        oldestPendingAgeMs: createdAt instanceof Timestamp ? Math.max(0, nowMs - createdAt.toMillis()) : null,
+        leaseHolder: held ? String(lease.get('owner')) : null,
+      };
+    }),
+  );
+  const previous = config.previousShardCount;
+  if (previous === undefined) return { shards };
+  const old = await pending.where('shardCount', '==', previous).count().get();
+  return { shards, reshard: { from: previous, to: count, pendingOfPreviousCount: old.data().count } };
+}
+
+async function readTotals(
+  firestore: Firestore,
+  config: Pick<StoreConfig, 'outboxCollection' | 'parkedKeysCollection'>,
+  nowMs: number,
 ): Promise<OutboxStatus> {
   const outbox = firestore.collection(config.outboxCollection);
   const parked = firestore.collection(config.parkedKeysCollection);
@@ -98,7 +158,8 @@ const MAX_WATCH_INTERVAL_S = 3600;
 const HELP = `Usage: outbox-ops status [--watch [SECONDS]] [--count N] [--json]
 
 Counts the outbox's events by status and shows the oldest pending event and its age, the pending
-events waiting out a backoff, and the ordering keys parked behind a dead letter.
+events waiting out a backoff, the ordering keys parked behind a dead letter, and with several shards each
+shard and a reshard in progress.
 
 Options:
   --watch [SECONDS]  refresh every SECONDS (default ${DEFAULT_WATCH_INTERVAL_S}, ${MIN_WATCH_INTERVAL_S}-${MAX_WATCH_INTERVAL_S}) until Ctrl-C; with --json, one JSON line per refresh
@@ -106,7 +167,8 @@ Options:
   --json             print one JSON document instead of text
   -h, --help         show this help
 
-Environment: OUTBOX_COLLECTION (its parked keys are named after it), GOOGLE_CLOUD_PROJECT,
+Environment: OUTBOX_COLLECTION (its leases and parked keys are named after it), SHARD_COUNT and
+PREVIOUS_SHARD_COUNT (each shard's pending events and lease, a reshard in progress), GOOGLE_CLOUD_PROJECT,
 FIRESTORE_EMULATOR_HOST.
 Exit codes: 0 ok, 1 Firestore failed, 2 usage or configuration error.`;
 
@@ -173,5 +235,13 @@ function describeStatus(status: OutboxStatus): string {
     );
   if (parkedKeys.count > parkedKeys.keys.length)
     lines.push(`  … and ${parkedKeys.count - parkedKeys.keys.length} more (--json lists the first ${parkedKeys.keys.length})`);
+  for (const shard of status.shards ?? [])
+    lines.push(
+      `shard ${shard.shard}: ${shard.pending} pending${shard.oldestPendingAgeMs === null ? '' : `, oldest ${formatDuration(shard.oldestPendingAgeMs)}`}, lease ${shard.leaseHolder ?? 'free'}`,
+    );
+  if (status.reshard !== undefined)
+    lines.push(
+      `reshard ${status.reshard.from} → ${status.reshard.to} in progress: ${status.reshard.pendingOfPreviousCount} events of the previous count pending${status.reshard.pendingOfPreviousCount === 0 ? ' (remove PREVIOUS_SHARD_COUNT now)' : ''}`,
+    );
   return lines.join('\n');
 }

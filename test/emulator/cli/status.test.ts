@@ -11,6 +11,33 @@ const BASE_MS = Date.UTC(2026, 0, 1);
 const collections = () => ({ outboxCollection: fx.outbox, parkedKeysCollection: outboxCollections(fx.outbox).parkedKeysCollection });
 
 describe('Command: status', () => {
+  it('shows every shard (pending, oldest age, lease holder) and a reshard in progress', async () => {
+    const outbox = fx.db.collection(fx.outbox);
+    const leases = `${fx.outbox}_leases`;
+    const at = (ms: number) => Timestamp.fromMillis(BASE_MS + ms);
+    await outbox.doc('a').set({ type: 't', data: {}, status: 'pending', createdAt: at(0), shard: 3, shardCount: 4 });
+    await outbox.doc('b').set({ type: 't', data: {}, status: 'pending', createdAt: at(30_000), shard: 1, shardCount: 2 });
+    await outbox.doc('c').set({ type: 't', data: {}, status: 'delivered', createdAt: at(0), shard: 0, shardCount: 4 });
+    await fx.db
+      .collection(leases)
+      .doc(`${fx.outbox}.shard-1`)
+      .set({ owner: 'run-x-s1', ttlMs: 30_000, renewedAt: at(80_000) });
+
+    const status = await readOutboxStatus(
+      fx.db,
+      { ...collections(), leaseCollection: leases, shardCount: 2, previousShardCount: 4 },
+      BASE_MS + 90_000,
+    );
+
+    expect(status.shards).toEqual([
+      { shard: 0, pending: 0, oldestPendingAgeMs: null, leaseHolder: null },
+      { shard: 1, pending: 1, oldestPendingAgeMs: 60_000, leaseHolder: 'run-x-s1' },
+      { shard: 2, pending: 0, oldestPendingAgeMs: null, leaseHolder: null },
+      { shard: 3, pending: 1, oldestPendingAgeMs: 90_000, leaseHolder: null },
+    ]);
+    expect(status.reshard).toEqual({ from: 4, to: 2, pendingOfPreviousCount: 1 });
+  });
+
   it('counts events by status and gives the oldest pending event with its age', async () => {
     await seedEvents(fx.db, fx.outbox, 3, { baseMs: BASE_MS });
     await seedDelivered(fx.db, fx.outbox, [new Date(BASE_MS), new Date(BASE_MS)]);

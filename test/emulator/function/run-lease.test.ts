@@ -7,8 +7,7 @@ import { useRelayFixture } from '../../support/relay-fixture.js';
 
 const fx = useRelayFixture();
 
-const leaseDoc = () =>
-  fx.db.collection(outboxCollections(fx.collections.outbox).leaseCollection).doc(`${fx.collections.outbox}.shard-0-of-1`);
+const leaseDoc = () => fx.db.collection(outboxCollections(fx.collections.outbox).leaseCollection).doc(`${fx.collections.outbox}.shard-0`);
 const serve = (overrides: Record<string, string> = {}) =>
   serveHandler({ env: relayEnv(fx.router.url, fx.collections, overrides), logger: memoryLogger() });
 

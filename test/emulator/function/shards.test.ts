@@ -27,6 +27,64 @@ const runShard = (index: number) =>
     }),
   ).post('/');
 
+const runAll = (overrides: Record<string, string> = {}) =>
+  request(
+    serveHandler({
+      env: relayEnv(fx.router.url, fx.collections, { SHARD_COUNT: String(SHARDS), ...overrides }),
+      logger: memoryLogger(),
+    }),
+  ).post('/');
+
+describe('One deployment for every shard (no SHARD_INDEX)', () => {
+  it('drains every shard in one run, each shard by its own lease, and answers what each shard did', async () => {
+    const ids = await enqueue(42);
+
+    const response = await runAll();
+
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ delivered: 42, stoppedBy: 'drained', hasMore: false });
+    const shards = response.body.shards as { shard: number; outcome: string }[];
+    expect(shards.map((s) => [s.shard, s.outcome])).toEqual([
+      [0, 'drained'],
+      [1, 'drained'],
+      [2, 'drained'],
+    ]);
+    expect(fx.router.acceptedIds().sort()).toEqual([...ids].sort());
+    expect(await idsWithStatus(fx.db, fx.collections.outbox, 'delivered')).toEqual([...ids].sort());
+  });
+
+  it('leaves a shard that a pinned deployment is draining to it: one run per shard, never two POSTs of one event', async () => {
+    const ids = await enqueue(42);
+    const stored = await readAll(fx.db, fx.collections.outbox);
+    const inShard1 = ids.filter((id) => stored.get(id)?.shard === 1);
+
+    // The pinned run of shard 1 and the run of every shard start together; each shard is delivered by one of them.
+    const [pinned, all] = await Promise.all([runShard(1), runAll()]);
+
+    expect(pinned.status).toBe(200);
+    expect(all.status).toBe(200);
+    expect(fx.router.acceptedIds().sort()).toEqual([...ids].sort());
+    const shard1 = (all.body.shards as { shard: number; outcome: string }[]).find((s) => s.shard === 1);
+    // Whichever took shard 1's lease first delivered all of it.
+    if (shard1?.outcome === 'lease-held') expect(pinned.body.delivered).toBe(inShard1.length);
+    else expect(pinned.body).toMatchObject({ skipped: 'lease-held' });
+  });
+
+  it('takes at most SHARDS_PER_RUN shards: two runs side by side split the shards between them', async () => {
+    const ids = await enqueue(42);
+
+    const [a, b] = await Promise.all([runAll({ SHARDS_PER_RUN: '2' }), runAll({ SHARDS_PER_RUN: '2' })]);
+    const shardsOf = (body: { shards?: { shard: number; outcome: string }[] }) =>
+      (body.shards ?? []).filter((s) => s.outcome !== 'lease-held').map((s) => s.shard);
+
+    for (const answer of [a, b]) expect(answer.status).toBe(200);
+    for (const answer of [a, b]) expect(shardsOf(answer.body).length).toBeLessThanOrEqual(2);
+    // A third run takes whatever shard neither took; no event is POSTed twice.
+    await runAll();
+    expect(fx.router.acceptedIds().sort()).toEqual([...ids].sort());
+  });
+});
+
 describe('Shards', () => {
   it('has each SHARD_INDEX deliver only its own shard, and all shards together deliver everything', async () => {
     const ids = await enqueue(42);

@@ -53,6 +53,7 @@ describe('Producer API: createOutbox', () => {
         sequence: 1,
         status: 'pending',
         shard: shardOf('order-42', 8),
+        shardCount: 8,
         createdAt: expect.any(Timestamp),
       });
       const business = await order.get();
@@ -149,7 +150,7 @@ describe('Producer API: createOutbox', () => {
       await batch.commit();
 
       const stored = (await readAll(db, outboxCollection)).get(id);
-      expect(Object.keys(stored ?? {}).sort()).toEqual(['createdAt', 'data', 'sequence', 'shard', 'status', 'type']);
+      expect(Object.keys(stored ?? {}).sort()).toEqual(['createdAt', 'data', 'sequence', 'shard', 'shardCount', 'status', 'type']);
       expect(stored?.shard).toBe(0);
     });
 

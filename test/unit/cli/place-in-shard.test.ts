@@ -21,9 +21,16 @@ describe('placeInShard: where a redriven event goes', () => {
       { shard: STORED, write: true, note: `moved from shard 9, which SHARD_COUNT=4 does not have, to shard ${STORED}` },
     ],
     ['a shard derived from its key when it has none', undefined, 4, { shard: STORED, write: true }],
+    [
+      'its stored shard beyond SHARD_COUNT while resharding from a count that has it (PREVIOUS_SHARD_COUNT=8)',
+      6,
+      4,
+      { shard: 6, write: false, note: `kept in shard 6; SHARD_COUNT=4 here would put it in shard ${STORED}` },
+      8,
+    ],
     ['a shard derived from its key when the stored one is not a shard', 'two', 4, { shard: STORED, write: true }],
-  ])('%s', (_name, stored, shardCount, expected) => {
-    const placed = placeInShard('evt-1', KEY, stored, shardCount);
+  ])('%s', (_name, stored, shardCount, expected, ...drained: number[]) => {
+    const placed = placeInShard('evt-1', KEY, stored, shardCount, drained[0]);
 
     expect(placed).toMatchObject(expected);
     if (!('note' in expected)) expect(placed.note).toBeUndefined();

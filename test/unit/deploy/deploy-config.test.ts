@@ -171,11 +171,13 @@ describe('Deployment: cloudbuild.yaml', () => {
       expect(run.calls).toEqual([]);
     });
 
-    it('stops before deploying a shard of several when the build does not say which (_SHARD_INDEX)', () => {
-      const run = runBuild(['function-config', 'deploy'], { functionYaml: functionFile({ SHARD_COUNT: '4' }) });
+    it('stops before deploying more shards per run than MAX_IN_FLIGHT_BYTES has room for, naming SHARDS_PER_RUN', () => {
+      const run = runBuild(['function-config', 'deploy'], {
+        functionYaml: functionFile({ SHARD_COUNT: '8', SHARDS_PER_RUN: '8', MAX_IN_FLIGHT_BYTES: '2097152' }),
+      });
       run.remove();
 
-      expect(run.failed).toEqual({ step: 'function-config', stderr: expect.stringContaining('_SHARD_INDEX') as string });
+      expect(run.failed).toEqual({ step: 'function-config', stderr: expect.stringContaining('SHARDS_PER_RUN') as string });
     });
 
     it('stops before deploying a _SHARD_INDEX outside 0 to SHARD_COUNT - 1', () => {
@@ -285,8 +287,8 @@ describe('Deployment: cloudbuild.yaml', () => {
       });
     });
 
-    it('gets the environment of deploy/function.yaml, whole, plus the shard of this build', () => {
-      expect(Object.fromEntries(envVars)).toEqual({ ...checkedInEnv, ROUTER_URL, SHARD_INDEX: '0' });
+    it('gets the environment of deploy/function.yaml, whole, pinned to no shard unless the build names one', () => {
+      expect(Object.fromEntries(envVars)).toEqual({ ...checkedInEnv, ROUTER_URL });
     });
 
     it('mounts ROUTER_HMAC_SECRET from Secret Manager when deploy/function.yaml says so, and never as a plain variable', () => {
@@ -326,7 +328,7 @@ describe('Deployment: cloudbuild.yaml', () => {
         _FUNCTION_NAME: 'outboundEventHandler',
         _RELAY_SA: 'outbound-relay',
         _SCHEDULER_SA: 'outbound-relay-scheduler',
-        _SHARD_INDEX: '0',
+        _SHARD_INDEX: '',
       };
 
       const first = runBuild(['function-config', 'deploy'], { functionYaml: signed, substitutions: everySubstitution, state });
@@ -339,7 +341,7 @@ describe('Deployment: cloudbuild.yaml', () => {
       expect(second.failed).toBeUndefined();
       expect(afterFirst).toEqual({
         outboundEventHandler: {
-          env: { ...checkedInEnv, ROUTER_URL, ROUTER_AUTH: 'hmac', MAX_ATTEMPTS: '5', SHARD_INDEX: '0' },
+          env: { ...checkedInEnv, ROUTER_URL, ROUTER_AUTH: 'hmac', MAX_ATTEMPTS: '5' },
           secrets: { ROUTER_HMAC_SECRET: 'outbound-router-hmac:latest' },
         },
       });
@@ -501,7 +503,7 @@ describe('Schedule: scheduler.yaml', () => {
 
   it('is a Cloud Scheduler REST Job with only the fields the build applies, retries spelled out', () => {
     expect(SchedulerJob.safeParse(parse(schedulerYaml)).error).toBeUndefined();
-    expect(job.name).toMatch(/^projects\/\$\{PROJECT_ID\}\/locations\/\$\{REGION\}\/jobs\/[A-Za-z0-9_-]*\$\{SHARD_INDEX\}$/);
+    expect(job.name).toBe('projects/${PROJECT_ID}/locations/${REGION}/jobs/${JOB_ID}');
   });
 
   it('runs every minute, in an explicit time zone, unless the build overrides the schedule', () => {
@@ -551,7 +553,7 @@ describe('Scheduler job applied by the build', () => {
   it('creates the job in the function’s region when it does not exist yet', () => {
     const region = build.call('functions', 'deploy').text('--region');
 
-    expect(create.positionals.slice(4)).toEqual([`projects/${PROJECT_ID}/locations/${region}/jobs/outbound-event-handler-shard-0`]);
+    expect(create.positionals.slice(4)).toEqual([`projects/${PROJECT_ID}/locations/${region}/jobs/outbound-event-handler`]);
   });
 
   it('targets the URL of the function it deployed, as the target and as the OIDC audience', () => {
@@ -605,7 +607,23 @@ describe('Scheduler job applied by the build', () => {
     expect(run.call('scheduler', 'jobs', 'create', 'http').flag('--schedule')).toBe('*/5 * * * *');
   });
 
-  it('gives each shard its own function and its own job', () => {
+  it('drains every shard of SHARD_COUNT with one function and one job, an instance per SHARDS_PER_RUN shards', () => {
+    const run = runBuild(['function-config', 'deploy', 'scheduler-render', 'scheduler-apply'], {
+      functionYaml: functionFile({ SHARD_COUNT: '8', SHARDS_PER_RUN: '4' }),
+    });
+    run.remove();
+    const deploy = run.call('functions', 'deploy');
+    const jobCreate = run.call('scheduler', 'jobs', 'create', 'http');
+
+    expect(deploy.positionals[2]).toBe('outboundEventHandler');
+    expect(deploy.envFile().has('SHARD_INDEX')).toBe(false);
+    expect(parseConfig(Object.fromEntries(deploy.envFile()))).toMatchObject({ shardCount: 8, shardIndex: undefined, shardsPerRun: 4 });
+    expect(deploy.flag('--max-instances')).toBe('2');
+    expect(jobCreate.positionals[4]).toMatch(/\/jobs\/outbound-event-handler$/);
+    expect(jobCreate.flag('--description')).toContain('every shard of 8');
+  });
+
+  it('gives a shard its own function and its own job when the build pins it with _SHARD_INDEX', () => {
     const run = runBuild(['function-config', 'deploy', 'scheduler-render', 'scheduler-apply'], {
       functionYaml: functionFile({ SHARD_COUNT: '4' }),
       substitutions: { _SHARD_INDEX: '2' },

@@ -137,6 +137,7 @@ async function queriesTheCodeRuns(): Promise<Map<string, QueryShape>> {
     { index: 0, count: 1 },
     { index: 0, count: 4 },
     { index: 1, count: 4 },
+    { index: 3, count: 2, previousCount: 4 },
   ]) {
     const store = new FirestoreOutboxStore(firestore, { ...config, leaseRef, shard, deliveredRetentionDays: 7, now: () => 0 });
     await store.fetchPending(200, undefined, 16 * 1024 * 1024);

@@ -1,0 +1,16 @@
+import { keysHeldByReshard, type OldCountEvent } from '../../../src/core/reshard.js';
+
+describe('Keys held back while resharding (keysHeldByReshard)', () => {
+  const old = (orderingKey: unknown, shard: unknown): OldCountEvent => ({ orderingKey, shard });
+
+  it.each<[string, number, OldCountEvent[], string[]]>([
+    ['no old-count event pending: nothing held', 0, [], []],
+    ['a key’s old-count event in another shard holds its events here', 3, [old('a', 1)], ['a']],
+    ['a key’s old-count events in this shard come first by this shard’s order: not held', 1, [old('a', 1), old('a', 1)], []],
+    ['keys of several shards: only those elsewhere', 0, [old('a', 0), old('b', 1), old('c', 2)], ['b', 'c']],
+    ['events without an ordering key keep no order: never held', 0, [old(undefined, 1), old(7, 1)], []],
+    ['a shard that is not a number is elsewhere: its key is held', 0, [old('a', '0')], ['a']],
+  ])('%s', (_case, shard, events, held) => {
+    expect([...keysHeldByReshard(shard, events)].sort()).toEqual(held);
+  });
+});
