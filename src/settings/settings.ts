@@ -134,7 +134,7 @@ export const SETTINGS = {
   shardsPerRun: optionalInteger('SHARDS_PER_RUN', {
     min: 1,
     max: 64,
-    fallbackNote: '`SHARD_COUNT` (fewer if memory is short)',
+    fallbackNote: 'every shard (fewer if memory is short)',
     meaning: 'shard leases one run takes at most, side by side; the rest are left to other instances',
   }),
   routerMaxRps: integer('ROUTER_MAX_RPS', {

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { parkedKeyDocumentId } from '../../../src/adapters/firestore-outbox-store.js';
+import { outboxCollections } from '../../../src/config.js';
 import { shardOf } from '../../../src/core/shard.js';
 import { createOutbox } from '../../../src/producer/enqueue.js';
 import { memoryLogger, relayEnv, serveHandler } from '../../support/function-server.js';
@@ -27,14 +28,14 @@ async function enqueue(shardCount: number, round: string, perKey: number): Promi
   return byKey;
 }
 
-const parkedCollection = () => `${fx.collections.outbox}_parked`;
+const parkedCollection = () => outboxCollections(fx.collections.outbox).parkedKeysCollection;
 
 /** A relay deployment: every shard (SHARD_INDEX unset) or one, under a count and, while resharding, the previous one. */
 function relay(env: Record<string, string>) {
   return request(
     serveHandler({
       // Small events: one run has room to take every shard.
-      env: relayEnv(fx.router.url, fx.collections, { PARKED_KEYS_COLLECTION: parkedCollection(), MAX_PAYLOAD_BYTES: '65536', ...env }),
+      env: relayEnv(fx.router.url, fx.collections, { MAX_PAYLOAD_BYTES: '65536', ...env }),
       logger: memoryLogger(),
     }),
   ).post('/');

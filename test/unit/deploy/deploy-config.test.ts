@@ -748,6 +748,8 @@ function sampleValue(variable: string, fallback: string | number | undefined): s
     ROUTER_AUDIENCE: 'https://router.example.com',
     GOOGLE_CLOUD_PROJECT: 'my-project',
     OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
+    PREVIOUS_SHARD_COUNT: '2',
+    SHARDS_PER_RUN: '1',
   };
   const value = samples[variable] ?? (fallback === undefined ? undefined : String(fallback));
   if (value === undefined) throw new Error(`give ${variable} a sample value`);

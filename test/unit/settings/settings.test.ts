@@ -64,6 +64,8 @@ describe('Settings: the declaration', () => {
       OUTBOX_COLLECTION: 'orders_outbox',
       SHARD_COUNT: '4',
       SHARD_INDEX: '2',
+      PREVIOUS_SHARD_COUNT: '2',
+      SHARDS_PER_RUN: '2',
       KEY_AFTER_DEAD_LETTER: 'continue',
       LOG_LEVEL: 'DEBUG',
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
@@ -78,8 +80,10 @@ describe('Settings: the declaration', () => {
         samples[setting.variable] ?? (typeof setting.fallback === 'number' ? String(Math.max(1, setting.fallback - 1)) : undefined);
       if (value === undefined) throw new Error(`give ${setting.variable} a sample value`);
       const unset = JSON.stringify(parseConfig(context));
-      const set = JSON.stringify(parseConfig({ ...context, SHARD_COUNT: '4', [setting.variable]: value }));
-      const withShards = JSON.stringify(parseConfig({ ...context, SHARD_COUNT: '4' }));
+      // Push needs one shard per deployment: its sample pins one.
+      const companions: Record<string, string> = setting.variable === 'PUSH_LINGER_MS' ? { SHARD_INDEX: '0' } : {};
+      const set = JSON.stringify(parseConfig({ ...context, SHARD_COUNT: '4', ...companions, [setting.variable]: value }));
+      const withShards = JSON.stringify(parseConfig({ ...context, SHARD_COUNT: '4', ...companions }));
       if (set === unset || (setting.variable !== 'SHARD_COUNT' && set === withShards)) ignored.push(setting.variable);
     }
 
