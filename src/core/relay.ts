@@ -437,10 +437,16 @@ class RelayRun {
     return this.keeper.current;
   }
 
-  /** A Firestore call bounded by FIRESTORE_TIMEOUT_MS, and by `share` of what is left before a shutdown deadline. */
+  /**
+   * A Firestore call bounded by FIRESTORE_TIMEOUT_MS, and by `share` of what is left before a shutdown deadline,
+   * also when the SIGTERM comes while the call waits.
+   */
   private bounded<T>(work: Promise<T>, what: string, share = 1): Promise<T> {
-    const left = (this.hardDeadlineMs - this.deps.clock.now()) * share;
-    return withDeadline(work, Math.min(this.options.firestoreTimeoutMs, Math.max(0, left)), this.deps.clock, what);
+    const { clock } = this.deps;
+    const left = (): number => (this.hardDeadlineMs - clock.now()) * share;
+    const { shutdown } = this.control;
+    const cut = shutdown === undefined ? undefined : { signal: shutdown, ms: left };
+    return withDeadline(work, Math.min(this.options.firestoreTimeoutMs, Math.max(0, left())), clock, what, cut);
   }
 
   private fatePolicy() {

@@ -40,8 +40,7 @@ const REGRESSIONS: readonly Regression[] = [
     // FIRESTORE_TIMEOUT_MS alone) hangs; nothing cuts that wait to the shutdown bound, so the run answers late.
     name: 'sigtermDuringFirestoreCall: a SIGTERM while a Firestore read hangs still bounds the answer by SHUTDOWN_TIMEOUT_MS',
     broke: 'answer-within-bound',
-    // Fixed (the parked-keys read ends on SIGTERM); known-open.ts keeps the wider path open while other hanging
-    // calls around a SIGTERM still overrun the bound.
+    // Fixed: the parked-keys read ends on SIGTERM, and any Firestore call already waiting is cut to its share.
     history: {
       config: TWO_INSTANCES,
       length: 4,

@@ -600,6 +600,22 @@ describe('A run', () => {
       expect(router.posts).toHaveLength(0);
     });
 
+    it('cuts a final flush already waiting on a hung Firestore when SIGTERM comes: answers within SHUTDOWN_TIMEOUT_MS, saying what stays unrecorded', async () => {
+      const { clock, store, router, run } = setup();
+      store.seed(3);
+      // Every commit of outcomes hangs: the final flush waits on FIRESTORE_TIMEOUT_MS (60 s here) when SIGTERM comes.
+      store.recordOutcomes = () => never();
+      const shutdown = new AbortController();
+      void clock.sleep(1_000).then(() => shutdown.abort());
+
+      const result = ran(await run({ firestoreTimeoutMs: 60_000, leaseTtlMs: 180_000 }, { shutdown: shutdown.signal }));
+
+      expect(router.posts).toHaveLength(3);
+      expect(result.summary).toMatchObject({ delivered: 3, unrecorded: 3 });
+      expect(result.retryWanted).toBe(false);
+      expect(result.summary.durationMs).toBeLessThanOrEqual(1_000 + 5_000);
+    });
+
     it('names the failed deliveries as the cause of a 500 when a shutdown ends the run', async () => {
       const { clock, store, run } = setup((event) => (event.id === 'evt-0000' ? status(503) : { afterMs: 500, answer: ok }));
       store.seed(20);
