@@ -1,7 +1,8 @@
 import { describeError } from '../errors.js';
 import { settledRead, untilStopped } from './early-read.js';
 import { waitForHandover } from './follow.js';
-import type { Clock, HeldLease, LeaseAttempt, Logger, RunLease } from './ports.js';
+import type { Clock, HeldLease, LeaseAttempt, RunLease } from './ports.js';
+import type { StepContext } from './step-context.js';
 
 /** What taking the run lease came to: the lease, another run's hold, or why the run could not start. */
 export type Acquisition =
@@ -10,7 +11,7 @@ export type Acquisition =
   | { readonly kind: 'not_started'; readonly error: string };
 
 /** What acquiring needs from its run: the ports, its bounds, and its stop (SIGTERM ends every wait here). */
-export interface AcquisitionContext {
+export interface AcquisitionContext extends StepContext {
   readonly runId: string;
   readonly lease: RunLease;
   readonly clock: Clock;
@@ -21,9 +22,6 @@ export interface AcquisitionContext {
   readonly deadlineMs: number;
   /** The run's stop: a SIGTERM before the lease is taken ends the wait, and the run starts nothing. */
   readonly stopped: AbortSignal;
-  /** One Firestore call, bounded by FIRESTORE_TIMEOUT_MS. */
-  readonly bounded: <T>(work: Promise<T>, what: string) => Promise<T>;
-  readonly log: (severity: Parameters<Logger['log']>[0], message: string, fields?: Readonly<Record<string, unknown>>) => void;
 }
 
 /**

@@ -19,8 +19,9 @@ import { PendingPages, type PendingBatch } from './pending-pages.js';
 import { probeOrder } from './probe-order.js';
 import type { Clock, HeldLease, Logger, OutboxStore, RouterClient, RunLease } from './ports.js';
 import { reportOutcome } from './outcome-report.js';
-import { flushOutcomes, releaseLease, writeAudit, type TailContext } from './run-tail.js';
+import { flushOutcomes, releaseLease, writeAudit } from './run-tail.js';
 import { RunState, StopReason } from './run-state.js';
+import type { StepContext } from './step-context.js';
 import { Instant } from './instant.js';
 import { NO_TELEMETRY, type RunTrace, type Telemetry } from './telemetry.js';
 import type { ShardMemory } from './shard-memory.js';
@@ -190,14 +191,14 @@ class RelayRun {
     }
     await this.scheduler.drain();
     this.judge.endRun();
-    const unrecorded = await flushOutcomes(this.checkpointer, this.tail);
+    const unrecorded = await flushOutcomes(this.checkpointer, this.steps);
     this.keeper?.stop();
     const stale = this.checkpointer.stale.length;
     this.deps.memory?.reads?.end(this.run, this.pages, unrecorded + stale, this.deps.clock.now());
     const summary = this.run.summary({ unrecorded, stale, auditFailed: false, durationMs: this.elapsedMs() });
     const [auditOk] = await Promise.all([
-      writeAudit(this.deps.store, summary, this.tail),
-      releaseLease(this.deps.lease, this.lease, this.options.leaseTtlMs, this.tail),
+      writeAudit(this.deps.store, summary, this.steps),
+      releaseLease(this.deps.lease, this.lease, this.options.leaseTtlMs, this.steps),
     ]);
     stopListening();
     const final: RunSummary = { ...summary, auditFailed: !auditOk, durationMs: this.elapsedMs() };
@@ -215,10 +216,10 @@ class RelayRun {
     const { leaseTtlMs: ttlMs, followMs, firestoreTimeoutMs: callTimeoutMs } = this.options;
     const { lease, clock } = this.deps;
     const { deadlineMs, stopping } = this.run;
-    const context = { runId, lease, clock, ttlMs, askFollower: followMs > 0, deadlineMs, stopped: stopping.signal, ...this.tail };
+    const context = { runId, lease, clock, ttlMs, askFollower: followMs > 0, deadlineMs, stopped: stopping.signal, ...this.steps };
     const acquired = await acquireRunLease(context);
     if (acquired.kind !== 'acquired') return { ...acquired, runId };
-    this.keeper = new LeaseKeeper(acquired.lease, lease, clock, { ttlMs, callTimeoutMs, bounded: this.tail.bounded }, (trouble) => {
+    this.keeper = new LeaseKeeper(acquired.lease, lease, clock, { ttlMs, callTimeoutMs, bounded: this.steps.bounded }, (trouble) => {
       this.log('ERROR', 'run lease in trouble; starting no new POSTs', { ...trouble });
       this.run.stopWith(trouble.kind === 'lost' ? StopReason.LeaseLost : StopReason.LeaseExpiring, trouble.error);
     });
@@ -426,8 +427,8 @@ class RelayRun {
     return () => shutdown.removeEventListener('abort', begin);
   }
 
-  /** What the steps after the last POST use (run-tail.ts). */
-  private readonly tail: TailContext = {
+  /** What the steps kept in modules of their own use (lease-acquisition.ts, run-tail.ts). */
+  private readonly steps: StepContext = {
     bounded: (work, what, share) => this.bounded(work, what, share),
     log: (severity, message, fields) => this.log(severity, message, fields),
   };

@@ -1,20 +1,14 @@
 import { FlushError, describeError } from '../errors.js';
 import type { Checkpointer } from './checkpointer.js';
 import type { RunSummary } from './event.js';
-import type { HeldLease, Logger, OutboxStore, RunLease } from './ports.js';
+import type { HeldLease, OutboxStore, RunLease } from './ports.js';
+import type { StepContext } from './step-context.js';
 
 // The end of a run, after its last POST. None of these steps can turn the answer into a 500 (the second rule:
 // every POST succeeded, so nothing afterwards fails the run), and each waits a bounded time.
 
-/** What the steps after a run's last POST need: one bounded Firestore call, and the run's log. */
-export interface TailContext {
-  /** A Firestore call bounded by FIRESTORE_TIMEOUT_MS, and by `share` of what is left before a shutdown deadline. */
-  readonly bounded: <T>(work: Promise<T>, what: string, share?: number) => Promise<T>;
-  readonly log: (severity: Parameters<Logger['log']>[0], message: string, fields?: Readonly<Record<string, unknown>>) => void;
-}
-
 /** Every acknowledged outcome still buffered, within one bounded wait; returns how many stay unrecorded. */
-export async function flushOutcomes(checkpointer: Checkpointer, { bounded, log }: TailContext): Promise<number> {
+export async function flushOutcomes(checkpointer: Checkpointer, { bounded, log }: StepContext): Promise<number> {
   try {
     await bounded(checkpointer.flush(), 'recording outcomes', 0.5);
   } catch (error) {
@@ -35,7 +29,7 @@ export async function flushOutcomes(checkpointer: Checkpointer, { bounded, log }
 }
 
 /** The audit is a record, not a delivery: a failure or a hang here is logged and never fails the run. */
-export async function writeAudit(store: OutboxStore, summary: RunSummary, { bounded, log }: TailContext): Promise<boolean> {
+export async function writeAudit(store: OutboxStore, summary: RunSummary, { bounded, log }: StepContext): Promise<boolean> {
   try {
     await bounded(store.writeAudit(summary), 'writing the run audit');
     return true;
@@ -46,7 +40,7 @@ export async function writeAudit(store: OutboxStore, summary: RunSummary, { boun
 }
 
 /** A lease that cannot be released simply expires (LEASE_TTL_MS); the answer does not change. */
-export async function releaseLease(lease: RunLease, held: HeldLease, ttlMs: number, { bounded, log }: TailContext): Promise<void> {
+export async function releaseLease(lease: RunLease, held: HeldLease, ttlMs: number, { bounded, log }: StepContext): Promise<void> {
   try {
     await bounded(lease.release(held), 'releasing the run lease');
   } catch (error) {

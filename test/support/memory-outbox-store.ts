@@ -1,6 +1,5 @@
-import type { DocumentVersion, EventOutcome, RunSummary, StoredDocument } from '../../src/core/event.js';
+import type { EventOutcome, RunSummary, StoredDocument } from '../../src/core/event.js';
 import { Instant } from '../../src/core/instant.js';
-import { PageRoom } from '../../src/core/page-room.js';
 import type {
   HeldLease,
   LeaseAttempt,
@@ -14,6 +13,7 @@ import type {
   WakeAttempt,
 } from '../../src/core/ports.js';
 import { LeaseLostError } from '../../src/errors.js';
+import { pendingPage } from './pending-query.js';
 
 interface Stored {
   fields: Record<string, unknown>;
@@ -77,30 +77,9 @@ export class MemoryOutboxStore implements OutboxStore {
   }
 
   fetchPending(limit: number, after: PageCursor | undefined, maxBytes = Number.POSITIVE_INFINITY): Promise<OutboxPage> {
-    // Ordered by (createdAt, id), as Firestore orders the relay's query; the cursor is the last pair.
-    const cursor = after as unknown as { at: Instant; id: string } | undefined;
-    const order = (a: { at: Instant; id: string }, b: { at: Instant; id: string }) =>
-      a.at.compare(b.at) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-    const pending = [...this.documents.entries()]
-      .filter(([, d]) => d.fields.status === 'pending' && d.fields.createdAt instanceof Instant)
-      .map(([id, d]) => ({ id, at: d.fields.createdAt as Instant, d }))
-      .sort(order)
-      .filter((entry) => cursor === undefined || order(entry, cursor) > 0)
-      .slice(0, limit);
-    // Cut where the bytes run out, by the rule the Firestore store follows.
-    const room = new PageRoom(maxBytes);
-    const kept = pending.filter(({ id, d }) => room.take({ id, fields: d.fields, version: d.version as unknown as DocumentVersion }));
-    this.pageReads.push({ limit, maxBytes, documents: kept.length, bytes: room.bytes });
-    const documents: StoredDocument[] = kept.map(({ id, d }) => ({
-      id,
-      fields: { ...d.fields },
-      version: d.version as unknown as DocumentVersion,
-    }));
-    const last = kept.at(-1);
-    const next =
-      (room.cut || documents.length === limit) && last !== undefined ? ({ at: last.at, id: last.id } as unknown as PageCursor) : undefined;
-    const end = last === undefined ? undefined : ({ at: last.at, id: last.id } as unknown as PageCursor);
-    return Promise.resolve({ documents, next, last: end, largestDocumentBytes: room.largestDocumentBytes });
+    const { bytes, ...page } = pendingPage(this.documents, limit, after, maxBytes);
+    this.pageReads.push({ limit, maxBytes, documents: page.documents.length, bytes });
+    return Promise.resolve(page);
   }
 
   fetchStrays(): Promise<readonly StoredDocument[]> {

@@ -5,6 +5,7 @@ import type { OutboxStore } from '../../../src/core/ports.js';
 import { memoryLogger, relayEnv, serveHandler } from '../../support/function-server.js';
 import { idsWithStatus } from '../../support/outbox-fixtures.js';
 import { useRelayFixture } from '../../support/relay-fixture.js';
+import { withOverrides } from '../../support/store-overrides.js';
 
 /*
  * The reads the stray sweep and the page query make on Firestore, bounded: documents without a status are
@@ -74,18 +75,14 @@ describe('Runs of one relay instance', () => {
       .set({ type: 't', data: {}, orderingKey: 'k', createdAt: at(1), status: 'pending', nextAttemptAt: later, attempts: 1 });
     await outbox.doc('free-1').set({ type: 't', data: {}, createdAt: at(2), status: 'pending' });
     const read: string[][] = [];
-    const counting = (store: OutboxStore): OutboxStore => ({
-      fetchPending: async (limit, after, maxBytes) => {
-        const page = await store.fetchPending(limit, after, maxBytes);
-        read.at(-1)?.push(...page.documents.map((d) => d.id));
-        return page;
-      },
-      fetchStrays: (limit, plan) => store.fetchStrays(limit, plan),
-      fetchParkedKeys: () => store.fetchParkedKeys(),
-      watchPending: (onChange, onError) => store.watchPending(onChange, onError),
-      writeAudit: (summary) => store.writeAudit(summary),
-      recordOutcomes: (outcomes, lease) => store.recordOutcomes(outcomes, lease),
-    });
+    const counting = (store: OutboxStore): OutboxStore =>
+      withOverrides(store, {
+        fetchPending: async (limit, after, maxBytes) => {
+          const page = await store.fetchPending(limit, after, maxBytes);
+          read.at(-1)?.push(...page.documents.map((d) => d.id));
+          return page;
+        },
+      });
     // One server, one relay: its runs share the instance's memory, as a deployed instance's do.
     const server = serveHandler({ env: relayEnv(fx.router.url, fx.collections), logger: memoryLogger(), wrapStore: counting });
     read.push([]);

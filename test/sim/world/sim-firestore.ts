@@ -1,6 +1,5 @@
-import type { DocumentVersion, EventOutcome, RunSummary, StoredDocument } from '../../../src/core/event.js';
+import type { EventOutcome, RunSummary, StoredDocument } from '../../../src/core/event.js';
 import { Instant } from '../../../src/core/instant.js';
-import { PageRoom } from '../../../src/core/page-room.js';
 import type {
   HeldLease,
   LeaseAttempt,
@@ -12,6 +11,7 @@ import type {
   Unsubscribe,
 } from '../../../src/core/ports.js';
 import { LeaseLostError } from '../../../src/errors.js';
+import { pendingPage, storedDocument } from '../../support/pending-query.js';
 import type { SimClock, SimScheduler } from './sim-scheduler.js';
 
 /** One document: its fields and its update time (the version a precondition names). */
@@ -89,22 +89,7 @@ export class SimFirestore {
   // ── Queries, as Firestore answers the relay's ─────────────────────────────────────────────────────────
 
   page(limit: number, after: PageCursor | undefined, maxBytes: number): OutboxPage {
-    const cursor = after as unknown as { at: Instant; id: string } | undefined;
-    const order = (a: { at: Instant; id: string }, b: { at: Instant; id: string }) =>
-      a.at.compare(b.at) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-    const pending = [...this.documents.entries()]
-      .filter(([, d]) => d.fields.status === 'pending' && d.fields.createdAt instanceof Instant)
-      .map(([id, d]) => ({ id, at: d.fields.createdAt as Instant, d }))
-      .sort(order)
-      .filter((entry) => cursor === undefined || order(entry, cursor) > 0)
-      .slice(0, limit);
-    const room = new PageRoom(maxBytes);
-    const kept = pending.filter(({ id, d }) => room.take(stored(id, d)));
-    const documents = kept.map(({ id, d }) => stored(id, d));
-    const last = kept.at(-1);
-    const end = last === undefined ? undefined : ({ at: last.at, id: last.id } as unknown as PageCursor);
-    const next = (room.cut || documents.length === limit) && last !== undefined ? end : undefined;
-    return { documents, next, last: end, largestDocumentBytes: room.largestDocumentBytes };
+    return pendingPage(this.documents, limit, after, maxBytes);
   }
 
   strays(limit: number): StoredDocument[] {
@@ -115,7 +100,7 @@ export class SimFirestore {
         return status !== 'delivered' && status !== 'dead_letter';
       })
       .slice(0, limit)
-      .map(([id, d]) => stored(id, d));
+      .map(([id, d]) => storedDocument(id, d));
   }
 
   /** The store's transaction: the lease token first, then each outcome only onto the version the run read. */
@@ -265,10 +250,6 @@ function showsOutcome(current: SimDocument | undefined, outcome: EventOutcome): 
   if (outcome.kind === 'delivered') return status === 'delivered';
   if (outcome.kind === 'dead_letter') return status === 'dead_letter';
   return status === 'pending' && current.fields.attempts === outcome.attempts;
-}
-
-function stored(id: string, d: SimDocument): StoredDocument {
-  return { id, fields: { ...d.fields }, version: d.version as unknown as DocumentVersion };
 }
 
 /** A Firestore call that failed (UNAVAILABLE, a lost answer), as the adapters would reject. */

@@ -1,6 +1,5 @@
 import type { OutboxEvent, StoredDocument } from '../../../src/core/event.js';
 import { Instant } from '../../../src/core/instant.js';
-import type { OutboxStore } from '../../../src/core/ports.js';
 import { ReadResume } from '../../../src/core/read-resume.js';
 import { WAITING_REREAD_INTERVAL_MS } from '../../../src/core/read-start.js';
 import { runRelay, type RelayOptions, type RunResult } from '../../../src/core/relay.js';
@@ -10,6 +9,7 @@ import { MemoryOutboxStore, MemoryRunLease } from '../../support/memory-outbox-s
 import { memoryRouter, ok, status, type MemoryAnswer } from '../../support/memory-router.js';
 import { UNIT_RELAY_OPTIONS } from '../../support/relay-options.js';
 import { VirtualClock } from '../../support/virtual-clock.js';
+import { withOverrides } from '../../support/store-overrides.js';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
@@ -32,19 +32,14 @@ function instance(script?: (event: OutboxEvent, nth: number) => MemoryAnswer) {
   const reads = new ReadResume();
   const sweepPlans: { atMs: number; plan: SweepPlan }[] = [];
   let strays: StoredDocument[] = [];
-  const sweeping: OutboxStore = {
-    fetchPending: (limit, after, maxBytes) => store.fetchPending(limit, after, maxBytes),
+  const sweeping = withOverrides(store, {
     fetchStrays: (limit, plan) => {
       sweepPlans.push({ atMs: clock.now(), plan });
       const found = strays.slice(0, limit);
       strays = [];
       return Promise.resolve(found);
     },
-    fetchParkedKeys: () => store.fetchParkedKeys(),
-    watchPending: (onChange) => store.watchPending(onChange),
-    recordOutcomes: (outcomes, held) => store.recordOutcomes(outcomes, held),
-    writeAudit: (summary) => store.writeAudit(summary),
-  };
+  });
   const run = async (options: Partial<RelayOptions> = {}): Promise<{ result: RunResult; read: number }> => {
     const before = store.pageReads.length;
     const result = await clock.run(

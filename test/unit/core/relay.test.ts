@@ -7,6 +7,7 @@ import { MemoryOutboxStore, MemoryRunLease } from '../../support/memory-outbox-s
 import { memoryRouter, ok, status, type MemoryAnswer } from '../../support/memory-router.js';
 import { VirtualClock } from '../../support/virtual-clock.js';
 import { UNIT_RELAY_OPTIONS } from '../../support/relay-options.js';
+import { withOverrides } from '../../support/store-overrides.js';
 
 const OPTIONS: RelayOptions = UNIT_RELAY_OPTIONS;
 /** The breaker and in-run retries as deployed by default (BREAKER_THRESHOLD 5, DELIVERY_CONCURRENCY 16, POST_RETRIES 3). */
@@ -581,14 +582,7 @@ describe('A run', () => {
     it('does not wait out a parked-keys read that hangs on SIGTERM: answers within SHUTDOWN_TIMEOUT_MS, POSTing nothing', async () => {
       const { clock, store, router, run } = setup();
       store.seed(5);
-      const hung: OutboxStore = {
-        fetchPending: (limit, after, maxBytes) => store.fetchPending(limit, after, maxBytes),
-        fetchStrays: () => store.fetchStrays(),
-        fetchParkedKeys: () => never(),
-        watchPending: (onChange) => store.watchPending(onChange),
-        recordOutcomes: (outcomes, lease) => store.recordOutcomes(outcomes, lease),
-        writeAudit: (summary) => store.writeAudit(summary),
-      };
+      const hung = withOverrides(store, { fetchParkedKeys: () => never() });
       const shutdown = new AbortController();
       void clock.sleep(100).then(() => shutdown.abort());
 
