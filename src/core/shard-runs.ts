@@ -1,5 +1,5 @@
-import { describeError } from '../errors.js';
 import { withDeadline } from './deadline.js';
+import { acquireRunLease } from './lease-acquisition.js';
 import type { RunSummary, ShardOutcome } from './event.js';
 import type { Clock, LeaseAttempt, Logger, RunLease } from './ports.js';
 import { runRelay, type RelayDeps, type RelayOptions, type RunControl, type RunResult } from './relay.js';
@@ -41,7 +41,7 @@ export async function runShards(
   options: RelayOptions,
   control: RunControl = {},
 ): Promise<RunResult> {
-  const taken = await takeShardLeases(runId, plan, deps, options);
+  const taken = await takeShardLeases(runId, plan, deps, options, control);
   const held = taken.filter((entry): entry is HeldShard => entry.attempt?.acquired === true);
   const shared = shareOfBudgets(options, held.length);
   if (held.length > 0)
@@ -157,34 +157,64 @@ type HeldShard = TakenShard & { readonly attempt: Extract<LeaseAttempt, { acquir
  * side by side, each bounded by FIRESTORE_TIMEOUT_MS. Waves stop once a third of LEASE_TTL_MS has gone, so the
  * first lease taken is renewed (every third of it from its run's start) well before it could lapse.
  */
-async function takeShardLeases(runId: string, plan: ShardPlan, deps: ShardRunsDeps, options: RelayOptions): Promise<TakenShard[]> {
+async function takeShardLeases(
+  runId: string,
+  plan: ShardPlan,
+  deps: ShardRunsDeps,
+  options: RelayOptions,
+  control: RunControl,
+): Promise<TakenShard[]> {
   const order = rotated(plan.shards, deps.random ?? Math.random);
   const startedAtMs = deps.clock.now();
   const taken: TakenShard[] = [];
   let next = 0;
   let held = 0;
-  while (next < order.length && held < plan.perRun && deps.clock.now() - startedAtMs < options.leaseTtlMs / 3) {
+  while (
+    next < order.length &&
+    held < plan.perRun &&
+    deps.clock.now() - startedAtMs < options.leaseTtlMs / 3 &&
+    control.shutdown?.aborted !== true
+  ) {
     const wave = order.slice(next, next + plan.perRun - held);
     next += wave.length;
-    const attempts = await Promise.all(wave.map((shard) => tryShardLease(runId, shard, deps, options)));
+    const attempts = await Promise.all(wave.map((shard) => tryShardLease(runId, shard, deps, options, control)));
     taken.push(...attempts);
     held += attempts.filter((entry) => entry.attempt?.acquired === true).length;
   }
   return taken;
 }
 
-async function tryShardLease(runId: string, shard: number, deps: ShardRunsDeps, options: RelayOptions): Promise<TakenShard> {
-  const lease = deps.shardDeps(shard).lease;
-  try {
-    const attempt = await withDeadline(
-      lease.acquire(shardRunId(runId, shard), options.leaseTtlMs),
-      options.firestoreTimeoutMs,
-      deps.clock,
-      `acquiring the lease of shard ${shard}`,
-    );
-    return { shard, attempt };
-  } catch (error) {
-    return { shard, error: `the run lease could not be acquired: ${describeError(error)}. Nothing was POSTed.` };
+/**
+ * One shard's lease, taken as a single-shard run takes its own (lease-acquisition.ts): a SIGTERM ends the wait,
+ * and a following run holding the shard is asked to hand over.
+ */
+async function tryShardLease(
+  runId: string,
+  shard: number,
+  deps: ShardRunsDeps,
+  options: RelayOptions,
+  control: RunControl,
+): Promise<TakenShard> {
+  const id = shardRunId(runId, shard);
+  const { clock } = deps;
+  const acquisition = await acquireRunLease({
+    runId: id,
+    lease: deps.shardDeps(shard).lease,
+    clock,
+    ttlMs: options.leaseTtlMs,
+    askFollower: options.followMs > 0,
+    deadlineMs: clock.now() + options.runBudgetMs,
+    stopped: control.shutdown ?? new AbortController().signal,
+    bounded: (work, what) => withDeadline(work, options.firestoreTimeoutMs, clock, `${what} of shard ${shard}`),
+    log: (severity, message, fields) => deps.logger.log(severity, message, { runId: id, ...fields }),
+  });
+  switch (acquisition.kind) {
+    case 'acquired':
+      return { shard, attempt: { acquired: true, lease: acquisition.lease } };
+    case 'skipped':
+      return { shard, attempt: { acquired: false, owner: acquisition.heldBy, expiresAtMs: acquisition.untilMs } };
+    case 'not_started':
+      return { shard, error: acquisition.error };
   }
 }
 

@@ -46,6 +46,34 @@ function ran(result: RunResult) {
 }
 
 describe('One run over every shard (shard-runs)', () => {
+  it('stops taking shard leases on SIGTERM: a lease call that hangs ends at once, nothing is POSTed', async () => {
+    const { clock, stores, router, logger, put } = setup();
+    for (let shard = 0; shard < SHARDS; shard += 1) put(shard, `s${shard}-0`, 0);
+    for (const store of stores) store.lease.acquire = () => new Promise(() => undefined);
+    const shutdown = new AbortController();
+    void clock.sleep(100).then(() => shutdown.abort());
+    const startedAt = clock.now();
+    const shardDeps = (shard: number): RelayDeps => {
+      const store = stores[shard] as MemoryOutboxStore;
+      return { store, lease: store.lease, router: router.router, clock, logger };
+    };
+
+    // FIRESTORE_TIMEOUT_MS far beyond the shutdown bound, so only the SIGTERM can end the wait.
+    const result = await clock.run(
+      runShards(
+        'run-1',
+        { shards: [0, 1, 2, 3], perRun: SHARDS },
+        { shardDeps, clock, logger, random: () => 0 },
+        { ...UNIT_RELAY_OPTIONS, shardCount: SHARDS, firestoreTimeoutMs: 60_000 },
+        { shutdown: shutdown.signal },
+      ),
+    );
+
+    expect(result).toMatchObject({ kind: 'not_started', error: expect.stringContaining('shutting down (SIGTERM)') });
+    expect(clock.now() - startedAt).toBeLessThanOrEqual(100 + UNIT_RELAY_OPTIONS.shutdownTimeoutMs);
+    expect(router.posts).toHaveLength(0);
+  });
+
   it('delivers every shard in one run, each shard’s events by its own lease', async () => {
     const { stores, router, run, put } = setup();
     for (let shard = 0; shard < SHARDS; shard += 1) for (let i = 0; i < 5; i += 1) put(shard, `s${shard}-${i}`, i);
