@@ -18,6 +18,7 @@ export const PROMISES = [
   'answer-within-bound',
   'error-only-for-failed-delivery',
   'redrive-honoured',
+  'follow-latency',
 ] as const;
 export type PromiseName = (typeof PROMISES)[number];
 
@@ -54,6 +55,16 @@ export interface RunFacts {
   readonly acknowledged: Set<string>;
   /** A POST of this run got no acknowledgement (an error answer, a timeout, a lost answer, a cancel). */
   sawFailedPost: boolean;
+}
+
+/** An event the world commits while a run follows, to time how soon that run reads it. */
+export interface FollowProbe {
+  readonly id: string;
+  readonly committedAt: number;
+  /** The run following when it was committed. */
+  readonly run: RunFacts;
+  /** When that run first read it in a page. */
+  readAt: number | undefined;
 }
 
 /** What the promises are judged against: the world's record of what happened. */
@@ -181,6 +192,20 @@ export class Promises {
   deadLettered(eventId: string, triedSinceRedrive: boolean, malformed: boolean): void {
     if (!triedSinceRedrive && !malformed)
       throw this.broken('redrive-honoured', `${eventId} was dead-lettered again after its redrive without being POSTed since`);
+  }
+
+  /**
+   * An event committed while a run follows new events is read by that run within `boundMs` (virtual time, so exact),
+   * whatever its createdAt: checked while the run still follows, from when the bound has passed.
+   */
+  readWhileFollowing(probe: FollowProbe, following: boolean, boundMs: number): void {
+    if (probe.readAt !== undefined || !following) return;
+    const waited = this.world.now() - probe.committedAt;
+    if (waited > boundMs)
+      throw this.broken(
+        'follow-latency',
+        `${probe.id}, committed while ${probe.run.runId} followed, was not read by it within ${boundMs} ms (${waited} ms and still following)`,
+      );
   }
 
   /** Once the router is healthy, every deliverable event is delivered within a bounded number of runs. */

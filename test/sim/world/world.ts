@@ -11,7 +11,10 @@ import { Doorbell, armingDoorbell } from '../../../src/core/doorbell.js';
 import { kick } from '../../../src/core/kick-runs.js';
 import type { Logger, RunLease } from '../../../src/core/ports.js';
 import { runRelay, type RelayOptions, type RunControl, type RunResult } from '../../../src/core/relay.js';
-import { BrokenPromise, Promises, type EventFacts, type RunFacts, type WorldFacts } from '../invariants.js';
+import { FOLLOW_CHECKPOINT_INTERVAL_MS } from '../../../src/core/follow.js';
+import { FOLLOW_FULL_READ_INTERVAL_MS } from '../../../src/core/pending-pages.js';
+import { BrokenPromise, Promises, type EventFacts, type FollowProbe, type RunFacts, type WorldFacts } from '../invariants.js';
+import { withOverrides } from '../../support/store-overrides.js';
 import { SimFirestore, SimOutboxStore, SimRunLease } from './sim-firestore.js';
 import { RouterModes, SimRouter, type PostRecord } from './sim-router.js';
 import { SimClock, SimScheduler, drainMicrotasks, settle, type Completion } from './sim-scheduler.js';
@@ -88,6 +91,11 @@ const KILL_AFTER_SIGTERM_MS = 10_000;
 export const LIVENESS_RUNS = SIM_OPTIONS.maxAttempts + 3;
 const KEYS = ['k0', 'k1', 'k2', 'k3'];
 const START_MS = Date.UTC(2026, 0, 1, 12);
+/**
+ * The follow-latency bound: a following run reads from the start at least every FOLLOW_FULL_READ_INTERVAL_MS, at
+ * one of its wakes, which come at least every FOLLOW_CHECKPOINT_INTERVAL_MS (follow.ts, pending-pages.ts).
+ */
+export const FOLLOW_READ_BOUND_MS = FOLLOW_FULL_READ_INTERVAL_MS + FOLLOW_CHECKPOINT_INTERVAL_MS;
 /** Steps the healthy tail may take before the world calls it stuck. */
 const TAIL_STEP_LIMIT = 50_000;
 
@@ -137,6 +145,8 @@ export class World implements WorldFacts {
   /** Set by a broken promise noticed inside a callback of the core; thrown at the end of the step. */
   private broken: BrokenPromise | undefined;
   private healthySince: number | undefined;
+  /** The healthy tail's follow probe, once committed (follow-latency). */
+  private followProbe: FollowProbe | undefined;
   /** Set by a step that lets time run on: timers fire one by one up to it. */
   private jumpUntil: number | undefined;
 
@@ -248,6 +258,42 @@ export class World implements WorldFacts {
     await drainMicrotasks();
     this.rethrow();
     for (const run of this.runs) this.promises.answersInTime(run);
+    const probe = this.followProbe;
+    if (probe !== undefined) this.promises.readWhileFollowing(probe, this.following(probe.run), FOLLOW_READ_BOUND_MS);
+  }
+
+  /** Whether `run` holds the lease and follows new events (its mark on the lease document). */
+  private following(run: RunFacts): boolean {
+    const lease = this.db.lease;
+    return run.answeredAt === undefined && !run.crashed && lease?.token === run.token && lease?.following !== undefined;
+  }
+
+  /**
+   * The healthy tail's follow probe: once a run follows, a writer commits an event with a createdAt 20 s behind
+   * (before where the run's reads end), and the run must read it within FOLLOW_READ_BOUND_MS (follow-latency).
+   */
+  private placeFollowProbe(): void {
+    if (this.followProbe !== undefined || this.options.followMs <= 0 || this.options.pushLingerMs !== undefined) return;
+    const run = this.runs.find((candidate) => this.following(candidate));
+    if (run === undefined) return;
+    const id = this.nextId();
+    this.events.set(id, { id, key: undefined, order: this.counter });
+    this.db.put(id, {
+      type: 'order.imported',
+      data: { n: this.counter },
+      createdAt: Instant.fromMillis(this.now() - 20_000),
+      status: 'pending',
+    });
+    this.followProbe = { id, committedAt: this.now(), run, readAt: undefined };
+    this.history.push(
+      `tail t+${((this.now() - START_MS) / 1000).toFixed(1)}s: ${run.runId} follows; a writer commits ${id} (createdAt 20 s behind)`,
+    );
+  }
+
+  /** A page a run read: the follow probe's first read by its run. */
+  private onPageRead(run: RunFacts, ids: readonly string[]): void {
+    const probe = this.followProbe;
+    if (probe !== undefined && probe.readAt === undefined && probe.run === run && ids.includes(probe.id)) probe.readAt = this.now();
   }
 
   private rethrow(): void {
@@ -269,6 +315,7 @@ export class World implements WorldFacts {
       if (finished >= LIVENESS_RUNS && this.runs.every((run) => run.answeredAt !== undefined || run.crashed)) break;
       if (steps > TAIL_STEP_LIMIT)
         throw new BrokenPromise('liveness', `the world did not settle within ${TAIL_STEP_LIMIT} steps after healing`);
+      this.placeFollowProbe();
       await this.progress();
       await this.afterStep();
     }
@@ -498,8 +545,18 @@ export class World implements WorldFacts {
       requestHandover: (requester) => lease.requestHandover(requester),
     };
     const pushing = this.options.pushLingerMs !== undefined;
+    const store = new SimOutboxStore(this.db, instance.name);
     const deps = {
-      store: new SimOutboxStore(this.db, instance.name),
+      store: withOverrides(store, {
+        fetchPending: (limit, after, maxBytes) =>
+          store.fetchPending(limit, after, maxBytes).then((page) => {
+            this.onPageRead(
+              run,
+              page.documents.map((document) => document.id),
+            );
+            return page;
+          }),
+      }),
       lease: pushing ? armingDoorbell(watched, instance.doorbell) : watched,
       router: this.router.client(instance.name, runId, instance.clock),
       clock: instance.clock,
