@@ -145,6 +145,8 @@ export class World implements WorldFacts {
   /** Set by a broken promise noticed inside a callback of the core; thrown at the end of the step. */
   private broken: BrokenPromise | undefined;
   private healthySince: number | undefined;
+  /** Dead letters recorded while one I/O completes (completeIo), for the operator's redrive at once. */
+  private lastDeadLetters: string[] | undefined;
   /** The healthy tail's follow probe, once committed (follow-latency). */
   private followProbe: FollowProbe | undefined;
   /** Set by a step that lets time run on: timers fire one by one up to it. */
@@ -160,7 +162,11 @@ export class World implements WorldFacts {
     this.random = mulberry32(config.jitterSeed);
     this.db = new SimFirestore(this.scheduler, {
       recordedDelivered: (id) => this.guard(() => this.onRecordedDelivered(id)),
-      recordedDeadLetter: (id) => this.guard(() => this.promises.deadLettered(id, !this.redrivenUntried.has(id), this.malformed.has(id))),
+      recordedDeadLetter: (id) =>
+        this.guard(() => {
+          this.lastDeadLetters?.push(id);
+          this.promises.deadLettered(id, !this.redrivenUntried.has(id), this.malformed.has(id));
+        }),
     });
     this.router = new SimRouter(
       this.scheduler,
@@ -380,8 +386,18 @@ export class World implements WorldFacts {
   private completeIo(pick: number, completion: Completion): string | undefined {
     const { pending } = this.scheduler;
     if (pending.length === 0) return undefined;
+    this.lastDeadLetters = [];
     const entry = this.scheduler.complete(pick % pending.length, completion);
-    return entry === undefined || (completion === 'ok' && !entry.write) ? undefined : `${completion}: ${entry.label} (${entry.owner})`;
+    const written = this.lastDeadLetters;
+    this.lastDeadLetters = undefined;
+    if (entry === undefined || (completion === 'ok' && !entry.write)) return undefined;
+    const said = `${completion}: ${entry.label} (${entry.owner})`;
+    // The operator at their most unlucky: a dead letter whose commit landed while its answer was lost is redriven at
+    // once, before the run writes its outcomes again (so a write without its version precondition would undo it).
+    const redriven = completion === 'commit-then-fail' && (pick >> 10) % 2 === 0 ? written[0] : undefined;
+    if (redriven === undefined || !this.db.redrive(redriven)) return said;
+    this.redrivenUntried.add(redriven);
+    return `${said}; operator redrives ${redriven} at once`;
   }
 
   // ── Producers, the operator, the router's consumers ──────────────────────────────────────────────────
