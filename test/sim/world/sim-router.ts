@@ -37,6 +37,8 @@ export class SimRouter {
   readonly poison = new Set<string>();
   /** Events a consumer refuses for now (it holds their claim): 503 with Retry-After. */
   readonly claimed = new Set<string>();
+  /** Events whose payload a consumer rejects for good (a 422): each is dead-lettered once charged. */
+  readonly rejected = new Set<string>();
   /** Every event the router committed, in commit order. */
   readonly ledger: string[] = [];
 
@@ -99,6 +101,7 @@ export class SimRouter {
   private handle(post: PostRecord): RouterResponse {
     if (this.poison.has(post.eventId)) return answer(500);
     if (this.claimed.has(post.eventId)) return answer(503, '3');
+    if (this.rejected.has(post.eventId)) return answer(422);
     switch (this.mode) {
       case 'outage':
         return answer(503);

@@ -219,7 +219,7 @@ export class World implements WorldFacts {
 
   /** The router's consumers refuse it for good (poison) or as long as the history lasts (a claim held). */
   private refused(id: string): boolean {
-    return this.router.poison.has(id) || this.router.claimed.has(id);
+    return this.router.poison.has(id) || this.router.claimed.has(id) || this.router.rejected.has(id);
   }
 
   // ── Running a history ─────────────────────────────────────────────────────────────────────────────────
@@ -386,15 +386,16 @@ export class World implements WorldFacts {
   private completeIo(pick: number, completion: Completion): string | undefined {
     const { pending } = this.scheduler;
     if (pending.length === 0) return undefined;
+    // The operator at their most unlucky: a dead letter whose commit landed while its answer was lost is redriven at
+    // once, before the run writes its outcomes again (so a write without its version precondition would undo it).
+    const unlucky = pending[pick % pending.length]?.label.endsWith('with a dead letter') === true && (pick >> 10) % 4 === 0;
     this.lastDeadLetters = [];
-    const entry = this.scheduler.complete(pick % pending.length, completion);
+    const entry = this.scheduler.complete(pick % pending.length, unlucky ? 'commit-then-fail' : completion);
     const written = this.lastDeadLetters;
     this.lastDeadLetters = undefined;
     if (entry === undefined || (completion === 'ok' && !entry.write)) return undefined;
-    const said = `${completion}: ${entry.label} (${entry.owner})`;
-    // The operator at their most unlucky: a dead letter whose commit landed while its answer was lost is redriven at
-    // once, before the run writes its outcomes again (so a write without its version precondition would undo it).
-    const redriven = completion === 'commit-then-fail' && (pick >> 10) % 2 === 0 ? written[0] : undefined;
+    const said = `${unlucky ? 'commit-then-fail' : completion}: ${entry.label} (${entry.owner})`;
+    const redriven = unlucky ? written.find((id) => !this.malformed.has(id)) : undefined;
     if (redriven === undefined || !this.db.redrive(redriven)) return said;
     this.redrivenUntried.add(redriven);
     return `${said}; operator redrives ${redriven} at once`;
@@ -460,6 +461,11 @@ export class World implements WorldFacts {
     const refusing = this.router.poison.size + this.router.claimed.size;
     if ((pick >> 8) % 2 === 0) {
       if (this.knownOpen.poisonEvents && refusing >= this.options.breakerThreshold - 1) return undefined;
+      // The top bit of the pick: a payload the consumer rejects (422) rather than fails on (500); dead-lettered at once.
+      if (pick >> 15 === 1) {
+        this.router.rejected.add(id);
+        return `the router rejects ${id} for good (422)`;
+      }
       this.router.poison.add(id);
       return `the router fails ${id} for good (poison)`;
     }
