@@ -96,6 +96,8 @@ const START_MS = Date.UTC(2026, 0, 1, 12);
  * one of its wakes, which come at least every FOLLOW_CHECKPOINT_INTERVAL_MS (follow.ts, pending-pages.ts).
  */
 export const FOLLOW_READ_BOUND_MS = FOLLOW_FULL_READ_INTERVAL_MS + FOLLOW_CHECKPOINT_INTERVAL_MS;
+/** Runs the healthy tail may start before the world calls it stuck (LIVENESS_RUNS need far fewer). */
+const TAIL_RUN_LIMIT = 400;
 /** Steps the healthy tail may take before the world calls it stuck. */
 const TAIL_STEP_LIMIT = 50_000;
 
@@ -321,6 +323,9 @@ export class World implements WorldFacts {
       if (finished >= LIVENESS_RUNS && this.runs.every((run) => run.answeredAt !== undefined || run.crashed)) break;
       if (steps > TAIL_STEP_LIMIT)
         throw new BrokenPromise('liveness', `the world did not settle within ${TAIL_STEP_LIMIT} steps after healing`);
+      // Runs that start and end without delivering (a kick's run spinning on a lease it cannot take) are a stall too.
+      if (this.runs.length - (this.healthySince ?? 0) > TAIL_RUN_LIMIT)
+        throw new BrokenPromise('liveness', `more than ${TAIL_RUN_LIMIT} runs started after healing without the world settling`);
       this.placeFollowProbe();
       await this.progress();
       await this.afterStep();
