@@ -19,6 +19,7 @@ export const PROMISES = [
   'error-only-for-failed-delivery',
   'redrive-honoured',
   'follow-latency',
+  'breaker-opens-on-outage',
 ] as const;
 export type PromiseName = (typeof PROMISES)[number];
 
@@ -55,6 +56,11 @@ export interface RunFacts {
   readonly acknowledged: Set<string>;
   /** A POST of this run got no acknowledgement (an error answer, a timeout, a lost answer, a cancel). */
   sawFailedPost: boolean;
+  /** A POST of this run got no acknowledgement for a reason of the router's, not one event's (any mode but healthy, a timeout, a lost answer, a cancel). */
+  routerFailed: boolean;
+  /** Events a consumer failed one by one in this run (poison, rejected payloads), and those it refused (claims held). */
+  readonly eventsFailed: Set<string>;
+  readonly eventsRefused: Set<string>;
 }
 
 /** An event the world commits while a run follows, to time how soon that run reads it. */
@@ -183,6 +189,23 @@ export class Promises {
         'error-only-for-failed-delivery',
         `${run.runId} answered 500 (${answer.cause}) though every POST it made was acknowledged`,
       );
+  }
+
+  /**
+   * The circuit opens only on an outage: a run stopped as router_failing got a failure of the router's own, or more
+   * distinct events failed one by one than BREAKER_THRESHOLD allows, or failed and refused together more than
+   * max(BREAKER_THRESHOLD, DELIVERY_CONCURRENCY + 1) (router-health.ts). Counted over the whole run, which only ever
+   * allows more than the breaker's streak since its last success, so a correct breaker never breaks it.
+   */
+  breakerOpenedOnOutage(run: RunFacts, cause: string, limits: { readonly threshold: number; readonly concurrency: number }): void {
+    if (cause !== 'router_failing' || run.routerFailed) return;
+    const failed = run.eventsFailed.size;
+    const distinct = new Set([...run.eventsFailed, ...run.eventsRefused]).size;
+    if (failed >= limits.threshold || distinct >= Math.max(limits.threshold, limits.concurrency + 1)) return;
+    throw this.broken(
+      'breaker-opens-on-outage',
+      `${run.runId} opened the circuit on a healthy router: ${failed} event(s) failed one by one, ${distinct - failed} refused with Retry-After`,
+    );
   }
 
   /**

@@ -175,7 +175,13 @@ export class World implements WorldFacts {
       {
         postStarted: (post) => this.guard(() => this.onPostStarted(post)),
         accepted: (post) => this.guard(() => this.onAccepted(post)),
-        notAcknowledged: (post) => this.withRun(post.runId, (run) => (run.sawFailedPost = true)),
+        notAcknowledged: (post) =>
+          this.withRun(post.runId, (run) => {
+            run.sawFailedPost = true;
+            if (post.oneByOne === 'failed') run.eventsFailed.add(post.eventId);
+            else if (post.oneByOne === 'refused') run.eventsRefused.add(post.eventId);
+            else run.routerFailed = true;
+          }),
         answered: (post) => this.withRun(post.runId, (run) => run.acknowledged.add(post.eventId)),
       },
       SIM_POST_TIMEOUT_MS,
@@ -555,6 +561,9 @@ export class World implements WorldFacts {
       crashed: false,
       acknowledged: new Set(),
       sawFailedPost: false,
+      routerFailed: false,
+      eventsFailed: new Set(),
+      eventsRefused: new Set(),
     };
     this.runs.push(run);
     this.runsById.set(runId, run);
@@ -705,7 +714,10 @@ export class World implements WorldFacts {
   private onAnswer(run: RunFacts, result: RunResult): void {
     run.answeredAt = this.now();
     this.logger.log('INFO', 'sim: run answered', { runId: run.runId, result });
-    if (result.kind === 'ran') this.promises.answered(run, result);
+    if (result.kind !== 'ran') return;
+    this.promises.answered(run, result);
+    const limits = { threshold: this.options.breakerThreshold, concurrency: this.options.deliveryConcurrency };
+    this.promises.breakerOpenedOnOutage(run, result.cause, limits);
   }
 
   private withRun(runId: string, act: (run: RunFacts) => void): void {
