@@ -1,6 +1,7 @@
 import type { BenchResult } from './bench-result.js';
 import type { ShardCost } from './shard-cost.js';
-import type { ShardPoint, ShardScalingResult } from './shard-scenario.js';
+import { shardPoints, type ShardPoint } from './shard-points.js';
+import type { ShardScalingResult } from './shard-scenario.js';
 import { cpuBoundEventsPerSecond } from './sizing.js';
 
 /** Event rates the shard sizing table answers for. */
@@ -29,12 +30,15 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
 /** The shards section of docs/performance.md: the measured scaling, the chart, Firestore per event, and the sizing table. */
 export function shardSection(result: Pick<BenchResult, 'shardScaling' | 'machine' | 'date' | 'deploy'>): string | undefined {
   const scaling = result.shardScaling;
-  if (scaling === undefined || scaling.points.length === 0) return undefined;
-  const baseline = scaling.points[0];
+  if (scaling === undefined || scaling.rounds.length === 0) return undefined;
+  // The medians are computed again from the rounds, so a change to how they are taken applies to stored results too.
+  const points = shardPoints(scaling.rounds);
+  const baseline = points[0];
   const loads = scaling.rounds.map((round) => round.loadAverage);
   return [
     `One deployment (\`SHARD_COUNT\` = shards, no \`SHARD_INDEX\`) served by 1 or more Functions Framework instances, each triggered ` +
-      `back to back until the outbox is empty; ${rate(scaling.events)} pending events per drain (after 1,000 per instance to warm it), ` +
+      `back to back until the outbox is empty (a run that finds every lease it tries held answers \`skipped\` and its ` +
+      `instance is triggered again 250 ms later); ${rate(scaling.events)} pending events per drain (after 1,000 per instance to warm it), ` +
       `router answering after ${scaling.latencyMs} ms, \`DELIVERY_CONCURRENCY=${scaling.concurrency}\` per instance (a run shares it among ` +
       `the shards it holds); with 2 instances \`SHARDS_PER_RUN\` is half the shards, rounded up, so each leaves the other its share. ` +
       `${scaling.roundsPerPoint} round(s), each measuring every shape in turn; figures are medians, speed-ups the median of each round's ` +
@@ -51,10 +55,11 @@ export function shardSection(result: Pick<BenchResult, 'shardScaling' | 'machine
         `speed-up vs ${baseline?.shards ?? 1} shard`,
         'function CPU / event',
         'emulator CPU / event',
+        'runs (skipped)',
         'machine busy (other work)',
         'peak RSS per instance',
       ],
-      scaling.points.map((point) => [
+      points.map((point) => [
         String(point.shards),
         String(point.instances),
         String(point.shardsPerRun),
@@ -62,6 +67,7 @@ export function shardSection(result: Pick<BenchResult, 'shardScaling' | 'machine
         `${fixed(point.speedup, 2)} ×`,
         `${fixed(point.functionCpuMsPerEvent, 3)} ms`,
         `${fixed(point.emulatorCpuMsPerEvent, 3)} ms`,
+        `${fixed(point.runs, 0)} (${fixed(point.skippedRuns, 0)})`,
         `${fixed(point.machineBusyCores, 2)} (${fixed(point.otherBusyCores, 2)}) of ${result.machine.cores} cores`,
         mib(point.peakRssBytes),
       ]),
@@ -71,7 +77,7 @@ export function shardSection(result: Pick<BenchResult, 'shardScaling' | 'machine
     '',
     ...costLines(scaling.cost),
     '',
-    ...sizingLines(scaling, result.deploy.cpu),
+    ...sizingLines(scaling, points, result.deploy.cpu),
   ].join('\n');
 }
 
@@ -129,8 +135,8 @@ export function instanceEventsPerSecond(
   return Math.min(cpuBoundEventsPerSecond(vcpu, measure.cpuMsPerEvent), byLatency);
 }
 
-function sizingLines(scaling: ShardScalingResult, deployVcpu: number): string[] {
-  const oneInstance = scaling.points.filter((point) => point.instances === Math.min(...scaling.points.map((p) => p.instances)));
+function sizingLines(scaling: ShardScalingResult, points: readonly ShardPoint[], deployVcpu: number): string[] {
+  const oneInstance = points.filter((point) => point.instances === Math.min(...points.map((p) => p.instances)));
   const cpuMsPerEvent = Math.max(...oneInstance.map((point) => point.functionCpuMsPerEvent));
   // cloudbuild.yaml's --cpu may be a shell variable the bench cannot read: then only the listed sizes.
   const vcpus = [...new Set([deployVcpu, ...SIZING_VCPUS])].filter((vcpu) => Number.isFinite(vcpu) && vcpu > 0).sort((a, b) => a - b);
@@ -165,7 +171,7 @@ function sizingLines(scaling: ShardScalingResult, deployVcpu: number): string[] 
           cost === undefined
             ? 'n/a'
             : `${fixed(cost.readsPerEvent, 3)} / ${fixed(cost.writesPerEvent, 3)} / ${fixed(cost.deletesPerEvent, 3)} (${cost.shards} shards)`,
-          reachedHere(scaling.points, target),
+          reachedHere(points, target),
         ];
       }),
     ),

@@ -1,8 +1,8 @@
-import { median } from './cpu-scenario.js';
 import { drainDeployment, shardsPerRun, type DeploymentDrain } from './deployment-drain.js';
 import { collectionsFor, seconds, withRouter, type ScenarioContext } from './scenario-context.js';
 import { measureShardCost, type ShardCost } from './shard-cost.js';
 import { countPending, seedPending } from './seed-outbox.js';
+import { maxOf, shardPoints, type ShardPoint } from './shard-points.js';
 
 /** Events each instance drains, unmeasured, before the measured drain, so the figures are warm instances'. */
 const WARM_UP_EVENTS_PER_INSTANCE = 1_000;
@@ -32,24 +32,6 @@ export interface ShardDrainRound {
   /** This round's events/s over the same round's first shape (the fewest shards on the fewest instances). */
   readonly speedup: number;
   readonly lastError: string | undefined;
-}
-
-/** One deployment shape: medians over the rounds. */
-export interface ShardPoint {
-  readonly shards: number;
-  readonly instances: number;
-  readonly shardsPerRun: number;
-  readonly rounds: number;
-  /** Whether every round delivered every event. */
-  readonly drainedEveryRound: boolean;
-  readonly eventsPerSecond: number;
-  readonly functionCpuMsPerEvent: number;
-  readonly emulatorCpuMsPerEvent: number;
-  /** Median of the rounds' own speed-ups, each against the first shape (1 shard, 1 instance by default) of the same round. */
-  readonly speedup: number;
-  readonly machineBusyCores: number;
-  readonly otherBusyCores: number;
-  readonly peakRssBytes: number | undefined;
 }
 
 /** The shard measurement: one deployment with 1…N shards on 1…M instances, its rounds, medians and Firestore charges. */
@@ -124,7 +106,7 @@ export async function measureShardScaling(context: ScenarioContext): Promise<Sha
     concurrency: config.concurrency,
     roundsPerPoint: config.shardRounds,
     rounds,
-    points: shapes.map(({ shards, instances }) => pointOf(rounds.filter((r) => r.shards === shards && r.instances === instances))),
+    points: shardPoints(rounds),
     cost,
   };
 }
@@ -185,28 +167,4 @@ function roundOf(round: number, shards: number, instances: number, drain: Deploy
     speedup: drain.eventsPerSecond / (baseline ?? drain.eventsPerSecond),
     lastError: drain.instances.find((instance) => instance.lastError !== undefined)?.lastError,
   };
-}
-
-function pointOf(rounds: readonly ShardDrainRound[]): ShardPoint {
-  const first = rounds[0];
-  if (first === undefined) throw new Error('a shard shape without rounds');
-  return {
-    shards: first.shards,
-    instances: first.instances,
-    shardsPerRun: first.shardsPerRun,
-    rounds: rounds.length,
-    drainedEveryRound: rounds.every((r) => r.drained),
-    eventsPerSecond: median(rounds.map((r) => r.eventsPerSecond)),
-    functionCpuMsPerEvent: median(rounds.map((r) => r.functionCpuMsPerEvent)),
-    emulatorCpuMsPerEvent: median(rounds.map((r) => r.emulatorCpuMsPerEvent)),
-    speedup: median(rounds.map((r) => r.speedup)),
-    machineBusyCores: median(rounds.map((r) => r.machineBusyCores)),
-    otherBusyCores: median(rounds.map((r) => r.otherBusyCores)),
-    peakRssBytes: maxOf(rounds.map((r) => r.peakRssBytes)),
-  };
-}
-
-function maxOf(values: readonly (number | undefined)[]): number | undefined {
-  const known = values.filter((value): value is number => value !== undefined);
-  return known.length === 0 ? undefined : Math.max(...known);
 }

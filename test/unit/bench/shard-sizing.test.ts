@@ -3,7 +3,8 @@ import { shardsPerRun } from '../../../bench/deployment-drain.js';
 import { parseProcStatCpu } from '../../../bench/machine-cpu.js';
 import { shardChartSpec } from '../../../bench/shard-chart.js';
 import { instanceEventsPerSecond, sizeFor } from '../../../bench/shard-report.js';
-import type { ShardPoint, ShardScalingResult } from '../../../bench/shard-scenario.js';
+import { shardPoints } from '../../../bench/shard-points.js';
+import type { ShardDrainRound, ShardScalingResult } from '../../../bench/shard-scenario.js';
 
 const measure = { cpuMsPerEvent: 0.5, concurrency: 32, latencyMs: 50, vcpus: [0.167, 1] };
 
@@ -35,47 +36,73 @@ describe('shard sizing', () => {
   });
 });
 
-describe('shard chart', () => {
-  const point = (shards: number, instances: number, eventsPerSecond: number): ShardPoint => ({
+describe('shard chart and medians', () => {
+  const round = (roundIndex: number, shards: number, instances: number, eventsPerSecond: number): ShardDrainRound => ({
+    round: roundIndex,
     shards,
     instances,
     shardsPerRun: shards,
-    rounds: 3,
-    drainedEveryRound: true,
+    delivered: 10_000,
+    drained: true,
     eventsPerSecond,
     functionCpuMsPerEvent: 0.5,
     emulatorCpuMsPerEvent: 1,
-    speedup: 1,
+    runs: 1,
+    skippedRuns: 0,
+    failedRuns: 0,
     machineBusyCores: 2,
     otherBusyCores: 0.5,
+    loadAverage: 3,
     peakRssBytes: undefined,
+    speedup: 1,
+    lastError: undefined,
+  });
+  const scaling = (rounds: ShardDrainRound[]): ShardScalingResult => ({
+    latencyMs: 50,
+    events: 10_000,
+    concurrency: 32,
+    roundsPerPoint: 3,
+    rounds,
+    points: [],
+    cost: [],
   });
 
-  it('draws one line per instance count, events/s against shards in shard order', () => {
-    const scaling: ShardScalingResult = {
-      latencyMs: 50,
-      events: 10_000,
-      concurrency: 32,
-      roundsPerPoint: 3,
-      rounds: [],
-      points: [point(2, 1, 500), point(1, 1, 400), point(1, 2, 390), point(2, 2, 700)],
-      cost: [],
-    };
-    expect(shardChartSpec(scaling).series).toEqual([
+  it('draws one line per instance count, events/s against shards in shard order, each the median of its rounds', () => {
+    const rounds = [
+      round(0, 1, 1, 400),
+      round(0, 2, 1, 500),
+      round(0, 1, 2, 390),
+      round(0, 2, 2, 700),
+      round(1, 1, 1, 300),
+      round(1, 2, 1, 560),
+      round(1, 1, 2, 380),
+      round(1, 2, 2, 600),
+      round(2, 1, 1, 420),
+      round(2, 2, 1, 520),
+      round(2, 1, 2, 100),
+      round(2, 2, 2, 650),
+    ];
+    expect(shardChartSpec(scaling(rounds)).series).toEqual([
       {
         name: '1 instance',
         points: [
           [1, 400],
-          [2, 500],
+          [2, 520],
         ],
       },
       {
         name: '2 instances',
         points: [
-          [1, 390],
-          [2, 700],
+          [1, 380],
+          [2, 650],
         ],
       },
+    ]);
+    expect(shardPoints(rounds).map((point) => [point.shards, point.instances, point.rounds])).toEqual([
+      [1, 1, 3],
+      [2, 1, 3],
+      [1, 2, 3],
+      [2, 2, 3],
     ]);
   });
 });
