@@ -10,6 +10,8 @@ export interface TriggerEmulator {
   /** host:port of the emulator, for FIRESTORE_EMULATOR_HOST. */
   readonly host: string;
   readonly project: string;
+  /** The emulator's process group: SIGSTOP of it freezes Firestore (and the triggers it fires) for real. */
+  readonly pid: number;
   /** A client of this emulator (not the tier's). */
   readonly db: Firestore;
   /** Registers a trigger: every document created in `collection` is POSTed to the functions host. */
@@ -67,6 +69,7 @@ export async function startTriggerEmulator(functionsHost: string, project = 'dem
   return {
     host,
     project,
+    pid,
     // Made on first use: the caller first points FIRESTORE_EMULATOR_HOST here, which the client prefers to `host`.
     get db() {
       client ??= createFirestore({ projectId: project, firestoreEmulatorHost: host });

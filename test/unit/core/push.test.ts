@@ -137,6 +137,27 @@ describe('Push on commit: kicks folding into a run (kick-runs.ts, linger.ts, doo
     expect(posted - startedAt).toBeLessThan(3_000 + 500);
   });
 
+  it('leaves no doorbell armed by a lease taken after its run gave up (Firestore hung): the next kick runs and delivers both events', async () => {
+    const { clock, lease, store, instance, commitAndKick, ranRuns } = world();
+    // The first acquire lands only after FIRESTORE_TIMEOUT_MS: its run answers lease_unavailable, as on a frozen Firestore.
+    const acquire = lease.acquire.bind(lease);
+    let acquires = 0;
+    lease.acquire = async (owner, ttlMs) => {
+      acquires += 1;
+      if (acquires === 1) await clock.sleep(OPTIONS.firestoreTimeoutMs + 500);
+      return acquire(owner, ttlMs);
+    };
+    const kickHere = instance();
+
+    const first = await clock.run(commitAndKick(0, 'e-0', kickHere));
+    const second = await clock.run(commitAndKick(OPTIONS.firestoreTimeoutMs + 1_000, 'e-1', kickHere));
+
+    expect(first).toMatchObject({ kind: 'ran', result: { kind: 'not_started' } });
+    expect(second.kind).toBe('ran');
+    expect(ranRuns().map((r) => r.summary.delivered)).toEqual([2]);
+    expect(store.documents.get('e-1')?.fields.status).toBe('delivered');
+  });
+
   it('costs one read and no run for a kick whose event a run already delivered', async () => {
     const { clock, store, lease, instance, ranRuns, reads } = world();
     store.put('done', { type: 'order.created', data: {}, createdAt: Instant.fromMillis(clock.now()), status: 'delivered' });
