@@ -38,6 +38,11 @@ export class ByteBudget {
     if (largestDocumentBytes > 0) this.expectedBytes = largestDocumentBytes;
   }
 
+  /** Whether `bytes` more held would still leave room for an event of the largest accepted size. */
+  fits(bytes: number): boolean {
+    return this.held + bytes + this.largestEventBytes <= this.maxBytes;
+  }
+
   hold(bytes: number): void {
     this.held += bytes;
   }

@@ -16,7 +16,7 @@ import { acquireRunLease } from './lease-acquisition.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { PendingAgeScan } from './pending-age.js';
 import { PendingPages, type PendingBatch } from './pending-pages.js';
-import { probeOrder } from './probe-order.js';
+import { ProbeHold } from './probe-hold.js';
 import type { Clock, HeldLease, Logger, OutboxStore, RouterClient, RunLease } from './ports.js';
 import { reportOutcome } from './outcome-report.js';
 import { flushOutcomes, releaseLease, writeAudit } from './run-tail.js';
@@ -111,6 +111,7 @@ class RelayRun {
   private readonly judge: FaultJudge;
   private readonly scheduler: KeyedScheduler;
   private readonly budget: ByteBudget;
+  private readonly probes: ProbeHold;
   private readonly checkpointer: Checkpointer;
   /** The run's reads of the pending set: one pass, and with FOLLOW_MS one more from its start at each wake. */
   private readonly pages: PendingPages;
@@ -149,6 +150,7 @@ class RelayRun {
     );
     this.scheduler = new KeyedScheduler(this.judge.window);
     this.budget = new ByteBudget(options.maxInFlightBytes, options.maxPayloadBytes);
+    this.probes = new ProbeHold(this.budget);
     this.redelivery = { minDelayMs: options.redeliveryMinDelayMs, maxDelayMs: options.redeliveryMaxDelayMs };
     this.random = deps.random ?? Math.random;
     this.trace = (deps.telemetry ?? NO_TELEMETRY).startRun(runId);
@@ -277,8 +279,8 @@ class RelayRun {
       this.budget.observePage(batch.value.largestDocumentBytes);
       this.traceOldestPending(batch.value.documents);
       this.run.counts.fetched += batch.value.documents.length;
-      // Until the run's first success, events that failed last time go last (probe-order.ts).
-      for (const document of this.judge.succeeded ? batch.value.documents : probeOrder(batch.value.documents)) this.submit(document);
+      // Until the run's first success, events that failed last time go last, a page later if need be (probe-hold.ts).
+      for (const document of this.probes.take(batch.value.documents, batch.value.done, this.judge.succeeded)) this.submit(document);
       if (batch.value.done) break;
       await this.scheduler.waitBelow(maxQueued);
     }
@@ -396,15 +398,8 @@ class RelayRun {
 
   /** How the run ended, for its span and the run metrics. */
   private endTrace(outcome: string, failing: boolean, summary: RunSummary | undefined): void {
-    this.trace.end({
-      outcome,
-      failing,
-      durationMs: this.elapsedMs(),
-      delivered: summary?.delivered ?? 0,
-      deadLettered: summary?.deadLettered ?? 0,
-      failed: summary?.failed ?? 0,
-      breakerOpen: this.judge.open,
-    });
+    const { delivered = 0, deadLettered = 0, failed = 0 } = summary ?? {};
+    this.trace.end({ outcome, failing, durationMs: this.elapsedMs(), delivered, deadLettered, failed, breakerOpen: this.judge.open });
   }
 
   /** How far the outbox is behind: the oldest event due now, apart from those on backoff or behind a parked key. */

@@ -7,10 +7,9 @@ import type { KnownOpen } from './world/world.js';
  */
 export const KNOWN_OPEN: KnownOpen = {
   sigtermBeforeLease: false,
-  // Open in part: poison heads with never-attempted events in the same page are fixed (probe-order.ts, ownFailure;
-  // its regression passes); seeds 20261208/20261209 still stall when a whole first page is poison heads and the
-  // events held behind them, the deliverable event a page later (found after the fix, left for the next stop).
-  poisonEvents: true,
+  // Closed: poison heads with never-attempted events in the same page (probe-order.ts, ownFailure), and a whole first
+  // page of poison heads and the events held behind them, the deliverable event a page later (probe-hold.ts).
+  poisonEvents: false,
   // Closed: the parked-keys read ends on SIGTERM, and a Firestore call already waiting when SIGTERM comes is cut to
   // its share of the shutdown time (deadline.ts, DeadlineCut).
   sigtermDuringFirestoreCall: false,

@@ -14,6 +14,7 @@ export const worldConfigArbitrary: fc.Arbitrary<WorldConfig> = fc.record({
     { minLength: 2, maxLength: 3 },
   ),
   followMs: fc.constantFrom(0, 10_000),
+  pushLingerMs: fc.constantFrom(0, 0, 3_000),
   jitterSeed: fc.nat(),
 });
 

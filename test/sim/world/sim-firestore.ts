@@ -3,12 +3,14 @@ import { Instant } from '../../../src/core/instant.js';
 import type {
   HeldLease,
   LeaseAttempt,
+  LeaseWakeUps,
   OutboxPage,
   OutboxStore,
   PageCursor,
   RecordReport,
   RunLease,
   Unsubscribe,
+  WakeAttempt,
 } from '../../../src/core/ports.js';
 import { LeaseLostError } from '../../../src/errors.js';
 import { pendingPage, storedDocument } from '../../support/pending-query.js';
@@ -27,6 +29,10 @@ interface LeaseDoc {
   expiresAt: number;
   following?: () => void;
   handoverAsked?: boolean;
+  /** Push: a kick left a wake-up for the holder. */
+  woken?: boolean;
+  /** Push: the holder, done lingering, closed the lease; a kick now waits for it to be free. */
+  closing?: boolean;
 }
 
 /** What the world is told as the store changes, for the invariants. */
@@ -45,6 +51,8 @@ export class SimFirestore {
   private versions = 0;
   private tokens = 0;
   private readonly listeners = new Set<{ owner: string; onChange: () => void }>();
+  /** Push: the lingering runs watching the lease for wake-ups. */
+  private readonly wakeWatchers = new Set<{ owner: string; onChange: () => void }>();
 
   constructor(
     readonly scheduler: SimScheduler,
@@ -60,6 +68,31 @@ export class SimFirestore {
 
   delete(id: string): void {
     this.documents.delete(id);
+  }
+
+  /** Push: the lingering runs' watchers of wake-ups. */
+  wakeWatching(): readonly { owner: string; onChange: () => void }[] {
+    return [...this.wakeWatchers];
+  }
+
+  /** Push: a lingering run watches the lease for wake-ups (told through the scheduler, like any listener). */
+  watchWakeUps(owner: string, onChange: () => void): Unsubscribe {
+    const watcher = { owner, onChange };
+    this.wakeWatchers.add(watcher);
+    return () => this.wakeWatchers.delete(watcher);
+  }
+
+  /** Tells a watcher of the lease, through the scheduler, after the commit. */
+  tell(watcher: { owner: string; onChange: () => void }, label: string): void {
+    void this.scheduler
+      .io(
+        watcher.owner,
+        label,
+        () => (this.wakeWatchers.has(watcher) ? watcher.onChange() : undefined),
+        () => new SimFirestoreError(label),
+        false,
+      )
+      .catch(() => undefined);
   }
 
   private notify(listener: { owner: string; onChange: () => void }): void {
@@ -84,6 +117,7 @@ export class SimFirestore {
   /** A crash closes the instance's listeners with it. */
   dropOwner(owner: string): void {
     for (const listener of [...this.listeners]) if (listener.owner === owner) this.listeners.delete(listener);
+    for (const watcher of [...this.wakeWatchers]) if (watcher.owner === owner) this.wakeWatchers.delete(watcher);
   }
 
   // ── Queries, as Firestore answers the relay's ─────────────────────────────────────────────────────────
@@ -243,6 +277,33 @@ export class SimFirestore {
   }
 }
 
+/** Push's wake-ups on the lease document, as the Firestore lease keeps them (firestore-run-lease.ts). */
+export class SimWakeUps {
+  constructor(private readonly db: SimFirestore) {}
+
+  wake(): WakeAttempt {
+    const held = this.db.lease;
+    if (held === undefined || held.expiresAt <= this.db.scheduler.now()) return { kind: 'free' };
+    if (held.closing === true) return { kind: 'closing', owner: held.owner };
+    if (held.woken !== true) {
+      held.woken = true;
+      for (const watcher of this.db.wakeWatching()) this.db.tell(watcher, 'lease: wake-up seen');
+    }
+    return { kind: 'woken', owner: held.owner };
+  }
+
+  close(lease: HeldLease): 'closed' | 'woken' {
+    const held = this.db.lease;
+    if (held?.token !== lease.token) throw new LeaseLostError('sim-lease', lease.token);
+    if (held.woken === true) {
+      held.woken = false;
+      return 'woken';
+    }
+    held.closing = true;
+    return 'closed';
+  }
+}
+
 /** Whether a document already shows an outcome (the Firestore store's rule of the same name). */
 function showsOutcome(current: SimDocument | undefined, outcome: EventOutcome): boolean {
   if (current === undefined || current.fields.postAttempts !== outcome.postAttempts) return false;
@@ -278,6 +339,11 @@ export class SimOutboxStore implements OutboxStore {
     return this.call('store: fetchStrays', () => this.db.strays(limit), false);
   }
 
+  /** Push: whether a kicked event is still pending (kick-runs.ts reads it before running). */
+  isPending(id: string): Promise<boolean> {
+    return this.call('store: isPending', () => this.db.documents.get(id)?.fields.status === 'pending', false);
+  }
+
   fetchParkedKeys(): Promise<ReadonlySet<string>> {
     return this.call('store: fetchParkedKeys', () => new Set(this.db.parked.keys()), false);
   }
@@ -296,8 +362,8 @@ export class SimOutboxStore implements OutboxStore {
   }
 }
 
-/** The RunLease one instance's run sees. */
-export class SimRunLease implements RunLease {
+/** The RunLease one instance's run sees, with push's wake-ups on it. */
+export class SimRunLease implements RunLease, LeaseWakeUps {
   constructor(
     private readonly db: SimFirestore,
     private readonly owner: string,
@@ -328,5 +394,17 @@ export class SimRunLease implements RunLease {
 
   requestHandover(requester: string): Promise<boolean> {
     return this.call(`lease: requestHandover by ${requester}`, () => this.db.requestHandover(this.owner), true);
+  }
+
+  wake(requester: string): Promise<WakeAttempt> {
+    return this.call(`lease: wake-up by ${requester}`, () => new SimWakeUps(this.db).wake(), true);
+  }
+
+  close(lease: HeldLease): Promise<'closed' | 'woken'> {
+    return this.call('lease: close', () => new SimWakeUps(this.db).close(lease), true);
+  }
+
+  watch(onWake: () => void): Unsubscribe {
+    return this.db.watchWakeUps(this.owner, onWake);
   }
 }

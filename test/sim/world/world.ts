@@ -7,8 +7,10 @@ import {
   longestRunMs,
 } from '../../../src/config.js';
 import { Instant } from '../../../src/core/instant.js';
+import { Doorbell, armingDoorbell } from '../../../src/core/doorbell.js';
+import { kick } from '../../../src/core/kick-runs.js';
 import type { Logger, RunLease } from '../../../src/core/ports.js';
-import { runRelay, type RelayOptions, type RunResult } from '../../../src/core/relay.js';
+import { runRelay, type RelayOptions, type RunControl, type RunResult } from '../../../src/core/relay.js';
 import { BrokenPromise, Promises, type EventFacts, type RunFacts, type WorldFacts } from '../invariants.js';
 import { SimFirestore, SimOutboxStore, SimRunLease } from './sim-firestore.js';
 import { RouterModes, SimRouter, type PostRecord } from './sim-router.js';
@@ -28,6 +30,11 @@ export interface WorldConfig {
   /** Each instance's clock offset from the store's, ms (2 or 3 instances). */
   readonly clockOffsetsMs: readonly number[];
   readonly followMs: number;
+  /**
+   * Push on commit (PUSH_LINGER_MS; unset or 0: off): every commit kicks an instance (the kick may come late, out
+   * of order or never), a drained run lingers for kicks, and kicks elsewhere leave wake-ups on the lease.
+   */
+  readonly pushLingerMs?: number;
   /** Seeds the relay's jitter. */
   readonly jitterSeed: number;
 }
@@ -92,6 +99,8 @@ interface Instance {
   terminating: boolean;
   readonly shutdown: AbortController;
   readonly runs: RunFacts[];
+  /** Push: kicks to this instance fold into its run holding the lease. */
+  readonly doorbell: Doorbell;
 }
 
 const SILENT: Logger = { log: () => undefined };
@@ -136,7 +145,8 @@ export class World implements WorldFacts {
     private readonly knownOpen: KnownOpen,
     private readonly logger: Logger = SILENT,
   ) {
-    this.options = { ...SIM_OPTIONS, followMs: config.followMs };
+    const push = (config.pushLingerMs ?? 0) > 0 ? { pushLingerMs: config.pushLingerMs } : {};
+    this.options = { ...SIM_OPTIONS, followMs: config.followMs, ...push };
     this.random = mulberry32(config.jitterSeed);
     this.db = new SimFirestore(this.scheduler, {
       recordedDelivered: (id) => this.guard(() => this.onRecordedDelivered(id)),
@@ -205,18 +215,29 @@ export class World implements WorldFacts {
       if (said !== undefined) this.history.push(`#${index} t+${((this.now() - START_MS) / 1000).toFixed(1)}s ${said}`);
       await this.afterStep();
       // Time running on: each timer fires in turn, and what it sets off runs before the next one.
-      while (this.jumpUntil !== undefined && (this.scheduler.nextTimerAt() ?? Number.POSITIVE_INFINITY) <= this.jumpUntil) {
-        await this.fireNext();
-        await this.afterStep();
-      }
-      if (this.jumpUntil !== undefined && this.jumpUntil > this.now()) {
-        await settle();
-        this.scheduler.pass(this.jumpUntil - this.now());
-        await this.afterStep();
+      if (this.jumpUntil !== undefined) {
+        await this.fireDue(this.jumpUntil);
+        if (this.jumpUntil > this.now()) {
+          this.scheduler.pass(this.jumpUntil - this.now());
+          await this.afterStep();
+        }
       }
       this.jumpUntil = undefined;
     }
     await this.healthyTail();
+  }
+
+  /**
+   * Fires every timer due by `untilMs`, one by one, each after what the last set off has run: time never moves past
+   * a timer that is due (a run's deadline at SIGTERM + SHUTDOWN_TIMEOUT_MS fires before a commit 1 ms later).
+   */
+  private async fireDue(untilMs: number): Promise<void> {
+    for (;;) {
+      await settle();
+      if ((this.scheduler.nextTimerAt() ?? Number.POSITIVE_INFINITY) > untilMs) return;
+      this.scheduler.fireNext();
+      await this.afterStep();
+    }
   }
 
   /** Steps taken, the healthy tail's included. */
@@ -241,7 +262,10 @@ export class World implements WorldFacts {
     );
     this.healthySince = this.runCount;
     for (let steps = 0; ; steps += 1) {
-      const finished = this.runs.filter((run, i) => i >= (this.healthySince ?? 0) && run.answeredAt !== undefined).length;
+      // Runs that held the lease: a kick's run that found the lease held (skipped) delivers nothing by design.
+      const finished = this.runs.filter(
+        (run, i) => i >= (this.healthySince ?? 0) && run.answeredAt !== undefined && run.token !== undefined,
+      ).length;
       if (finished >= LIVENESS_RUNS && this.runs.every((run) => run.answeredAt !== undefined || run.crashed)) break;
       if (steps > TAIL_STEP_LIMIT)
         throw new BrokenPromise('liveness', `the world did not settle within ${TAIL_STEP_LIMIT} steps after healing`);
@@ -264,8 +288,9 @@ export class World implements WorldFacts {
     }
     if (a < 64) return (await this.fireNext()) ? `time passes to t+${((this.now() - START_MS) / 1000).toFixed(1)}s` : undefined;
     if (a < 72) {
-      // A commit moves time on by 1 ms: whatever was under way runs first, so no run is late for want of CPU.
-      await settle();
+      // A commit moves time on by 1 ms: whatever was under way runs first (timers due now included), so no run is
+      // late for want of CPU.
+      await this.fireDue(this.now());
       return this.produce(b);
     }
     if (a < 74) return this.directWrite(b);
@@ -339,6 +364,7 @@ export class World implements WorldFacts {
         ...(key === undefined ? {} : { orderingKey: key }),
       });
     }
+    for (const id of ids) this.sendKick(id);
     return `producer commits ${ids.join(', ')}${key === undefined ? '' : ` (key ${key})`}`;
   }
 
@@ -356,6 +382,7 @@ export class World implements WorldFacts {
     this.events.set(id, { id, key: undefined, order: this.counter });
     if (shape >= 2) this.malformed.add(id);
     this.db.put(id, fields);
+    this.sendKick(id);
     return `direct writer puts ${id} (${['createdAt 90 s ahead', 'createdAt 20 s behind', 'no createdAt', 'no type'][shape] ?? ''})`;
   }
 
@@ -413,6 +440,7 @@ export class World implements WorldFacts {
       terminating: false,
       shutdown: new AbortController(),
       runs: [],
+      doorbell: new Doorbell(),
     };
   }
 
@@ -428,13 +456,27 @@ export class World implements WorldFacts {
 
   private startRun(instance: Instance, why: string): string | undefined {
     if (!instance.alive || instance.terminating) return undefined;
+    const runId = this.newRunId();
+    void this.runOn(instance, runId, { shutdown: instance.shutdown.signal }).catch((error: unknown) =>
+      this.guard(() => {
+        throw new BrokenPromise('error-only-for-failed-delivery', `${runId} threw: ${String(error)}`);
+      }),
+    );
+    return `${why} ${runId} on ${instance.name}`;
+  }
+
+  private newRunId(): string {
     this.runCount += 1;
-    const runId = `run-${this.runCount}`;
+    return `run-${this.runCount}`;
+  }
+
+  /** One run of the real core on `instance`'s ports, watched by the world; its answer is checked when it comes. */
+  private runOn(instance: Instance, runId: string, control: RunControl): Promise<RunResult> {
     const run: RunFacts = {
       runId,
       startedAt: this.now(),
       token: undefined,
-      sigtermAt: undefined,
+      sigtermAt: instance.terminating ? this.now() : undefined,
       answeredAt: undefined,
       crashed: false,
       acknowledged: new Set(),
@@ -455,25 +497,74 @@ export class World implements WorldFacts {
       follow: (held, onHandover) => lease.follow(held, onHandover),
       requestHandover: (requester) => lease.requestHandover(requester),
     };
+    const pushing = this.options.pushLingerMs !== undefined;
     const deps = {
       store: new SimOutboxStore(this.db, instance.name),
-      lease: watched,
+      lease: pushing ? armingDoorbell(watched, instance.doorbell) : watched,
       router: this.router.client(instance.name, runId, instance.clock),
       clock: instance.clock,
-      logger: {
-        log: (severity: Parameters<Logger['log']>[0], message: string, fields?: Readonly<Record<string, unknown>>) =>
-          this.logger.log(severity, message, { instance: instance.name, ...fields }),
-      },
+      logger: this.loggerOf(instance),
       random: this.random,
+      ...(pushing ? { push: { doorbell: instance.doorbell, wakeUps: lease } } : {}),
     };
-    runRelay(runId, deps, this.options, { shutdown: instance.shutdown.signal }).then(
+    const answer = runRelay(runId, deps, this.options, control);
+    answer.then(
       (result) => this.guard(() => this.onAnswer(run, result)),
+      () => undefined,
+    );
+    return answer;
+  }
+
+  private loggerOf(instance: Instance): Logger {
+    return {
+      log: (severity, message, fields) => this.logger.log(severity, message, { instance: instance.name, ...fields }),
+    };
+  }
+
+  /**
+   * Push: a commit's kick (Eventarc) is on its way to some instance: an I/O the history completes (late, out of
+   * order), fails (the kick lost) or lets hang; on arrival it goes through the real kick() on that instance.
+   */
+  private sendKick(eventId: string): void {
+    if (this.options.pushLingerMs === undefined) return;
+    void this.scheduler
+      .io(
+        'world',
+        `kick for ${eventId}`,
+        () => this.kickArrives(eventId),
+        () => new Error('kick lost'),
+        true,
+      )
+      .catch(() => undefined);
+  }
+
+  private kickArrives(eventId: string): void {
+    const live = this.instances.filter((instance) => instance.alive && !instance.terminating);
+    const instance = live[Number(eventId.slice(1)) % Math.max(1, live.length)];
+    if (instance === undefined) return;
+    const store = new SimOutboxStore(this.db, instance.name);
+    const kicked = kick(
+      eventId,
+      {
+        doorbell: instance.doorbell,
+        wakeUps: new SimRunLease(this.db, instance.name, instance.clock),
+        clock: instance.clock,
+        logger: this.loggerOf(instance),
+        run: (runId, control) => this.runOn(instance, runId, control ?? {}),
+        newRunId: () => this.newRunId(),
+        isPending: (id) => store.isPending(id),
+        leaseTtlMs: this.options.leaseTtlMs,
+        firestoreTimeoutMs: this.options.firestoreTimeoutMs,
+      },
+      { shutdown: instance.shutdown.signal },
+    );
+    kicked.then(
+      (outcome) => this.logger.log('INFO', 'sim: kick answered', { instance: instance.name, eventId, outcome: outcome.kind }),
       (error: unknown) =>
         this.guard(() => {
-          throw new BrokenPromise('error-only-for-failed-delivery', `${runId} threw: ${String(error)}`);
+          throw new BrokenPromise('error-only-for-failed-delivery', `the kick for ${eventId} threw: ${String(error)}`);
         }),
     );
-    return `${why} ${runId} on ${instance.name}`;
   }
 
   private sigterm(instance: Instance): string | undefined {

@@ -404,6 +404,27 @@ describe('A run', () => {
       ]);
     });
 
+    it('delivers an event a page behind a whole page of poison heads and the events of their keys, and charges the poison ones', async () => {
+      // Page one (5 events): poison heads of keys 0, 1, 2, then two more of key 0; page two: a deliverable event.
+      const poison = new Set(['evt-0000', 'evt-0001', 'evt-0002']);
+      const { clock, store, router, run } = setup((event) => (poison.has(event.id) ? status(500) : ok));
+      store.seed(6, (i) => ({ orderingKey: `key-${[0, 1, 2, 0, 0, 9][i] ?? 9}` }));
+      const options = { batchSize: 5, deliveryConcurrency: 3, breakerThreshold: 3 };
+
+      // Alone, the three heads look like an outage: the circuit opens and nobody is charged.
+      expect(ran(await run(options)).summary.stoppedBy).toBe('router_failing');
+      expect(store.idsWithStatus('delivered')).toEqual([]);
+
+      await clock.advance(60_000);
+      const second = ran(await run(options));
+
+      // The run reads on past the page of events that failed before and tries the new one first.
+      expect(second.summary.stoppedBy).not.toBe('router_failing');
+      expect(store.fields('evt-0005')?.status).toBe('delivered');
+      for (const id of poison) expect(store.fields(id)?.attempts).toBe(1);
+      expect(router.posts.filter((post) => !poison.has(post.eventId)).map((post) => post.eventId)).toEqual(['evt-0005']);
+    });
+
     it('delivers the rest when the oldest events are refused with Retry-After (a crashed consumer’s claims), at the default settings', async () => {
       const { store, router, run } = setup((event) => (Number(event.id.slice(4)) < 6 ? status(503, '5') : ok));
       store.seed(106);
