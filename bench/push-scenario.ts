@@ -141,9 +141,13 @@ export async function runPushBench(env: Readonly<Record<string, string | undefin
     cells,
   };
   mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
-  const resultFile = config.quick ? 'bench/results/push-quick.json' : 'bench/results/push.json';
+  // A quick or narrowed run (BENCH_PUSH_RATES, BENCH_PUSH_MODES, BENCH_PUSH_SECONDS) is for investigating: its
+  // figures go to a file of their own, never into the docs.
+  const partial =
+    config.quick || env.BENCH_PUSH_RATES !== undefined || env.BENCH_PUSH_MODES !== undefined || env.BENCH_PUSH_SECONDS !== undefined;
+  const resultFile = partial ? 'bench/results/push-partial.json' : 'bench/results/push.json';
   writeFileSync(path.join(ROOT, resultFile), `${JSON.stringify(output, null, 2)}\n`);
-  if (!config.quick) {
+  if (!partial) {
     for (const rate of config.rates)
       writeFileSync(path.join(ROOT, `docs/push-latency-${rate}.svg`), lineChartSvg(latencyChart(cells, rate)));
     writeBetweenMarkers(
