@@ -73,7 +73,9 @@ export async function runShards(
         if (shard === undefined) return results;
         const entry = await tryShardLease(runId, shard, deps, budget, control);
         taken.push(entry);
-        if (entry.attempt?.acquired === true) results.push(await runHeld({ shard, attempt: entry.attempt }, budget));
+        if (entry.attempt?.acquired !== true) continue;
+        deps.logger.log('INFO', 'a drained shard hands its share to a free shard', { runId, shard, runBudgetMs: budget.runBudgetMs });
+        results.push(await runHeld({ shard, attempt: entry.attempt }, budget));
       }
     }),
   );

@@ -128,7 +128,7 @@ describe('One run over every shard (shard-runs)', () => {
   });
 
   it('hands a drained shard’s slot to a shard it has not tried: with SHARDS_PER_RUN=2 one run drains all four', async () => {
-    const { stores, run, put } = setup();
+    const { stores, run, put, logger } = setup();
     for (let shard = 0; shard < SHARDS; shard += 1) put(shard, `s${shard}`, shard);
 
     const result = ran(await run('run-a', 2));
@@ -141,6 +141,11 @@ describe('One run over every shard (shard-runs)', () => {
       [3, 'drained'],
     ]);
     expect(stores.map((store, shard) => store.fields(`s${shard}`)?.status)).toEqual(['delivered', 'delivered', 'delivered', 'delivered']);
+    expect(
+      logger.entries
+        .filter((entry) => entry.message === 'a drained shard hands its share to a free shard')
+        .map((entry) => entry.fields.shard),
+    ).toEqual([2, 3]);
   });
 
   it('takes no free shard once the run’s budget left is below one Firestore call’s bound', async () => {
