@@ -33,8 +33,12 @@ export interface BenchConfig {
    * the runs with Node's default heap and with the deploy's NODE_OPTIONS always happen).
    */
   readonly rssHeapMb: number;
-  /** BENCH_SHARDS: shard counts measured, comma-separated (default 1,2,4); empty skips them. */
+  /** BENCH_SHARDS: shard counts (SHARD_COUNT of one deployment) measured, comma-separated (default 1,2,4,8); empty skips them. */
   readonly shardCounts: readonly number[];
+  /** BENCH_SHARD_INSTANCES: Functions Framework instances serving that one deployment, comma-separated (default 1,2). */
+  readonly shardInstances: readonly number[];
+  /** BENCH_SHARD_ROUNDS: rounds of every shard and instance count, the figures their medians (default 3; quick 1). */
+  readonly shardRounds: number;
   /** BENCH_SHARD_LATENCY_MS: router delay during the shard runs (default 50, where one function is latency-bound). */
   readonly shardLatencyMs: number;
   /** BENCH_SEED_SHAPED_SECONDS: how long the naive relay runs per latency (default 15; quick 4). */
@@ -81,7 +85,9 @@ export function parseBenchConfig(env: Env = process.env): BenchConfig {
     rssLatencyMs: integer(env, 'BENCH_RSS_LATENCY_MS', 50, 0, 10_000),
     rssRunSeconds: integer(env, 'BENCH_RSS_RUN_SECONDS', pick(120, 20), 1, 3_000),
     rssHeapMb: integer(env, 'BENCH_RSS_HEAP_MB', 0, 0, 65_536),
-    shardCounts: integers(env, 'BENCH_SHARDS', [1, 2, 4], 1, 64),
+    shardCounts: integers(env, 'BENCH_SHARDS', [1, 2, 4, 8], 1, 64),
+    shardInstances: integers(env, 'BENCH_SHARD_INSTANCES', [1, 2], 1, 8),
+    shardRounds: integer(env, 'BENCH_SHARD_ROUNDS', pick(3, 1), 1, 20),
     shardLatencyMs: integer(env, 'BENCH_SHARD_LATENCY_MS', 50, 0, 10_000),
     seedShapedSeconds: integer(env, 'BENCH_SEED_SHAPED_SECONDS', pick(15, 4), 1, 600),
     drainTimeoutMs: integer(env, 'BENCH_DRAIN_TIMEOUT_MS', 600_000, 1_000, 3_600_000),

@@ -7,6 +7,7 @@ import type { RawSenderResult } from './raw-sender.js';
 import type { SeedResult } from './seed-outbox.js';
 import type { SourceRevision } from './source-revision.js';
 import type { SeedShapedResult } from './seed-shaped-relay.js';
+import type { ShardScalingResult } from './shard-scenario.js';
 import type { StoreCost } from './store-cost.js';
 import type { WaitingReadsResult } from './waiting-reads-scenario.js';
 
@@ -37,17 +38,6 @@ export interface ThroughputResult {
   /** relay events/s divided by raw events/s: the headline figure. */
   readonly relayToRaw: number;
   readonly relayToSeedShaped: number;
-}
-
-/** N functions, one per shard, draining one outbox together. */
-export interface ShardResult {
-  readonly shardCount: number;
-  readonly latencyMs: number;
-  readonly seed: SeedResult;
-  readonly drain: DrainResult;
-  readonly pendingAfter: number;
-  /** Aggregate events/s divided by the 1-shard figure. */
-  readonly speedup: number;
 }
 
 /** One budgeted function run against a large backlog, and the function's peak memory during it. */
@@ -143,7 +133,8 @@ export interface BenchResult {
   readonly storeCost: StoreCost | undefined;
   /** Reads per delivered event with events waiting (backoff, a parked key), next to the clean figure. */
   readonly waitingReads?: WaitingReadsResult | undefined;
-  readonly shards: readonly ShardResult[];
+  /** One deployment with 1…N shards on 1…M instances (bench/shard-scenario.ts); undefined when not measured. */
+  readonly shardScaling?: ShardScalingResult | undefined;
   readonly peakMemory: PeakMemoryResult | undefined;
   readonly targets: readonly TargetVerdict[];
   readonly durationMs: number;

@@ -214,7 +214,7 @@ async function measure(cell: Cell, config: Settings, db: Firestore, emulatorHost
  * a first run without this). Firestore serves the pending query from an index, whatever the delivered
  * documents; removing them keeps the emulator's collection at the size of the pending set the index would read.
  */
-async function purgeDelivered(db: Firestore, outbox: string, stop: AbortSignal): Promise<void> {
+export async function purgeDelivered(db: Firestore, outbox: string, stop: AbortSignal): Promise<void> {
   while (!stop.aborted) {
     await new Promise((resolve) => setTimeout(resolve, PURGE_EVERY_MS));
     for (;;) {
@@ -229,7 +229,7 @@ async function purgeDelivered(db: Firestore, outbox: string, stop: AbortSignal):
 }
 
 /** Commits events at a steady rate, TICK_MS apart, as the producer API does (server createdAt, sequence); returns each one's commit start. */
-async function produce(db: Firestore, outbox: string, eventsPerSecond: number, forMs: number): Promise<Map<string, number>> {
+export async function produce(db: Firestore, outbox: string, eventsPerSecond: number, forMs: number): Promise<Map<string, number>> {
   const committed = new Map<string, number>();
   const startedAt = performance.now();
   let next = 0;
@@ -260,7 +260,12 @@ async function produce(db: Firestore, outbox: string, eventsPerSecond: number, f
 }
 
 /** A loopback router answering 200 at once and noting when each event's first POST arrived. */
-async function startArrivalRouter(): Promise<{ url: string; arrivals: Map<string, number>; posts(): number; close(): Promise<void> }> {
+export async function startArrivalRouter(): Promise<{
+  url: string;
+  arrivals: Map<string, number>;
+  posts(): number;
+  close(): Promise<void>;
+}> {
   const arrivals = new Map<string, number>();
   let posts = 0;
   const sockets = new Set<Socket>();
@@ -294,7 +299,7 @@ async function startArrivalRouter(): Promise<{ url: string; arrivals: Map<string
 }
 
 /** Nearest rank. */
-function percentile(sorted: readonly number[], p: number): number {
+export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? 0;
 }

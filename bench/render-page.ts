@@ -3,6 +3,8 @@
  * measuring anything (after a change to how the tables are laid out, or after another scenario's result file
  * changed: its headline entries are merged in again, and latest.json is rewritten with them).
  *
+ * The shards section comes from bench/results/only-shards.json when latest.json has no shard measurement.
+ *
  * `node bench/render-page.ts <result.json> <section>…`: writes only the named sections from the result of a
  * partial run (e.g. `BENCH_OUTPUT=bench/results/domain.json` with only the CPU rounds, then `domain`), leaving
  * the others and latest.json as they are.
@@ -14,6 +16,8 @@ const { fileURLToPath, pathToFileURL } = await import('node:url');
 const { reportSections } = await import('./report-table.js');
 const { writeBenchSections } = await import('./performance-page.js');
 const { mergedHeadline } = await import('./headline.js');
+const { writeShardChart } = await import('./shard-chart.js');
+const shardChart = new URL('../docs/shards.svg', import.meta.url).pathname;
 type Result = Parameters<typeof reportSections>[0];
 const [fileArgument, ...only] = process.argv.slice(2);
 const page = new URL('../docs/performance.md', import.meta.url).pathname;
@@ -21,6 +25,7 @@ if (fileArgument !== undefined) {
   if (only.length === 0) throw new Error('name the sections to write from a partial result, e.g. `domain`');
   const partial = JSON.parse(await readFile(path.resolve(fileArgument), 'utf8')) as Result;
   const names = await writeBenchSections(page, reportSections(partial), only);
+  if (only.includes('shards') && partial.shardScaling !== undefined) await writeShardChart(partial.shardScaling, shardChart);
   process.stdout.write(`docs/performance.md: wrote ${names.join(', ')} from ${pathToFileURL(path.resolve(fileArgument)).pathname}\n`);
 } else {
   const resultFile = new URL('./results/latest.json', import.meta.url);
@@ -28,6 +33,11 @@ if (fileArgument !== undefined) {
   const own = Object.fromEntries(Object.entries(stored.headline).filter(([, entry]) => entry.source === undefined));
   const result: Result = { ...stored, headline: await mergedHeadline(own, fileURLToPath(new URL('..', import.meta.url))) };
   await writeFile(resultFile, `${JSON.stringify(result, null, 2)}\n`);
-  const names = await writeBenchSections(page, reportSections(result));
+  // The shard measurement may come from its own run (BENCH_ONLY=shards): its result file fills in what latest.json lacks.
+  const shardsFile = new URL('./results/only-shards.json', import.meta.url);
+  const shardScaling =
+    result.shardScaling ?? (JSON.parse(await readFile(shardsFile, 'utf8').catch(() => '{}')) as Partial<Result>).shardScaling;
+  const names = await writeBenchSections(page, reportSections({ ...result, shardScaling }));
+  if (shardScaling !== undefined) await writeShardChart(shardScaling, shardChart);
   process.stdout.write(`bench/results/latest.json: headline merged again; docs/performance.md: wrote ${names.join(', ')}\n`);
 }

@@ -1,6 +1,7 @@
 import type { WaitingReadsResult, WaitingReadsVariant } from './waiting-reads-scenario.js';
 import type { BenchResult } from './bench-result.js';
 import type { Headline } from './headline.js';
+import { shardSection } from './shard-report.js';
 import { sizingTable } from './sizing.js';
 
 const MIB = 2 ** 20;
@@ -188,30 +189,8 @@ export function reportSections(result: BenchResult): Record<string, string> {
     ].join('\n');
   }
   if (result.waitingReads !== undefined) sections['waiting-reads'] = waitingReadsTable(result.waitingReads).join('\n');
-  if (result.shards.length > 0) {
-    sections.shards = [
-      `Scale-out, ${config.events.toLocaleString('en-US')} pending events, router latency ${config.shardLatencyMs} ms, DELIVERY_CONCURRENCY=${config.concurrency} per function:`,
-      '',
-      ...table(
-        [
-          'shards (functions)',
-          'aggregate events/s',
-          'speed-up vs 1',
-          'per shard: delivered / events/s',
-          'CPU busy: functions + emulator',
-          'peak RSS per function',
-        ],
-        result.shards.map((s) => [
-          String(s.shardCount),
-          rate(s.drain.eventsPerSecond),
-          `${s.speedup.toFixed(2)} ×`,
-          s.drain.shards.map((shard) => `${shard.delivered} / ${rate(shard.delivered / (shard.ms / 1000))}`).join(', '),
-          `${((s.drain.cpu.functionsSeconds + s.drain.cpu.emulatorSeconds) / s.drain.cpu.wallSeconds).toFixed(2)} of ${result.machine.cores} cores`,
-          s.drain.shards.map((shard) => mib(shard.peakRssBytes)).join(', '),
-        ]),
-      ),
-    ].join('\n');
-  }
+  const shards = shardSection(result);
+  if (shards !== undefined) sections.shards = shards;
   if (result.peakMemory !== undefined) {
     const peak = result.peakMemory;
     sections.memory = [

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseBenchConfig, type BenchScenario } from './bench-config.js';
-import type { BenchResult, CpuResult, PeakMemoryResult, ShardResult, ThroughputResult } from './bench-result.js';
+import type { BenchResult, CpuResult, PeakMemoryResult, ThroughputResult } from './bench-result.js';
 import { openEmulatorSession } from './emulator-session.js';
 import { describeMachine } from './machine.js';
 import { formatReport, reportSections } from './report-table.js';
@@ -14,7 +14,8 @@ import { mergedHeadline, ownHeadline } from './headline.js';
 import { writeBenchSections } from './performance-page.js';
 import { measurePeakMemory } from './memory-scenario.js';
 import type { ScenarioContext } from './scenario-context.js';
-import { measureShards } from './shard-scenario.js';
+import { measureShardScaling, type ShardScalingResult } from './shard-scenario.js';
+import { writeShardChart } from './shard-chart.js';
 import { readSourceRevision } from './source-revision.js';
 import { measureThroughput } from './throughput-scenario.js';
 import type { StoreCost } from './store-cost.js';
@@ -24,6 +25,7 @@ import { measureWaitingReads, type WaitingReadsResult } from './waiting-reads-sc
 const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DEFAULT_OUTPUT = path.join(PROJECT_ROOT, 'bench', 'results', 'latest.json');
 const PERFORMANCE_PAGE = path.join(PROJECT_ROOT, 'docs', 'performance.md');
+const SHARD_CHART = path.join(PROJECT_ROOT, 'docs', 'shards.svg');
 
 /**
  * Runs every measurement in turn on one emulator, prints the tables and writes the JSON result; answers the
@@ -54,7 +56,7 @@ export async function runBench(env: Readonly<Record<string, string | undefined>>
   const context: ScenarioContext = { config, session, projectRoot, relayEnv, progress };
   let cpu: CpuResult | undefined;
   const throughput: ThroughputResult[] = [];
-  const shards: ShardResult[] = [];
+  let shardScaling: ShardScalingResult | undefined;
   let storeCost: StoreCost | undefined;
   let waitingReads: WaitingReadsResult | undefined;
   let peakMemory: PeakMemoryResult | undefined;
@@ -76,12 +78,11 @@ export async function runBench(env: Readonly<Record<string, string | undefined>>
       progress('Firestore reads per delivered event with events waiting (backoff, a parked key), runs a minute apart');
       waitingReads = await orSkip(progress, 'reads with events waiting', () => measureWaitingReads(context));
     }
-    for (const shardCount of runs('shards') ? config.shardCounts : []) {
-      progress(`${shardCount} shard(s) at router latency ${config.shardLatencyMs} ms`);
-      const shard = await orSkip(progress, `${shardCount} shard(s)`, () =>
-        measureShards(context, shardCount, shards.find((result) => result.shardCount === 1)?.drain.eventsPerSecond),
+    if (runs('shards') && config.shardCounts.length > 0) {
+      progress(
+        `one deployment with ${config.shardCounts.join(', ')} shards on ${config.shardInstances.join(', ')} instance(s), router latency ${config.shardLatencyMs} ms, ${config.shardRounds} round(s)`,
       );
-      if (shard !== undefined) shards.push(shard);
+      shardScaling = await orSkip(progress, 'shards', () => measureShardScaling(context));
     }
     if (config.rssEvents > 0 && runs('memory')) {
       progress(`peak memory with ${config.rssEvents} pending`);
@@ -102,7 +103,7 @@ export async function runBench(env: Readonly<Record<string, string | undefined>>
     throughput,
     storeCost,
     waitingReads,
-    shards,
+    shardScaling,
     peakMemory,
   };
   const result: BenchResult = {
@@ -120,6 +121,7 @@ export async function runBench(env: Readonly<Record<string, string | undefined>>
   // goes into this checkout's performance page.
   const writesPage = !config.quick && config.functionRoot === undefined && config.outputFile === undefined;
   if (writesPage) await writeBenchSections(PERFORMANCE_PAGE, reportSections(result), config.only.length === 0 ? undefined : config.only);
+  if (writesPage && shardScaling !== undefined) await writeShardChart(shardScaling, SHARD_CHART);
   process.stdout.write(
     `\n${formatReport(result)}\n\nResult written to ${path.relative(process.cwd(), outputFile)}` +
       `${writesPage ? ` and ${path.relative(process.cwd(), PERFORMANCE_PAGE)}` : ''} (${(result.durationMs / 1000).toFixed(0)} s).\n`,

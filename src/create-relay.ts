@@ -7,7 +7,7 @@ import { FirestoreRunLease } from './adapters/firestore-run-lease.js';
 import { createRouterAuth } from './adapters/router-auth.js';
 import { systemClock } from './adapters/system-clock.js';
 import { DEFAULT_TELEMETRY_FLUSH_TIMEOUT_MS, shardsDrained, type Config } from './config.js';
-import type { Clock, Logger, OutboxStore, RouterClient, RunLease } from './core/ports.js';
+import type { Clock, LeaseWakeUps, Logger, OutboxStore, RouterClient, RunLease } from './core/ports.js';
 import { Doorbell, armingDoorbell } from './core/doorbell.js';
 import { kick, type KickOutcome } from './core/kick-runs.js';
 import type { PushPorts } from './core/linger.js';
@@ -27,6 +27,8 @@ export interface RelaySeams {
   readonly wrapStore?: (store: OutboxStore) => OutboxStore;
   /** Wraps the Firestore lease, e.g. to inject a fault at one of its calls. */
   readonly wrapLease?: (lease: RunLease) => RunLease;
+  /** Wraps push's wake-ups on the lease (PUSH_LINGER_MS), e.g. for the benchmark to count their Firestore calls. */
+  readonly wrapWakeUps?: (wakeUps: LeaseWakeUps) => LeaseWakeUps;
   /** Replaces the axios client (the benchmark's raw sender, a test's in-memory router). */
   readonly router?: RouterClient;
   /** Replaces the telemetry OTEL_EXPORTER_OTLP_ENDPOINT would load (a test's own, or NO_TELEMETRY). */
@@ -80,7 +82,8 @@ export function createRelay(config: Readonly<Config>, seams: RelaySeams = {}): R
         now,
       });
       const wrappedLease: RunLease = seams.wrapLease?.(lease) ?? lease;
-      const push: PushPorts | undefined = config.pushLingerMs > 0 ? { doorbell: new Doorbell(), wakeUps: lease } : undefined;
+      const push: PushPorts | undefined =
+        config.pushLingerMs > 0 ? { doorbell: new Doorbell(), wakeUps: seams.wrapWakeUps?.(lease) ?? lease } : undefined;
       ports = {
         store: seams.wrapStore?.(store) ?? store,
         lease: push === undefined ? wrappedLease : armingDoorbell(wrappedLease, push.doorbell),

@@ -26,14 +26,15 @@ export interface AcquisitionContext extends StepContext {
 
 /**
  * The run's first step: the lease, or why not. A SIGTERM while it waits (for Firestore, or for a following run to
- * hand over) answers at once with nothing POSTed; a lease that arrives after that is released, not kept.
+ * hand over) answers at once with nothing POSTed; a lease that arrives after that, or after FIRESTORE_TIMEOUT_MS
+ * gave up on it, is released, not kept.
  */
 export async function acquireRunLease(context: AcquisitionContext): Promise<Acquisition> {
   const { stopped, log } = context;
   const acquiring = takeLease(context);
   const read = await untilStopped(settledRead(acquiring), stopped);
   if (read === undefined) {
-    void acquiring.then((late) => (late.acquired ? context.lease.release(late.lease) : undefined)).catch(() => undefined);
+    releaseWhenTaken(acquiring, context.lease);
     const message = 'the instance is shutting down (SIGTERM) before the run took its lease. Nothing was POSTed.';
     log('WARNING', 'run not started', { error: message });
     return { kind: 'not_started', error: message };
@@ -53,8 +54,22 @@ export async function acquireRunLease(context: AcquisitionContext): Promise<Acqu
 }
 
 async function takeLease(context: AcquisitionContext): Promise<LeaseAttempt> {
-  const attempt = await context.bounded(context.lease.acquire(context.runId, context.ttlMs), 'acquiring the run lease');
+  const taking = context.lease.acquire(context.runId, context.ttlMs);
+  let attempt: LeaseAttempt;
+  try {
+    attempt = await context.bounded(taking, 'acquiring the run lease');
+  } catch (error) {
+    // The run does not start; a lease that lands after its deadline is released, so no run is kept from it
+    // until it lapses, and no kick folds into a run that does not exist (push: doorbell.ts).
+    releaseWhenTaken(taking, context.lease);
+    throw error;
+  }
   return !attempt.acquired && context.askFollower ? takeOverFromFollower(context, attempt) : attempt;
+}
+
+/** Releases the lease `taking` brings, if it brings one, whenever it does; nothing to do otherwise. */
+function releaseWhenTaken(taking: Promise<LeaseAttempt>, lease: RunLease): void {
+  void taking.then((late) => (late.acquired ? lease.release(late.lease) : undefined)).catch(() => undefined);
 }
 
 /**

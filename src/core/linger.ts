@@ -69,14 +69,17 @@ export async function lingerForKicks(context: LingerContext): Promise<LingerEnd>
   try {
     while (!stopped.aborted) {
       const nowMs = clock.now();
+      // What was delivered is recorded every interval, kicks or not: kicks that never pause would otherwise
+      // starve the read below, and the outcomes would wait for a full checkpoint (BATCH_SIZE) or the run's end.
+      if (nowMs >= nextReadAtMs) context.checkpoint();
       if (kicked && nowMs < context.untilMs) {
         kicked = false;
         wake = new AbortController();
         quietAtMs = Math.min(nowMs + context.lingerMs, context.untilMs);
+        if (nowMs >= nextReadAtMs) nextReadAtMs = nowMs + LINGER_READ_INTERVAL_MS;
         await context.readNew();
       } else if (nowMs >= nextReadAtMs && nowMs < quietAtMs) {
         nextReadAtMs = nowMs + LINGER_READ_INTERVAL_MS;
-        context.checkpoint();
         await context.readNew();
       } else if (nowMs >= quietAtMs) {
         const closed = await closeLease(context, () => kicked);

@@ -1,105 +1,35 @@
-import { execFileSync, spawn } from 'node:child_process';
 import http from 'node:http';
-import path from 'node:path';
 import type { Firestore } from '@google-cloud/firestore';
 import { createFirestore } from '../../src/adapters/firestore-client.js';
 import { freeLoopbackPort } from '../../tools/local/firestore-emulator.js';
+import { startTriggerEmulatorProcess, type TriggerEmulatorProcess } from '../../tools/local/trigger-emulator.js';
 
-/** A Firestore emulator that fires Eventarc triggers at a function on loopback, as push on commit needs. */
-export interface TriggerEmulator {
-  /** host:port of the emulator, for FIRESTORE_EMULATOR_HOST. */
-  readonly host: string;
-  readonly project: string;
+/** The trigger emulator (tools/local/trigger-emulator.ts) with a Firestore client of its own. */
+export interface TriggerEmulator extends TriggerEmulatorProcess {
   /** A client of this emulator (not the tier's). */
   readonly db: Firestore;
-  /** Registers a trigger: every document created in `collection` is POSTed to the functions host. */
-  registerTrigger(triggerId: string, collection: string, eventType?: string): Promise<void>;
-  /** The emulator's last output, for a failing spec's message. */
-  output(): string;
-  stop(): Promise<void>;
 }
 
-/**
- * Starts the Google Cloud CLI's cloud_firestore_emulator start script directly: `gcloud emulators firestore start`
- * does not pass --functions_emulator, which makes the emulator POST each matching write to
- * http://FUNCTIONS_HOST/functions/projects/{project}/triggers/{id} as a binary-mode CloudEvent.
- */
+/** Starts an emulator firing Eventarc triggers at `functionsHost` (tools/local/trigger-emulator.ts). */
 export async function startTriggerEmulator(functionsHost: string, project = 'demo-push'): Promise<TriggerEmulator> {
-  const sdkRoot = execFileSync('gcloud', ['info', '--format=value(installation.sdk_root)'], { encoding: 'utf8' }).trim();
-  const script = path.join(sdkRoot, 'platform', 'cloud-firestore-emulator', 'cloud_firestore_emulator');
-  const port = await freeLoopbackPort();
-  const host = `127.0.0.1:${port}`;
-  const child = spawn(script, ['start', '--host=127.0.0.1', `--port=${port}`, `--functions_emulator=${functionsHost}`], {
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  child.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const pid = child.pid;
-  if (pid === undefined) throw new Error('the emulator did not start');
-  const stop = async (): Promise<void> => {
-    try {
-      process.kill(-pid, 'SIGTERM');
-    } catch {
-      return;
-    }
-    const killed = setTimeout(() => {
-      try {
-        process.kill(-pid, 'SIGKILL');
-      } catch {
-        // gone already
-      }
-    }, 3_000);
-    await exited;
-    clearTimeout(killed);
-  };
-  const startedAt = Date.now();
-  while (!(await answers(host))) {
-    if (Date.now() - startedAt > 90_000 || child.exitCode !== null) {
-      await stop();
-      throw new Error(`the trigger emulator did not start: ${output.join('').slice(-2000)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  const emulator = await startTriggerEmulatorProcess(functionsHost, project);
   let client: Firestore | undefined;
   return {
-    host,
-    project,
+    host: emulator.host,
+    project: emulator.project,
+    pid: emulator.pid,
     // Made on first use: the caller first points FIRESTORE_EMULATOR_HOST here, which the client prefers to `host`.
     get db() {
-      client ??= createFirestore({ projectId: project, firestoreEmulatorHost: host });
+      client ??= createFirestore({ projectId: project, firestoreEmulatorHost: emulator.host });
       return client;
     },
-    async registerTrigger(triggerId, collection, eventType = 'google.cloud.firestore.document.v1.created') {
-      const body = JSON.stringify({
-        eventType,
-        database: '(default)',
-        namespace: '(default)',
-        document: { value: `${collection}/{id}`, matchType: 'PATH_PATTERN' },
-      });
-      const url = `http://${host}/emulator/v1/projects/${project}/eventarcTrigger?eventarcTriggerId=${triggerId}`;
-      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-      if (!response.ok) throw new Error(`registering the trigger failed: ${response.status} ${await response.text()}`);
-    },
-    output: () => output.join('').slice(-3000),
+    registerTrigger: (triggerId, collection, eventType) => emulator.registerTrigger(triggerId, collection, eventType),
+    output: () => emulator.output(),
     async stop() {
       await client?.terminate();
-      await stop();
+      await emulator.stop();
     },
   };
-}
-
-async function answers(host: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const request = http.get(`http://${host}/`, { timeout: 1000 }, (response) => {
-      response.resume();
-      resolve(true);
-    });
-    request.once('timeout', () => request.destroy());
-    request.once('error', () => resolve(false));
-  });
 }
 
 /** One kick as the function answered it. */

@@ -13,7 +13,10 @@ const LINGER_MS = 1_000;
 const OPTIONS: RelayOptions = { ...UNIT_RELAY_OPTIONS, pushLingerMs: LINGER_MS };
 
 /** One outbox and lease; instances of the function, each with its own doorbell, kick it as Eventarc would. */
-function world(script: (event: OutboxEvent, nth: number) => MemoryAnswer = () => ({ afterMs: 10, answer: ok })) {
+function world(
+  script: (event: OutboxEvent, nth: number) => MemoryAnswer = () => ({ afterMs: 10, answer: ok }),
+  options: RelayOptions = OPTIONS,
+) {
   const clock = new VirtualClock();
   const lease = new MemoryRunLease(() => clock.now());
   const store = new MemoryOutboxStore(lease);
@@ -35,7 +38,7 @@ function world(script: (event: OutboxEvent, nth: number) => MemoryAnswer = () =>
       push: { doorbell, wakeUps: lease },
     };
     const run = async (runId: string): Promise<RunResult> => {
-      const result = await runRelay(runId, deps, OPTIONS);
+      const result = await runRelay(runId, deps, options);
       results.push(result);
       return result;
     };
@@ -135,6 +138,46 @@ describe('Push on commit: kicks folding into a run (kick-runs.ts, linger.ts, doo
     const posted = router.posts.find((p) => p.eventId === 'e-1')?.at ?? Infinity;
     expect(posted - startedAt).toBeGreaterThanOrEqual(3_000);
     expect(posted - startedAt).toBeLessThan(3_000 + 500);
+  });
+
+  it('leaves no doorbell armed by a lease taken after its run gave up (Firestore hung): the next kick runs and delivers both events', async () => {
+    const { clock, lease, store, instance, commitAndKick, ranRuns } = world();
+    // The first acquire lands only after FIRESTORE_TIMEOUT_MS: its run answers lease_unavailable, as on a frozen Firestore.
+    const acquire = lease.acquire.bind(lease);
+    let acquires = 0;
+    lease.acquire = async (owner, ttlMs) => {
+      acquires += 1;
+      if (acquires === 1) await clock.sleep(OPTIONS.firestoreTimeoutMs + 500);
+      return acquire(owner, ttlMs);
+    };
+    const kickHere = instance();
+
+    const first = await clock.run(commitAndKick(0, 'e-0', kickHere));
+    const second = await clock.run(commitAndKick(OPTIONS.firestoreTimeoutMs + 1_000, 'e-1', kickHere));
+
+    expect(first).toMatchObject({ kind: 'ran', result: { kind: 'not_started' } });
+    expect(second.kind).toBe('ran');
+    expect(ranRuns().map((r) => r.summary.delivered)).toEqual([2]);
+    expect(store.documents.get('e-1')?.fields.status).toBe('delivered');
+  });
+
+  it('records what it delivered every second while kicks never pause, not only at a full checkpoint or its end', async () => {
+    const { clock, store, instance, commitAndKick } = world(undefined, { ...OPTIONS, checkpointSize: 1_000 });
+    // Each read takes 150 ms and a kick comes every 100 ms: every read ends with a kick waiting.
+    const fetchPending = store.fetchPending.bind(store);
+    store.fetchPending = async (...page) => {
+      await clock.sleep(150);
+      return fetchPending(...page);
+    };
+    const kickHere = instance();
+    const kicks = Array.from({ length: 60 }, (_, i) => commitAndKick(i * 100, `e-${String(i).padStart(2, '0')}`, kickHere, `k-${i % 5}`));
+    await clock.advance(4_000);
+
+    const recordedBy4s = store.idsWithStatus('delivered').length;
+    await clock.run(Promise.all(kicks));
+
+    expect(recordedBy4s).toBeGreaterThanOrEqual(10);
+    expect(store.idsWithStatus('delivered')).toHaveLength(60);
   });
 
   it('costs one read and no run for a kick whose event a run already delivered', async () => {
