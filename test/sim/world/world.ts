@@ -290,6 +290,10 @@ export class World implements WorldFacts {
     if (this.followProbe !== undefined || this.options.followMs <= 0 || this.options.pushLingerMs !== undefined) return;
     const run = this.runs.find((candidate) => this.following(candidate));
     if (run === undefined) return;
+    // A call of its instance that hung before the healing may hold the run's next read for FIRESTORE_TIMEOUT_MS:
+    // the bound is for a run whose reads answer.
+    const instance = this.instances.find((candidate) => candidate.runs.includes(run));
+    if (instance === undefined || this.scheduler.hung.some((io) => io.owner === instance.name)) return;
     const id = this.nextId();
     this.events.set(id, { id, key: undefined, order: this.counter });
     this.db.put(id, {
