@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { deployCpu, readDeployProfile } from '../../../bench/deploy-profile.js';
 
 const root = process.cwd();
