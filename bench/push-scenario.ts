@@ -285,7 +285,13 @@ async function measureCell(mode: PushBenchMode, eventsPerSecond: number, config:
   return {
     ...cell,
     monthly: monthlyCost(
-      { seconds: measuredSeconds, requests: ticks.length + kicks.length, busySeconds: busy.seconds(), firestoreReads, firestoreWrites },
+      {
+        seconds: measuredSeconds,
+        requests: ticks.length + (mode === 'push' ? committed.size : 0),
+        busySeconds: busy.seconds(),
+        firestoreReads,
+        firestoreWrites,
+      },
       SHAPES[mode],
     ),
   };
@@ -363,7 +369,7 @@ function pushTables(date: string, config: Settings, load: readonly number[], cel
     '| --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --- |',
     ...latencyRows,
     '',
-    `Per 30-day month at that rate (bench/push-cost.ts): requests are Scheduler runs and kicks; instance-seconds are the time at least one request was in flight (request-based billing); prices: $${PRICES.perMillionRequests} per million requests, $${PRICES.perVcpuSecond} per vCPU-second, $${PRICES.perGibSecond} per GiB-second (256 MiB), $${PRICES.perHundredThousandReads} per 100k reads and $${PRICES.perHundredThousandWrites} per 100k writes; free tiers left out.`,
+    `Per 30-day month at that rate (bench/push-cost.ts): requests are Scheduler runs and, for push, one kick per committed event (Eventarc delivers one per document; the emulator's serial delivery answers fewer within the cell); instance-seconds are the time at least one request was in flight (request-based billing); prices: $${PRICES.perMillionRequests} per million requests, $${PRICES.perVcpuSecond} per vCPU-second, $${PRICES.perGibSecond} per GiB-second (256 MiB), $${PRICES.perHundredThousandReads} per 100k reads and $${PRICES.perHundredThousandWrites} per 100k writes; free tiers left out.`,
     '',
     '| Mode | Events/s | Requests / month | Instance-s / month | vCPU | Requests $ | Instance $ | Firestore $ | Total $ / month |',
     '| --- | --: | --: | --: | --: | --: | --: | --: | --: |',

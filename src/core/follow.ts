@@ -32,7 +32,7 @@ export interface FollowContext {
   /** Marks the lease as following and watches it for a newer run's hand-over request. */
   readonly announce: (onHandover: () => void) => Promise<Unsubscribe>;
   /** Reads again (on, or from the start: pending-pages.ts) and delivers what the run has not handed out yet. */
-  readonly readNew: () => Promise<void>;
+  readonly readNew: () => Promise<unknown>;
   /** Starts writing the outcomes buffered so far (a checkpoint not yet full). */
   readonly checkpoint: () => void;
   readonly log: (severity: Parameters<Logger['log']>[0], message: string, fields?: Readonly<Record<string, unknown>>) => void;

@@ -35,16 +35,16 @@ export interface LingerContext {
   readonly push: PushPorts;
   /** Closes the lease (LeaseWakeUps.close), bounded by the run. */
   readonly close: () => Promise<'closed' | 'woken'>;
-  /** Reads on (pending-pages.ts) and delivers what the run has not handed out yet. */
-  readonly readNew: () => Promise<void>;
+  /** Reads on (pending-pages.ts) and delivers what the run has not handed out yet; answers how many it found. */
+  readonly readNew: () => Promise<number>;
   /** Starts writing the outcomes buffered so far. */
   readonly checkpoint: () => void;
   readonly log: (severity: Parameters<Logger['log']>[0], message: string, fields?: Readonly<Record<string, unknown>>) => void;
 }
 
 /**
- * Push on commit: a drained run stays PUSH_LINGER_MS after its last kick, so the kicks of a burst fold into it,
- * and reads on at each one. Kicks to this instance ring the doorbell (no Firestore call); kicks elsewhere leave a
+ * Push on commit: a drained run stays PUSH_LINGER_MS after its last kick, or the last new event its reads found,
+ * so the kicks of a burst fold into it, and reads on at each one. Kicks to this instance ring the doorbell (no Firestore call); kicks elsewhere leave a
  * wake-up on the lease. Before it lets go the run closes the lease under its version: a wake-up that landed first
  * makes it read on again; one that comes after finds the lease closing, and its kick runs once the lease is free.
  * So no event committed while a run ends waits for the next Scheduler run.
@@ -66,6 +66,7 @@ export async function lingerForKicks(context: LingerContext): Promise<LingerEnd>
   );
   let quietAtMs = Math.min(clock.now() + context.lingerMs, context.untilMs);
   let nextReadAtMs = clock.now() + LINGER_READ_INTERVAL_MS;
+  let lookedLast = false;
   try {
     while (!stopped.aborted) {
       const nowMs = clock.now();
@@ -74,13 +75,20 @@ export async function lingerForKicks(context: LingerContext): Promise<LingerEnd>
       if (nowMs >= nextReadAtMs) context.checkpoint();
       if (kicked && nowMs < context.untilMs) {
         kicked = false;
+        lookedLast = false;
         wake = new AbortController();
         quietAtMs = Math.min(nowMs + context.lingerMs, context.untilMs);
         if (nowMs >= nextReadAtMs) nextReadAtMs = nowMs + LINGER_READ_INTERVAL_MS;
         await context.readNew();
-      } else if (nowMs >= nextReadAtMs && nowMs < quietAtMs) {
+      } else if ((nowMs >= nextReadAtMs && nowMs < quietAtMs) || (nowMs >= quietAtMs && !lookedLast && nowMs < context.untilMs)) {
+        // Every interval, and once more before letting go: new events found without their kicks (late, lost, or
+        // queued behind others at Eventarc) keep the run PUSH_LINGER_MS longer, so a burst stays one run.
         nextReadAtMs = nowMs + LINGER_READ_INTERVAL_MS;
-        await context.readNew();
+        lookedLast = nowMs >= quietAtMs;
+        if ((await context.readNew()) > 0) {
+          quietAtMs = Math.min(clock.now() + context.lingerMs, context.untilMs);
+          lookedLast = false;
+        }
       } else if (nowMs >= quietAtMs) {
         const closed = await closeLease(context, () => kicked);
         if (closed !== 'woken') return nowMs >= context.untilMs ? 'budget_spent' : 'quiet';

@@ -301,7 +301,7 @@ class RelayRun {
   /**
    * FOLLOW_MS: a drained run keeps delivering events as they are committed (follow.ts), each read through
    * deliverPending, until FOLLOW_MS or the budget is spent, the run stops, or a newer run asks for the lease.
-   * Push (PUSH_LINGER_MS): it stays that long after its last kick instead (linger.ts).
+   * Push (PUSH_LINGER_MS): it stays that long after its last kick or new event instead (linger.ts).
    */
   private async follow(): Promise<void> {
     if (this.run.stopping.signal.aborted || !this.pages.done) return;
@@ -309,16 +309,16 @@ class RelayRun {
     const reading = {
       clock,
       stopped: this.run.stopping.signal,
-      readNew: async () => {
+      readNew: async (fetched = this.run.counts.fetched) => {
         this.pages.restart(clock.now());
-        await this.deliverPending();
+        return this.deliverPending().then(() => this.run.counts.fetched - fetched);
       },
       checkpoint: () => this.checkpointer.checkpoint(),
       log: (...entry: Parameters<RelayRun['log']>) => this.log(...entry),
     };
-    const lingerMs = this.options.pushLingerMs ?? 0;
+    const [lingerMs, untilMs] = [this.options.pushLingerMs ?? 0, this.run.deadlineMs];
     const close = () => this.bounded((push as PushPorts).wakeUps.close(this.lease), 'closing the run lease');
-    if (push !== undefined && lingerMs > 0) await lingerForKicks({ ...reading, push, lingerMs, untilMs: this.run.deadlineMs, close });
+    if (push !== undefined && lingerMs > 0) await lingerForKicks({ ...reading, push, lingerMs, untilMs, close });
     if (this.options.followMs <= 0 || push !== undefined) return;
     await followNewEvents({
       ...reading,

@@ -180,6 +180,29 @@ describe('Push on commit: kicks folding into a run (kick-runs.ts, linger.ts, doo
     expect(store.idsWithStatus('delivered')).toHaveLength(60);
   });
 
+  it('stays PUSH_LINGER_MS after the last new event its reads found, when kicks are late or lost: a burst is one run', async () => {
+    const { clock, store, instance, commitAndKick, ranRuns, startedAt } = world();
+    const first = commitAndKick(0, 'e-00', instance());
+    // Then an event every 400 ms for 4 s whose kick never comes (lost, or queued behind others at the emulator).
+    const unkicked = Array.from({ length: 10 }, (_, i) =>
+      clock.sleep(startedAt + 400 * (i + 1) - clock.now()).then(() =>
+        store.put(`e-${String(i + 1).padStart(2, '0')}`, {
+          type: 'order.created',
+          data: {},
+          createdAt: Instant.fromMillis(clock.now()),
+          status: 'pending',
+          orderingKey: 'k',
+        }),
+      ),
+    );
+
+    await clock.run(Promise.all([first, ...unkicked]));
+
+    expect(ranRuns()).toHaveLength(1);
+    expect(ranRuns()[0]?.summary.delivered).toBe(11);
+    expect(store.idsWithStatus('pending')).toEqual([]);
+  });
+
   it('costs one read and no run for a kick whose event a run already delivered', async () => {
     const { clock, store, lease, instance, ranRuns, reads } = world();
     store.put('done', { type: 'order.created', data: {}, createdAt: Instant.fromMillis(clock.now()), status: 'delivered' });
