@@ -33,7 +33,9 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
 }
 
 /** The shards section of docs/performance.md: the measured scaling, the chart, Firestore per event, and the sizing table. */
-export function shardSection(result: Pick<BenchResult, 'shardScaling' | 'machine' | 'date' | 'deploy'>): string | undefined {
+export function shardSection(
+  result: Pick<BenchResult, 'shardScaling' | 'machine' | 'date' | 'deploy'> & Partial<Pick<BenchResult, 'cpu'>>,
+): string | undefined {
   const scaling = result.shardScaling;
   if (scaling === undefined || scaling.rounds.length === 0) return undefined;
   // The medians are computed again from the rounds, so a change to how they are taken applies to stored results too.
@@ -101,7 +103,7 @@ export function shardSection(result: Pick<BenchResult, 'shardScaling' | 'machine
     '',
     ...costLines(scaling.cost),
     '',
-    ...sizingLines(scaling, points, result.deploy.cpu),
+    ...sizingLines(scaling, points, result.deploy.cpu, result.cpu?.functionCpuMsPerEvent),
   ].join('\n');
 }
 
@@ -205,9 +207,22 @@ export function instanceEventsPerSecond(
   return Math.min(cpuBoundEventsPerSecond(vcpu, measure.cpuMsPerEvent), byLatency);
 }
 
-function sizingLines(scaling: ShardScalingResult, points: readonly ShardPoint[], deployVcpu: number): string[] {
+/**
+ * The sizing table. Its CPU per event is the CPU measurement's (a busy instance, router answering at once) when the
+ * result has one: an instance held to a few POSTs in flight spends its fixed costs (lease, timers) on few events.
+ */
+function sizingLines(
+  scaling: ShardScalingResult,
+  points: readonly ShardPoint[],
+  deployVcpu: number,
+  busyCpuMsPerEvent: number | undefined,
+): string[] {
   const oneInstance = points.filter((point) => point.instances === Math.min(...points.map((p) => p.instances)));
-  const cpuMsPerEvent = Math.max(...oneInstance.map((point) => point.functionCpuMsPerEvent));
+  const cpuMsPerEvent = busyCpuMsPerEvent ?? Math.max(...oneInstance.map((point) => point.functionCpuMsPerEvent));
+  const cpuSource =
+    busyCpuMsPerEvent === undefined
+      ? `the largest function CPU per event measured on one instance here`
+      : `the function CPU per event of a busy instance ([CPU per event](#cpu-per-event); an instance held to ${scaling.concurrency} POSTs in flight here spends more per event on its fixed costs)`;
   // cloudbuild.yaml's --cpu may be a shell variable the bench cannot read: then only the listed sizes.
   const vcpus = [...new Set([deployVcpu, ...SIZING_VCPUS])].filter((vcpu) => Number.isFinite(vcpu) && vcpu > 0).sort((a, b) => a - b);
   const measure = { cpuMsPerEvent, concurrency: SIZING_CONCURRENCY, latencyMs: SIZING_LATENCY_MS, vcpus };
@@ -217,7 +232,7 @@ function sizingLines(scaling: ShardScalingResult, points: readonly ShardPoint[],
     `Sizing for a given event rate, from these figures: shards so that no shard takes more than ${SHARD_WRITES_PER_SECOND} writes/s ` +
       `(${WRITES_PER_EVENT_IN_SHARD} per event in its range: the producer's create and the relay's update), and at least one per instance; ` +
       `instances (\`--max-instances\` at least this, \`SHARDS_PER_RUN\` = shards / instances rounded up) so that none delivers more ` +
-      `than its CPU allows at the largest function CPU per event measured on one instance (${fixed(cpuMsPerEvent, 3)} ms; ` +
+      `than its CPU allows at ${cpuSource} (${fixed(cpuMsPerEvent, 3)} ms; ` +
       `vCPU × 1000 / that, counted at most at one vCPU: one event loop) nor more than \`DELIVERY_CONCURRENCY\` / router latency ` +
       `at the relay's default and a router answering in ${SIZING_LATENCY_MS} ms (${SIZING_CONCURRENCY} / ${SIZING_LATENCY_MS} ms = ` +
       `${fixed(postBound(SIZING_CONCURRENCY, SIZING_LATENCY_MS), 0)} events/s; raise it for a slower router). Firestore per event from the nearest shard count measured above. The last column is what this machine's ` +

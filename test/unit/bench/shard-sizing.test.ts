@@ -183,6 +183,19 @@ describe('one instance per shard', () => {
     expect(section).toMatch(/\| 4 \| 4 \| 1 \| 75 \| 3\.85 × \| 80\/s \| 0\.23 \|/);
     expect(section).toContain('| 2 | 20 (1.00 ×) | 39 (1.95 ×) | 76 (3.80 ×) | 4.0–4.0 | 1.50–1.50 (1.00–1.00) of 2 |');
   });
+
+  it('sizes instances by a busy instance\u2019s CPU per event when the result has one, not by the few-POSTs instances here', () => {
+    const base = {
+      shardScaling: scaling,
+      machine: { cores: 2 } as Parameters<typeof shardSection>[0]['machine'],
+      date: '2026-12-07T17:00:00.000Z',
+      deploy: { memory: '256Mi', cpu: 0.167, nodeOptions: '' },
+    };
+    expect(shardSection(base)).toContain('measured on one instance here (1.500 ms;');
+    const busy = { functionCpuMsPerEvent: 0.468 } as NonNullable<Parameters<typeof shardSection>[0]['cpu']>;
+    expect(shardSection({ ...base, cpu: busy })).toContain('of a busy instance');
+    expect(shardSection({ ...base, cpu: busy })).toContain('(0.468 ms;');
+  });
 });
 
 describe('machine CPU from /proc/stat', () => {
