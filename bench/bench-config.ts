@@ -35,11 +35,24 @@ export interface BenchConfig {
   readonly rssHeapMb: number;
   /** BENCH_SHARDS: shard counts (SHARD_COUNT of one deployment) measured, comma-separated (default 1,2,4,8); empty skips them. */
   readonly shardCounts: readonly number[];
-  /** BENCH_SHARD_INSTANCES: Functions Framework instances serving that one deployment, comma-separated (default 1,2). */
+  /**
+   * BENCH_SHARD_INSTANCES: Functions Framework instances serving that one deployment, comma-separated, each shard
+   * count measured on each; empty (the default): as many instances as shards, as Cloud Run scales out to
+   * `--max-instances` = shards, one run per shard.
+   */
   readonly shardInstances: readonly number[];
+  /**
+   * BENCH_SHARD_CONCURRENCY: each instance's DELIVERY_CONCURRENCY in the shard runs (default 2: with the router at
+   * BENCH_SHARD_LATENCY_MS an instance is bound by its POSTs in flight, and 8 of them need well under one core).
+   */
+  readonly shardConcurrency: number;
+  /** BENCH_SHARD_EVENTS: pending events per shard drain (default 1,600; quick 400). */
+  readonly shardEvents: number;
+  /** BENCH_SHARD_WARMUP_EVENTS: events each instance drains, unmeasured, before the shard drain (default 100). */
+  readonly shardWarmUpEvents: number;
   /** BENCH_SHARD_ROUNDS: rounds of every shard and instance count, the figures their medians (default 3; quick 1). */
   readonly shardRounds: number;
-  /** BENCH_SHARD_LATENCY_MS: router delay during the shard runs (default 50, where one function is latency-bound). */
+  /** BENCH_SHARD_LATENCY_MS: router delay during the shard runs (default 100, where one instance is bound by its POSTs in flight). */
   readonly shardLatencyMs: number;
   /** BENCH_SEED_SHAPED_SECONDS: how long the naive relay runs per latency (default 15; quick 4). */
   readonly seedShapedSeconds: number;
@@ -58,14 +71,14 @@ export interface BenchConfig {
   readonly outputFile: string | undefined;
   /**
    * BENCH_ONLY: measurements to run, comma-separated (cpu, throughput, store-cost, waiting-reads, shards,
-   * memory); empty: all. A run of some writes its result to bench/results/only-<names>.json and, when not
+   * rate-cap, memory); empty: all. A run of some writes its result to bench/results/only-<names>.json and, when not
    * quick, only their sections of docs/performance.md, leaving the others as the last full run wrote them.
    */
   readonly only: readonly BenchScenario[];
 }
 
 /** The measurements a run makes, by the name BENCH_ONLY and the page's sections know them by. */
-export const BENCH_SCENARIOS = ['cpu', 'throughput', 'store-cost', 'waiting-reads', 'shards', 'memory'] as const;
+export const BENCH_SCENARIOS = ['cpu', 'throughput', 'store-cost', 'waiting-reads', 'shards', 'rate-cap', 'memory'] as const;
 export type BenchScenario = (typeof BENCH_SCENARIOS)[number];
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -86,9 +99,12 @@ export function parseBenchConfig(env: Env = process.env): BenchConfig {
     rssRunSeconds: integer(env, 'BENCH_RSS_RUN_SECONDS', pick(120, 20), 1, 3_000),
     rssHeapMb: integer(env, 'BENCH_RSS_HEAP_MB', 0, 0, 65_536),
     shardCounts: integers(env, 'BENCH_SHARDS', [1, 2, 4, 8], 1, 64),
-    shardInstances: integers(env, 'BENCH_SHARD_INSTANCES', [1, 2], 1, 8),
+    shardInstances: integers(env, 'BENCH_SHARD_INSTANCES', [], 1, 8),
+    shardConcurrency: integer(env, 'BENCH_SHARD_CONCURRENCY', 2, 1, 256),
+    shardEvents: integer(env, 'BENCH_SHARD_EVENTS', pick(1_600, 400), 1, 1_000_000),
+    shardWarmUpEvents: integer(env, 'BENCH_SHARD_WARMUP_EVENTS', 100, 0, 100_000),
     shardRounds: integer(env, 'BENCH_SHARD_ROUNDS', pick(3, 1), 1, 20),
-    shardLatencyMs: integer(env, 'BENCH_SHARD_LATENCY_MS', 50, 0, 10_000),
+    shardLatencyMs: integer(env, 'BENCH_SHARD_LATENCY_MS', 100, 0, 10_000),
     seedShapedSeconds: integer(env, 'BENCH_SEED_SHAPED_SECONDS', pick(15, 4), 1, 600),
     drainTimeoutMs: integer(env, 'BENCH_DRAIN_TIMEOUT_MS', 600_000, 1_000, 3_600_000),
     seedParallelCommits: integer(env, 'BENCH_SEED_PARALLEL', 4, 1, 32),

@@ -8,6 +8,7 @@ import type { SeedResult } from './seed-outbox.js';
 import type { SourceRevision } from './source-revision.js';
 import type { SeedShapedResult } from './seed-shaped-relay.js';
 import type { ShardScalingResult } from './shard-scenario.js';
+import type { RateCapResult } from './rate-cap-scenario.js';
 import type { StoreCost } from './store-cost.js';
 import type { WaitingReadsResult } from './waiting-reads-scenario.js';
 
@@ -135,6 +136,8 @@ export interface BenchResult {
   readonly waitingReads?: WaitingReadsResult | undefined;
   /** One deployment with 1…N shards on 1…M instances (bench/shard-scenario.ts); undefined when not measured. */
   readonly shardScaling?: ShardScalingResult | undefined;
+  /** ROUTER_MAX_RPS measured at the router with 4 shards on 2 instances (bench/rate-cap-scenario.ts); undefined when not measured. */
+  readonly rateCap?: RateCapResult | undefined;
   readonly peakMemory: PeakMemoryResult | undefined;
   readonly targets: readonly TargetVerdict[];
   readonly durationMs: number;

@@ -14,6 +14,8 @@ export interface DelayRouter {
   /** performance.now() when the first request arrived and when the last answer was sent; undefined before any. */
   firstRequestAt(): number | undefined;
   lastAnswerAt(): number | undefined;
+  /** performance.now() of every POST's arrival, in order, so a rate over part of a drain can be measured. */
+  arrivals(): readonly number[];
   /** Forgets what arrived so far (a warm-up drain's POSTs), so the counts describe what follows. */
   reset(): void;
   close(): Promise<void>;
@@ -26,6 +28,7 @@ export async function startDelayRouter(delayMs: number): Promise<DelayRouter> {
   let firstRequestAt: number | undefined;
   let lastAnswerAt: number | undefined;
   const ids = new Set<string>();
+  const arrivals: number[] = [];
   const sockets = new Set<Socket>();
   const server = http.createServer((req, res) => {
     firstRequestAt ??= performance.now();
@@ -34,6 +37,7 @@ export async function startDelayRouter(delayMs: number): Promise<DelayRouter> {
     });
     req.on('end', () => {
       received += 1;
+      arrivals.push(performance.now());
       const id = req.headers['ce-id'];
       if (typeof id === 'string') ids.add(id);
       const answer = (): void => {
@@ -59,7 +63,9 @@ export async function startDelayRouter(delayMs: number): Promise<DelayRouter> {
     bodyBytes: () => bodyBytes,
     firstRequestAt: () => firstRequestAt,
     lastAnswerAt: () => lastAnswerAt,
+    arrivals: () => arrivals,
     reset: () => {
+      arrivals.length = 0;
       received = 0;
       bodyBytes = 0;
       firstRequestAt = undefined;

@@ -3,7 +3,8 @@
  * measuring anything (after a change to how the tables are laid out, or after another scenario's result file
  * changed: its headline entries are merged in again, and latest.json is rewritten with them).
  *
- * The shards section comes from bench/results/only-shards.json when latest.json has no shard measurement.
+ * The shards and rate-cap sections come from bench/results/only-shards.json and only-rate-cap.json when latest.json
+ * has no such measurement.
  *
  * `node bench/render-page.ts <result.json> <section>…`: writes only the named sections from the result of a
  * partial run (e.g. `BENCH_OUTPUT=bench/results/domain.json` with only the CPU rounds, then `domain`), leaving
@@ -37,7 +38,11 @@ if (fileArgument !== undefined) {
   const shardsFile = new URL('./results/only-shards.json', import.meta.url);
   const shardScaling =
     result.shardScaling ?? (JSON.parse(await readFile(shardsFile, 'utf8').catch(() => '{}')) as Partial<Result>).shardScaling;
-  const names = await writeBenchSections(page, reportSections({ ...result, shardScaling }));
+  const rateCap =
+    result.rateCap ??
+    (JSON.parse(await readFile(new URL('./results/only-rate-cap.json', import.meta.url), 'utf8').catch(() => '{}')) as Partial<Result>)
+      .rateCap;
+  const names = await writeBenchSections(page, reportSections({ ...result, shardScaling, rateCap }));
   if (shardScaling !== undefined) await writeShardChart(shardScaling, shardChart);
   process.stdout.write(`bench/results/latest.json: headline merged again; docs/performance.md: wrote ${names.join(', ')}\n`);
 }

@@ -1,6 +1,7 @@
 import type { WaitingReadsResult, WaitingReadsVariant } from './waiting-reads-scenario.js';
 import type { BenchResult } from './bench-result.js';
 import type { Headline } from './headline.js';
+import { rateCapSection } from './rate-cap-report.js';
 import { shardSection } from './shard-report.js';
 import { sizingTable } from './sizing.js';
 
@@ -191,6 +192,8 @@ export function reportSections(result: BenchResult): Record<string, string> {
   if (result.waitingReads !== undefined) sections['waiting-reads'] = waitingReadsTable(result.waitingReads).join('\n');
   const shards = shardSection(result);
   if (shards !== undefined) sections.shards = shards;
+  const rateCap = rateCapSection(result);
+  if (rateCap !== undefined) sections['rate-cap'] = rateCap;
   if (result.peakMemory !== undefined) {
     const peak = result.peakMemory;
     sections.memory = [

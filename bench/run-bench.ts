@@ -13,6 +13,7 @@ import { readDeployProfile } from './deploy-profile.js';
 import { mergedHeadline, ownHeadline } from './headline.js';
 import { writeBenchSections } from './performance-page.js';
 import { measurePeakMemory } from './memory-scenario.js';
+import { measureRateCap, RATE_CAPS, RATE_CAP_INSTANCES, RATE_CAP_SHARDS, type RateCapResult } from './rate-cap-scenario.js';
 import type { ScenarioContext } from './scenario-context.js';
 import { measureShardScaling, type ShardScalingResult } from './shard-scenario.js';
 import { writeShardChart } from './shard-chart.js';
@@ -57,6 +58,7 @@ export async function runBench(env: Readonly<Record<string, string | undefined>>
   let cpu: CpuResult | undefined;
   const throughput: ThroughputResult[] = [];
   let shardScaling: ShardScalingResult | undefined;
+  let rateCap: RateCapResult | undefined;
   let storeCost: StoreCost | undefined;
   let waitingReads: WaitingReadsResult | undefined;
   let peakMemory: PeakMemoryResult | undefined;
@@ -80,9 +82,15 @@ export async function runBench(env: Readonly<Record<string, string | undefined>>
     }
     if (runs('shards') && config.shardCounts.length > 0) {
       progress(
-        `one deployment with ${config.shardCounts.join(', ')} shards on ${config.shardInstances.join(', ')} instance(s), router latency ${config.shardLatencyMs} ms, ${config.shardRounds} round(s)`,
+        `one deployment with ${config.shardCounts.join(', ')} shards on ${config.shardInstances.length === 0 ? 'as many' : config.shardInstances.join(', ')} instance(s), router latency ${config.shardLatencyMs} ms, ${config.shardRounds} round(s)`,
       );
       shardScaling = await orSkip(progress, 'shards', () => measureShardScaling(context));
+    }
+    if (runs('rate-cap')) {
+      progress(
+        `ROUTER_MAX_RPS ${RATE_CAPS.join(', ')} with ${RATE_CAP_SHARDS} shards on ${RATE_CAP_INSTANCES} instances, ${config.shardRounds} round(s)`,
+      );
+      rateCap = await orSkip(progress, 'rate cap', () => measureRateCap(context));
     }
     if (config.rssEvents > 0 && runs('memory')) {
       progress(`peak memory with ${config.rssEvents} pending`);
@@ -104,6 +112,7 @@ export async function runBench(env: Readonly<Record<string, string | undefined>>
     storeCost,
     waitingReads,
     shardScaling,
+    rateCap,
     peakMemory,
   };
   const result: BenchResult = {

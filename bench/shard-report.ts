@@ -1,7 +1,7 @@
 import type { BenchResult } from './bench-result.js';
 import type { ShardCost } from './shard-cost.js';
 import { shardPoints, type ShardPoint } from './shard-points.js';
-import type { ShardScalingResult } from './shard-scenario.js';
+import type { ShardDrainRound, ShardScalingResult } from './shard-scenario.js';
 import { cpuBoundEventsPerSecond } from './sizing.js';
 
 /** Event rates the shard sizing table answers for. */
@@ -14,6 +14,11 @@ export const SHARD_SIZING_RATES: readonly number[] = [100, 500, 1000, 2000];
 export const SHARD_WRITES_PER_SECOND = 500;
 /** Writes each event makes in its shard's range: the producer's create and the relay's update. */
 export const WRITES_PER_EVENT_IN_SHARD = 2;
+
+/** The relay's default DELIVERY_CONCURRENCY (src/settings/settings.ts; a unit test keeps them equal): what the sizing table assumes. */
+export const SIZING_CONCURRENCY = 16;
+/** The router latency the sizing table assumes: the headline's. */
+export const SIZING_LATENCY_MS = 50;
 
 /** vCPU sizes the sizing table gives instances for: the deploy's, and a whole vCPU. */
 const SIZING_VCPUS: readonly number[] = [0.167, 1];
@@ -28,23 +33,38 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
 }
 
 /** The shards section of docs/performance.md: the measured scaling, the chart, Firestore per event, and the sizing table. */
-export function shardSection(result: Pick<BenchResult, 'shardScaling' | 'machine' | 'date' | 'deploy'>): string | undefined {
+export function shardSection(
+  result: Pick<BenchResult, 'shardScaling' | 'machine' | 'date' | 'deploy'> & Partial<Pick<BenchResult, 'cpu'>>,
+): string | undefined {
   const scaling = result.shardScaling;
   if (scaling === undefined || scaling.rounds.length === 0) return undefined;
   // The medians are computed again from the rounds, so a change to how they are taken applies to stored results too.
   const points = shardPoints(scaling.rounds);
   const baseline = points[0];
   const loads = scaling.rounds.map((round) => round.loadAverage);
+  const perInstance = postBound(scaling.concurrency, scaling.latencyMs);
+  const warmUp = scaling.warmUpEventsPerInstance ?? 1_000;
+  const largest = [...points].sort((a, b) => b.eventsPerSecond - a.eventsPerSecond)[0];
   return [
-    `One deployment (\`SHARD_COUNT\` = shards, no \`SHARD_INDEX\`) served by 1 or more Functions Framework instances, each triggered ` +
-      `back to back until the outbox is empty (a run that finds every lease it tries held answers \`skipped\` and its ` +
-      `instance is triggered again 250 ms later); ${rate(scaling.events)} pending events per drain (after 1,000 per instance to warm it), ` +
+    `One deployment (\`SHARD_COUNT\` = shards, no \`SHARD_INDEX\`) served by ` +
+      (scaling.instancePerShard === true
+        ? `as many Functions Framework instances as shards (Cloud Run scaling out to \`--max-instances\` = shards; \`SHARDS_PER_RUN=1\`: one run per shard)`
+        : `1 or more Functions Framework instances (\`SHARDS_PER_RUN\` = shards / instances, rounded up, so each run leaves the others their share)`) +
+      `, each triggered back to back until the outbox is empty (a run that finds every lease it tries held answers \`skipped\` and its ` +
+      `instance is triggered again 250 ms later); ${rate(scaling.events)} pending events per drain (after ${rate(warmUp)} per instance to warm it), ` +
       `router answering after ${scaling.latencyMs} ms, \`DELIVERY_CONCURRENCY=${scaling.concurrency}\` per instance (a run shares it among ` +
-      `the shards it holds); with 2 instances \`SHARDS_PER_RUN\` is half the shards, rounded up, so each leaves the other its share. ` +
+      `the shards it holds). ` +
       `${scaling.roundsPerPoint} round(s), each measuring every shape in turn; figures are medians, speed-ups the median of each round's ` +
       `own ratio to its ${baseline?.shards ?? 1} shard on ${baseline?.instances ?? 1} instance. Measured ${result.date} on ${result.machine.cores} cores ` +
       `with the Firestore emulator on the same cores; load average during the drains ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} ` +
       `(1 minute; "other work" below is CPU the machine spent on neither the functions, the emulator nor the bench).`,
+    '',
+    `What bounds each shape: an instance has at most \`DELIVERY_CONCURRENCY\` POSTs in flight, each taking the router's latency, so it ` +
+      `delivers at most ${scaling.concurrency} / ${scaling.latencyMs} ms = ${fixed(perInstance, 0)} events/s, and a shape at most that times its ` +
+      `instances ("POST bound" below); the functions and the emulator need (function + emulator CPU per event) × events/s cores ` +
+      `("cores used"), ${largest === undefined ? 'n/a' : `${fixed(coresUsed(largest), 2)} of ${result.machine.cores} at the fastest shape`}: ` +
+      `where that stays well under the cores left by other work, neither the emulator nor the CPU is the limit and events/s ` +
+      `follow the POST bound, growing with shards as long as each shard has an instance.`,
     '',
     ...table(
       [
@@ -53,6 +73,8 @@ export function shardSection(result: Pick<BenchResult, 'shardScaling' | 'machine
         'SHARDS_PER_RUN',
         'events/s',
         `speed-up vs ${baseline?.shards ?? 1} shard`,
+        'POST bound',
+        'cores used',
         'function CPU / event',
         'emulator CPU / event',
         'runs (skipped)',
@@ -65,6 +87,8 @@ export function shardSection(result: Pick<BenchResult, 'shardScaling' | 'machine
         String(point.shardsPerRun),
         `${fixed(point.eventsPerSecond, 0)}${point.drainedEveryRound ? '' : ' (not drained)'}`,
         `${fixed(point.speedup, 2)} ×`,
+        `${fixed(perInstance * point.instances, 0)}/s`,
+        fixed(coresUsed(point), 2),
         `${fixed(point.functionCpuMsPerEvent, 3)} ms`,
         `${fixed(point.emulatorCpuMsPerEvent, 3)} ms`,
         `${fixed(point.runs, 0)} (${fixed(point.skippedRuns, 0)})`,
@@ -73,12 +97,60 @@ export function shardSection(result: Pick<BenchResult, 'shardScaling' | 'machine
       ]),
     ),
     '',
-    '![events/s against shards, one line per instance count](shards.svg)',
+    '![events/s against shards](shards.svg)',
+    '',
+    ...roundLines(scaling.rounds, result.machine.cores),
     '',
     ...costLines(scaling.cost),
     '',
-    ...sizingLines(scaling, points, result.deploy.cpu),
+    ...sizingLines(scaling, points, result.deploy.cpu, result.cpu?.functionCpuMsPerEvent),
   ].join('\n');
+}
+
+/** Events/s one instance delivers at most with `concurrency` POSTs in flight, each taking `latencyMs`. */
+function postBound(concurrency: number, latencyMs: number): number {
+  return latencyMs > 0 ? (concurrency * 1000) / latencyMs : Number.POSITIVE_INFINITY;
+}
+
+/** Cores the functions and the emulator kept busy at a shape: their CPU per event times its events/s. */
+function coresUsed(point: ShardPoint): number {
+  return ((point.functionCpuMsPerEvent + point.emulatorCpuMsPerEvent) * point.eventsPerSecond) / 1000;
+}
+
+/** Every round's events/s and speed-up per shape, with what the machine was doing, so the medians can be judged. */
+function roundLines(rounds: readonly ShardDrainRound[], cores: number): string[] {
+  const numbers = [...new Set(rounds.map((round) => round.round))].sort((a, b) => a - b);
+  const shapes = shardPoints(rounds);
+  return [
+    'Each round (events/s, speed-up vs the same round\u2019s first shape; the load average when each drain started; cores the whole machine kept busy, and of those other work\u2019s):',
+    '',
+    ...table(
+      ['round', ...shapes.map((shape) => `${shape.shards} shard(s) on ${shape.instances}`), 'load (1 min)', 'machine busy (other work)'],
+      numbers.map((number) => {
+        const of = rounds.filter((round) => round.round === number);
+        const span = (values: readonly number[], digits: number): string =>
+          `${fixed(Math.min(...values), digits)}–${fixed(Math.max(...values), digits)}`;
+        return [
+          String(number + 1),
+          ...shapes.map((shape) => {
+            const entry = of.find((round) => round.shards === shape.shards && round.instances === shape.instances);
+            return entry === undefined ? 'n/a' : `${fixed(entry.eventsPerSecond, 0)} (${fixed(entry.speedup, 2)} ×)`;
+          }),
+          span(
+            of.map((round) => round.loadAverage),
+            1,
+          ),
+          `${span(
+            of.map((round) => round.machineBusyCores),
+            2,
+          )} (${span(
+            of.map((round) => round.otherBusyCores),
+            2,
+          )}) of ${cores}`,
+        ];
+      }),
+    ),
+  ];
 }
 
 function costLines(cost: readonly ShardCost[]): string[] {
@@ -135,22 +207,35 @@ export function instanceEventsPerSecond(
   return Math.min(cpuBoundEventsPerSecond(vcpu, measure.cpuMsPerEvent), byLatency);
 }
 
-function sizingLines(scaling: ShardScalingResult, points: readonly ShardPoint[], deployVcpu: number): string[] {
+/**
+ * The sizing table. Its CPU per event is the CPU measurement's (a busy instance, router answering at once) when the
+ * result has one: an instance held to a few POSTs in flight spends its fixed costs (lease, timers) on few events.
+ */
+function sizingLines(
+  scaling: ShardScalingResult,
+  points: readonly ShardPoint[],
+  deployVcpu: number,
+  busyCpuMsPerEvent: number | undefined,
+): string[] {
   const oneInstance = points.filter((point) => point.instances === Math.min(...points.map((p) => p.instances)));
-  const cpuMsPerEvent = Math.max(...oneInstance.map((point) => point.functionCpuMsPerEvent));
+  const cpuMsPerEvent = busyCpuMsPerEvent ?? Math.max(...oneInstance.map((point) => point.functionCpuMsPerEvent));
+  const cpuSource =
+    busyCpuMsPerEvent === undefined
+      ? `the largest function CPU per event measured on one instance here`
+      : `the function CPU per event of a busy instance ([CPU per event](#cpu-per-event); an instance held to ${scaling.concurrency} POSTs in flight here spends more per event on its fixed costs)`;
   // cloudbuild.yaml's --cpu may be a shell variable the bench cannot read: then only the listed sizes.
   const vcpus = [...new Set([deployVcpu, ...SIZING_VCPUS])].filter((vcpu) => Number.isFinite(vcpu) && vcpu > 0).sort((a, b) => a - b);
-  const measure = { cpuMsPerEvent, concurrency: scaling.concurrency, latencyMs: scaling.latencyMs, vcpus };
+  const measure = { cpuMsPerEvent, concurrency: SIZING_CONCURRENCY, latencyMs: SIZING_LATENCY_MS, vcpus };
   const costAt = (shards: number): ShardCost | undefined =>
     [...scaling.cost].sort((a, b) => Math.abs(a.shards - shards) - Math.abs(b.shards - shards))[0];
   return [
     `Sizing for a given event rate, from these figures: shards so that no shard takes more than ${SHARD_WRITES_PER_SECOND} writes/s ` +
       `(${WRITES_PER_EVENT_IN_SHARD} per event in its range: the producer's create and the relay's update), and at least one per instance; ` +
       `instances (\`--max-instances\` at least this, \`SHARDS_PER_RUN\` = shards / instances rounded up) so that none delivers more ` +
-      `than its CPU allows at the largest function CPU per event measured on one instance (${fixed(cpuMsPerEvent, 3)} ms; ` +
+      `than its CPU allows at ${cpuSource} (${fixed(cpuMsPerEvent, 3)} ms; ` +
       `vCPU × 1000 / that, counted at most at one vCPU: one event loop) nor more than \`DELIVERY_CONCURRENCY\` / router latency ` +
-      `(${scaling.concurrency} / ${scaling.latencyMs} ms = ${fixed((scaling.concurrency * 1000) / Math.max(1, scaling.latencyMs), 0)} events/s; raise it ` +
-      `for a slower router). Firestore per event from the nearest shard count measured above. The last column is what this machine's ` +
+      `at the relay's default and a router answering in ${SIZING_LATENCY_MS} ms (${SIZING_CONCURRENCY} / ${SIZING_LATENCY_MS} ms = ` +
+      `${fixed(postBound(SIZING_CONCURRENCY, SIZING_LATENCY_MS), 0)} events/s; raise it for a slower router). Firestore per event from the nearest shard count measured above. The last column is what this machine's ` +
       `emulator reached: absolute events/s are the emulator's, not Firestore's.`,
     '',
     ...table(

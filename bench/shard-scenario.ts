@@ -4,9 +4,6 @@ import { measureShardCost, type ShardCost } from './shard-cost.js';
 import { countPending, seedPending } from './seed-outbox.js';
 import { maxOf, shardPoints, type ShardPoint } from './shard-points.js';
 
-/** Events each instance drains, unmeasured, before the measured drain, so the figures are warm instances'. */
-const WARM_UP_EVENTS_PER_INSTANCE = 1_000;
-
 /** One drain of one deployment: `shards` shards on `instances` instances, in round `round`. */
 export interface ShardDrainRound {
   readonly round: number;
@@ -38,7 +35,12 @@ export interface ShardDrainRound {
 export interface ShardScalingResult {
   readonly latencyMs: number;
   readonly events: number;
+  /** Each instance's DELIVERY_CONCURRENCY. */
   readonly concurrency: number;
+  /** Events each instance drained, unmeasured, before each measured drain (1,000 in results before it was set). */
+  readonly warmUpEventsPerInstance?: number;
+  /** Whether every shape had as many instances as shards (BENCH_SHARD_INSTANCES empty). */
+  readonly instancePerShard?: boolean;
   readonly roundsPerPoint: number;
   readonly rounds: readonly ShardDrainRound[];
   readonly points: readonly ShardPoint[];
@@ -47,14 +49,17 @@ export interface ShardScalingResult {
 }
 
 /**
- * Drains BENCH_EVENTS with ONE deployment (SHARD_COUNT=N, no SHARD_INDEX) for every shard count and instance
- * count, the router answering after BENCH_SHARD_LATENCY_MS, in BENCH_SHARD_ROUNDS rounds; each round measures
+ * Drains BENCH_SHARD_EVENTS with ONE deployment (SHARD_COUNT=N, no SHARD_INDEX) for every shard count on as many
+ * instances (or on each of BENCH_SHARD_INSTANCES), the router answering after BENCH_SHARD_LATENCY_MS, in BENCH_SHARD_ROUNDS rounds; each round measures
  * every shape in turn, so load from other work on the machine falls on all of them alike, and the speed-ups are
  * ratios within a round. Then counts what Firestore charges per event at each shard count.
  */
 export async function measureShardScaling(context: ScenarioContext): Promise<ShardScalingResult> {
   const { config, session, progress } = context;
-  const shapes = config.shardInstances.flatMap((instances) => config.shardCounts.map((shards) => ({ shards, instances })));
+  const instancePerShard = config.shardInstances.length === 0;
+  const shapes = instancePerShard
+    ? config.shardCounts.map((shards) => ({ shards, instances: shards }))
+    : config.shardInstances.flatMap((instances) => config.shardCounts.map((shards) => ({ shards, instances })));
   const rounds: ShardDrainRound[] = [];
   for (let round = 0; round < config.shardRounds; round += 1) {
     let baseline: number | undefined;
@@ -83,8 +88,8 @@ export async function measureShardScaling(context: ScenarioContext): Promise<Sha
         routerUrl: router.url,
         outbox: collections.outbox,
         shards,
-        events: config.events,
-        deliveryConcurrency: config.concurrency,
+        events: config.shardEvents,
+        deliveryConcurrency: config.shardConcurrency,
         seedParallelCommits: config.seedParallelCommits,
         timeoutMs: config.drainTimeoutMs,
         extraEnv: config.relayEnv,
@@ -102,8 +107,10 @@ export async function measureShardScaling(context: ScenarioContext): Promise<Sha
   }
   return {
     latencyMs: config.shardLatencyMs,
-    events: config.events,
-    concurrency: config.concurrency,
+    events: config.shardEvents,
+    concurrency: config.shardConcurrency,
+    warmUpEventsPerInstance: config.shardWarmUpEvents,
+    instancePerShard,
     roundsPerPoint: config.shardRounds,
     rounds,
     points: shardPoints(rounds),
@@ -130,15 +137,15 @@ async function drainShape(context: ScenarioContext, shards: number, instances: n
       projectId: session.projectId,
       routerUrl: router.url,
       outbox: collections.outbox,
-      deliveryConcurrency: config.concurrency,
+      deliveryConcurrency: config.shardConcurrency,
       shardCount: shards,
       instances,
       drainTimeoutMs: config.drainTimeoutMs,
       emulatorProcessGroup: session.processGroup,
       extraEnv: context.relayEnv,
       drained: async () => (await countPending(session.firestore, collections.outbox)) === 0,
-      seedWarmUp: seed(WARM_UP_EVENTS_PER_INSTANCE * instances, Date.UTC(2026, 0, 1)),
-      seedMeasured: seed(config.events, Date.UTC(2026, 0, 2)),
+      seedWarmUp: seed(config.shardWarmUpEvents * instances, Date.UTC(2026, 0, 1)),
+      seedMeasured: seed(config.shardEvents, Date.UTC(2026, 0, 2)),
     }),
   );
 }

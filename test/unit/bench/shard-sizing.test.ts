@@ -2,7 +2,8 @@ import { parseBenchConfig } from '../../../bench/bench-config.js';
 import { shardsPerRun } from '../../../bench/deployment-drain.js';
 import { parseProcStatCpu } from '../../../bench/machine-cpu.js';
 import { shardChartSpec } from '../../../bench/shard-chart.js';
-import { instanceEventsPerSecond, sizeFor } from '../../../bench/shard-report.js';
+import { instanceEventsPerSecond, shardSection, sizeFor, SIZING_CONCURRENCY } from '../../../bench/shard-report.js';
+import { SETTINGS } from '../../../src/settings/settings.js';
 import { shardPoints } from '../../../bench/shard-points.js';
 import type { ShardDrainRound, ShardScalingResult } from '../../../bench/shard-scenario.js';
 
@@ -107,6 +108,96 @@ describe('shard chart and medians', () => {
   });
 });
 
+describe('one instance per shard', () => {
+  const round = (roundIndex: number, shards: number, eventsPerSecond: number, speedup: number): ShardDrainRound => ({
+    round: roundIndex,
+    shards,
+    instances: shards,
+    shardsPerRun: 1,
+    delivered: 1_600,
+    drained: true,
+    eventsPerSecond,
+    functionCpuMsPerEvent: 1.5,
+    emulatorCpuMsPerEvent: 1.5,
+    runs: shards,
+    skippedRuns: 0,
+    failedRuns: 0,
+    machineBusyCores: 1.5,
+    otherBusyCores: 1,
+    loadAverage: 4,
+    peakRssBytes: undefined,
+    speedup,
+    lastError: undefined,
+  });
+  const rounds = [
+    round(0, 1, 19, 1),
+    round(0, 2, 38, 2),
+    round(0, 4, 74, 3.9),
+    round(1, 1, 20, 1),
+    round(1, 2, 39, 1.95),
+    round(1, 4, 76, 3.8),
+  ];
+  const scaling: ShardScalingResult = {
+    latencyMs: 100,
+    events: 1_600,
+    concurrency: 2,
+    warmUpEventsPerInstance: 100,
+    instancePerShard: true,
+    roundsPerPoint: 2,
+    rounds,
+    points: [],
+    cost: [],
+  };
+
+  it('draws the measured line beside the 1-shard rate times the shards', () => {
+    expect(shardChartSpec(scaling).series).toEqual([
+      {
+        name: 'one instance per shard (measured)',
+        points: [
+          [1, 19.5],
+          [2, 38.5],
+          [4, 75],
+        ],
+      },
+      {
+        name: '1 shard\u2019s rate \u00d7 shards',
+        points: [
+          [1, 19.5],
+          [2, 39],
+          [4, 78],
+        ],
+      },
+    ]);
+  });
+
+  it('says what bounds each shape and shows every round with its load', () => {
+    const section =
+      shardSection({
+        shardScaling: scaling,
+        machine: { cores: 2 } as Parameters<typeof shardSection>[0]['machine'],
+        date: '2026-12-07T17:00:00.000Z',
+        deploy: { memory: '256Mi', cpu: 0.167, nodeOptions: '' },
+      }) ?? '';
+    // 2 POSTs in flight over 100 ms: 20 events/s per instance, 80 for 4 instances.
+    expect(section).toContain('delivers at most 2 / 100 ms = 20 events/s');
+    expect(section).toMatch(/\| 4 \| 4 \| 1 \| 75 \| 3\.85 × \| 80\/s \| 0\.23 \|/);
+    expect(section).toContain('| 2 | 20 (1.00 ×) | 39 (1.95 ×) | 76 (3.80 ×) | 4.0–4.0 | 1.50–1.50 (1.00–1.00) of 2 |');
+  });
+
+  it('sizes instances by a busy instance\u2019s CPU per event when the result has one, not by the few-POSTs instances here', () => {
+    const base = {
+      shardScaling: scaling,
+      machine: { cores: 2 } as Parameters<typeof shardSection>[0]['machine'],
+      date: '2026-12-07T17:00:00.000Z',
+      deploy: { memory: '256Mi', cpu: 0.167, nodeOptions: '' },
+    };
+    expect(shardSection(base)).toContain('measured on one instance here (1.500 ms;');
+    const busy = { functionCpuMsPerEvent: 0.468 } as NonNullable<Parameters<typeof shardSection>[0]['cpu']>;
+    expect(shardSection({ ...base, cpu: busy })).toContain('of a busy instance');
+    expect(shardSection({ ...base, cpu: busy })).toContain('(0.468 ms;');
+  });
+});
+
 describe('machine CPU from /proc/stat', () => {
   it('counts everything but idle and iowait as busy, in seconds', () => {
     const text = 'cpu  100 20 30 400 50 5 5 0 0 0\ncpu0 1 2 3 4 5 6 7 8\n';
@@ -116,9 +207,16 @@ describe('machine CPU from /proc/stat', () => {
 });
 
 describe('shard bench settings', () => {
-  it('measures 1, 2, 4 and 8 shards on 1 and 2 instances in 3 rounds by default, and names a bad variable', () => {
+  it('measures 1, 2, 4 and 8 shards each on as many instances, 2 POSTs in flight at 100 ms, in 3 rounds by default, and names a bad variable', () => {
     const config = parseBenchConfig({});
-    expect([config.shardCounts, config.shardInstances, config.shardRounds]).toEqual([[1, 2, 4, 8], [1, 2], 3]);
+    expect([config.shardCounts, config.shardInstances, config.shardRounds]).toEqual([[1, 2, 4, 8], [], 3]);
+    expect([config.shardConcurrency, config.shardLatencyMs, config.shardEvents, config.shardWarmUpEvents]).toEqual([2, 100, 1_600, 100]);
+    expect(parseBenchConfig({ BENCH_SHARD_INSTANCES: '1,2' }).shardInstances).toEqual([1, 2]);
     expect(() => parseBenchConfig({ BENCH_SHARD_INSTANCES: '0' })).toThrow(/BENCH_SHARD_INSTANCES/);
+    expect(() => parseBenchConfig({ BENCH_SHARD_CONCURRENCY: '0' })).toThrow(/BENCH_SHARD_CONCURRENCY/);
+  });
+
+  it('sizes instances at the relay\u2019s own default DELIVERY_CONCURRENCY, not the bench\u2019s small one', () => {
+    expect(SIZING_CONCURRENCY).toBe(SETTINGS.deliveryConcurrency.fallback);
   });
 });
