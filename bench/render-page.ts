@@ -34,15 +34,29 @@ if (fileArgument !== undefined) {
   const own = Object.fromEntries(Object.entries(stored.headline).filter(([, entry]) => entry.source === undefined));
   const result: Result = { ...stored, headline: await mergedHeadline(own, fileURLToPath(new URL('..', import.meta.url))) };
   await writeFile(resultFile, `${JSON.stringify(result, null, 2)}\n`);
-  // The shard measurement may come from its own run (BENCH_ONLY=shards): its result file fills in what latest.json lacks.
-  const shardsFile = new URL('./results/only-shards.json', import.meta.url);
-  const shardScaling =
-    result.shardScaling ?? (JSON.parse(await readFile(shardsFile, 'utf8').catch(() => '{}')) as Partial<Result>).shardScaling;
-  const rateCap =
-    result.rateCap ??
-    (JSON.parse(await readFile(new URL('./results/only-rate-cap.json', import.meta.url), 'utf8').catch(() => '{}')) as Partial<Result>)
-      .rateCap;
-  const names = await writeBenchSections(page, reportSections({ ...result, shardScaling, rateCap }));
+  const names = await writeBenchSections(page, reportSections(result));
+  // A measurement run on its own (BENCH_ONLY=shards, rate-cap) fills in what latest.json lacks, with its own date,
+  // machine and deploy profile: the section says when and where it was measured, not when latest.json was.
+  const ownRuns: readonly [string, 'shardScaling' | 'rateCap', string][] = [
+    ['only-shards.json', 'shardScaling', 'shards'],
+    ['only-rate-cap.json', 'rateCap', 'rate-cap'],
+  ];
+  for (const [file, key, section] of ownRuns) {
+    if (result[key] !== undefined) continue;
+    const own = JSON.parse(await readFile(new URL(`./results/${file}`, import.meta.url), 'utf8').catch(() => 'null')) as Result | null;
+    if (own?.[key] === undefined) continue;
+    // The rest (e.g. the CPU per event the sizing uses) stays latest.json's.
+    const merged: Result = { ...result, date: own.date, machine: own.machine, [key]: own[key] };
+    names.push(...(await writeBenchSections(page, reportSections(merged), [section])));
+  }
+  const shardScaling = result.shardScaling ?? (await readShardScaling());
   if (shardScaling !== undefined) await writeShardChart(shardScaling, shardChart);
-  process.stdout.write(`bench/results/latest.json: headline merged again; docs/performance.md: wrote ${names.join(', ')}\n`);
+  process.stdout.write(`bench/results/latest.json: headline merged again; docs/performance.md: wrote ${[...new Set(names)].join(', ')}\n`);
+}
+
+async function readShardScaling(): Promise<Result['shardScaling']> {
+  const own = JSON.parse(
+    await readFile(new URL('./results/only-shards.json', import.meta.url), 'utf8').catch(() => 'null'),
+  ) as Result | null;
+  return own?.shardScaling;
 }
