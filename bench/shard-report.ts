@@ -170,7 +170,7 @@ function sizingLines(scaling: ShardScalingResult, points: readonly ShardPoint[],
           ...sized.instances.map(String),
           cost === undefined
             ? 'n/a'
-            : `${fixed(cost.readsPerEvent, 3)} / ${fixed(cost.writesPerEvent, 3)} / ${fixed(cost.deletesPerEvent, 3)} (${cost.shards} shards)`,
+            : `${fixed(cost.readsPerEvent, 3)} / ${fixed(cost.writesPerEvent, 3)} / ${fixed(cost.deletesPerEvent, 3)} (at ${cost.shards} shard${cost.shards === 1 ? '' : 's'})`,
           reachedHere(points, target),
         ];
       }),

@@ -48,7 +48,8 @@ export function sizingTable(result: BenchResult): string[] {
         ? '.'
         : `, and at most the ${latencyBound.toFixed(0)} events/s one function delivered at ${TARGET_LATENCY_MS} ms router latency with ` +
           `DELIVERY_CONCURRENCY=${result.config.concurrency} in this run (concurrency / latency bounds it; raise DELIVERY_CONCURRENCY for a slower router).`) +
-      ' Shards needed = the rate / events/s per shard, rounded up (SHARD_COUNT; one function each, docs/deploy.md). ' +
+      ' Shards needed = the rate / events/s per shard, rounded up (SHARD_COUNT, one run per shard at a time; one deployment drains them, ' +
+      'an instance each at most: [Shards](#shards) sizes shards and instances together). ' +
       'These are rates while a run delivers; Scheduler starts a run every minute and a run lasts up to RUN_BUDGET_MS.',
     '',
     `| ${header.join(' | ')} |`,

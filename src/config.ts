@@ -107,7 +107,7 @@ export type Config = SettingValues<Pick<typeof SETTINGS, ReadAsIs>> &
     /** From SIGTERM to the run's answer, in all (SHUTDOWN_TIMEOUT_MS). */
     readonly shutdownTimeoutMs: number;
     /**
-     * SHARDS_PER_RUN: shard leases one run takes at most; by default every shard drained, or fewer when
+     * SHARDS_PER_RUN: shard leases one run holds at once at most; by default every shard drained, or fewer when
      * MAX_IN_FLIGHT_BYTES shared among them would not hold an event of MAX_PAYLOAD_BYTES each.
      */
     readonly shardsPerRun: number;

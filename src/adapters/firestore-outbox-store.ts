@@ -25,8 +25,11 @@ export const MAX_WRITES_PER_COMMIT = 500;
 const MS_PER_DAY = 86_400_000;
 /** Bound on each scan for strays, so a large outbox cannot make the sweep expensive. */
 const MAX_STRAY_SCAN_PAGES = 10;
-/** Events of the previous SHARD_COUNT a run reads to hold their keys while resharding (docs/deploy.md, "Resharding"). */
-export const MAX_OLD_COUNT_EVENTS = 5_000;
+/**
+ * Events of the previous SHARD_COUNT read per query while resharding, to hold their keys (docs/deploy.md,
+ * "Resharding"): a run reads every one of them, a page at a time, so only the keys stay in memory.
+ */
+export const OLD_COUNT_PAGE_SIZE = 5_000;
 /** gRPC codes of a failed precondition: the document changed (FAILED_PRECONDITION) or was deleted (NOT_FOUND). */
 const FAILED_PRECONDITION = 9;
 const NOT_FOUND = 5;
@@ -229,22 +232,27 @@ export class FirestoreOutboxStore implements OutboxStore {
     return keys;
   }
 
-  /** Keys with an event of the previous SHARD_COUNT pending in another shard (reshard.ts); none when not resharding. */
+  /**
+   * Keys with an event of the previous SHARD_COUNT pending in another shard (reshard.ts); none when not resharding.
+   * Every such event is read (one read each, only `orderingKey` and `shard`), in pages in document order: a key
+   * left out would let its later events overtake its old ones.
+   */
   private async keysHeldByReshard(): Promise<ReadonlySet<string>> {
     const { previousCount, index } = this.options.shard;
-    if (previousCount === undefined) return new Set();
-    const snapshot = await this.outbox
+    const held = new Set<string>();
+    if (previousCount === undefined) return held;
+    const query = this.outbox
       .where('status', '==', EventStatus.Pending)
       .where('shardCount', '==', previousCount)
       .select('orderingKey', 'shard')
-      .limit(MAX_OLD_COUNT_EVENTS)
-      .get();
-    if (snapshot.size >= MAX_OLD_COUNT_EVENTS)
-      throw new Error(
-        `more than ${MAX_OLD_COUNT_EVENTS} events of PREVIOUS_SHARD_COUNT ${previousCount} are pending: too many to hold their keys in order; let them drain with the previous count before resharding`,
-      );
-    const old = snapshot.docs.map((doc) => ({ orderingKey: toPlain(doc.get('orderingKey')), shard: toPlain(doc.get('shard')) }));
-    return keysHeldByReshard(index, old);
+      .limit(OLD_COUNT_PAGE_SIZE);
+    for (let after: QueryDocumentSnapshot | undefined; ;) {
+      const snapshot = await (after === undefined ? query : query.startAfter(after)).get();
+      const old = snapshot.docs.map((doc) => ({ orderingKey: toPlain(doc.get('orderingKey')), shard: toPlain(doc.get('shard')) }));
+      for (const key of keysHeldByReshard(index, old)) held.add(key);
+      if (snapshot.size < OLD_COUNT_PAGE_SIZE) return held;
+      after = snapshot.docs[snapshot.size - 1];
+    }
   }
 
   async recordOutcomes(outcomes: readonly EventOutcome[], lease: HeldLease): Promise<RecordReport> {

@@ -32,7 +32,9 @@ export interface ShardResult {
  * One scheduled run of a deployment that drains several shards: it takes every shard lease it can (up to
  * SHARDS_PER_RUN, starting at a random shard so that runs on other instances take the shards still free), then
  * runs one relay run per held shard side by side, each with its share of DELIVERY_CONCURRENCY and
- * MAX_IN_FLIGHT_BYTES, so the instance stays within the budgets one run has. The answer combines them.
+ * MAX_IN_FLIGHT_BYTES, so the instance stays within the budgets one run has. A shard drained before the run's
+ * budget is spent hands its share to a shard the run has not tried yet (nextFreeShard), so with SHARDS_PER_RUN
+ * below the shard count a free shard does not wait for a later run. The answer combines them.
  */
 export async function runShards(
   runId: string,
@@ -41,7 +43,9 @@ export async function runShards(
   options: RelayOptions,
   control: RunControl = {},
 ): Promise<RunResult> {
-  const taken = await takeShardLeases(runId, plan, deps, options, control);
+  const startedAtMs = deps.clock.now();
+  const order = rotated(plan.shards, deps.random ?? Math.random);
+  const taken = await takeShardLeases(runId, order, plan.perRun, deps, options, control);
   const held = taken.filter((entry): entry is HeldShard => entry.attempt?.acquired === true);
   const shared = shareOfBudgets(options, held.length);
   if (held.length > 0)
@@ -51,18 +55,51 @@ export async function runShards(
       concurrency: shared.deliveryConcurrency,
       maxInFlightBytes: shared.maxInFlightBytes,
     });
+  const untried = order.filter((shard) => !taken.some((entry) => entry.shard === shard));
+  const runHeld = async ({ shard, attempt }: HeldShard, budget: RelayOptions): Promise<ShardResult> => {
+    const shardDeps = deps.shardDeps(shard);
+    const lease = alreadyAcquired(shardDeps.lease, attempt);
+    return { shard, result: await runRelay(shardRunId(runId, shard), { ...shardDeps, lease }, budget, control) };
+  };
+  // Each held shard's share of the budgets is a slot: once its shard is drained, the slot takes the next free one.
   const ran = await Promise.all(
-    held.map(async ({ shard, attempt }): Promise<ShardResult> => {
-      const shardDeps = deps.shardDeps(shard);
-      const lease = alreadyAcquired(shardDeps.lease, attempt);
-      return { shard, result: await runRelay(shardRunId(runId, shard), { ...shardDeps, lease }, shared, control) };
+    held.map(async (first): Promise<ShardResult[]> => {
+      const results = [await runHeld(first, shared)];
+      for (;;) {
+        const last = results[results.length - 1]?.result;
+        const budget = { ...shared, runBudgetMs: options.runBudgetMs - (deps.clock.now() - startedAtMs) };
+        if (!nextFreeShardWanted(last, budget, control)) return results;
+        const shard = untried.shift();
+        if (shard === undefined) return results;
+        const entry = await tryShardLease(runId, shard, deps, budget, control);
+        taken.push(entry);
+        if (entry.attempt?.acquired !== true) continue;
+        deps.logger.log('INFO', 'a drained shard hands its share to a free shard', { runId, shard, runBudgetMs: budget.runBudgetMs });
+        results.push(await runHeld({ shard, attempt: entry.attempt }, budget));
+      }
     }),
   );
+  const ranShards = ran.flat();
   // Shards this run did not try (SHARDS_PER_RUN reached) are left to other runs and not part of its answer.
   const others = taken.filter((entry) => entry.attempt?.acquired !== true).map((entry) => notRun(runId, entry));
   return combineShardResults(
     runId,
-    [...ran, ...others].sort((a, b) => a.shard - b.shard),
+    [...ranShards, ...others].sort((a, b) => a.shard - b.shard),
+  );
+}
+
+/**
+ * Whether a slot whose shard run ended with `last` takes another free shard: only after a clean drain (a shard
+ * that stopped for its budget, a fault or a SIGTERM ends the slot too), and only while the run's budget left
+ * covers at least one Firestore call's bound, so a shard is not taken for less time than its first read may take.
+ */
+export function nextFreeShardWanted(last: RunResult | undefined, budget: RelayOptions, control: RunControl): boolean {
+  return (
+    last?.kind === 'ran' &&
+    !last.retryWanted &&
+    last.summary.stoppedBy === 'drained' &&
+    control.shutdown?.aborted !== true &&
+    budget.runBudgetMs >= budget.firestoreTimeoutMs
   );
 }
 
@@ -159,23 +196,23 @@ type HeldShard = TakenShard & { readonly attempt: Extract<LeaseAttempt, { acquir
  */
 async function takeShardLeases(
   runId: string,
-  plan: ShardPlan,
+  order: readonly number[],
+  perRun: number,
   deps: ShardRunsDeps,
   options: RelayOptions,
   control: RunControl,
 ): Promise<TakenShard[]> {
-  const order = rotated(plan.shards, deps.random ?? Math.random);
   const startedAtMs = deps.clock.now();
   const taken: TakenShard[] = [];
   let next = 0;
   let held = 0;
   while (
     next < order.length &&
-    held < plan.perRun &&
+    held < perRun &&
     deps.clock.now() - startedAtMs < options.leaseTtlMs / 3 &&
     control.shutdown?.aborted !== true
   ) {
-    const wave = order.slice(next, next + plan.perRun - held);
+    const wave = order.slice(next, next + perRun - held);
     next += wave.length;
     const attempts = await Promise.all(wave.map((shard) => tryShardLease(runId, shard, deps, options, control)));
     taken.push(...attempts);

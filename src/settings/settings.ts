@@ -135,7 +135,8 @@ export const SETTINGS = {
     min: 1,
     max: 64,
     fallbackNote: 'every shard (fewer if memory is short)',
-    meaning: 'shard leases one run takes at most, side by side; the rest are left to other instances',
+    meaning:
+      'shard leases one run holds at once at most, side by side; a drained shard’s place goes to one not yet tried; the rest are left to other instances',
   }),
   routerMaxRps: integer('ROUTER_MAX_RPS', {
     fallback: 0,

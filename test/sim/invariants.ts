@@ -18,6 +18,8 @@ export const PROMISES = [
   'answer-within-bound',
   'error-only-for-failed-delivery',
   'redrive-honoured',
+  'follow-latency',
+  'breaker-opens-on-outage',
 ] as const;
 export type PromiseName = (typeof PROMISES)[number];
 
@@ -54,6 +56,21 @@ export interface RunFacts {
   readonly acknowledged: Set<string>;
   /** A POST of this run got no acknowledgement (an error answer, a timeout, a lost answer, a cancel). */
   sawFailedPost: boolean;
+  /** A POST of this run got no acknowledgement for a reason of the router's, not one event's (any mode but healthy, a timeout, a lost answer, a cancel). */
+  routerFailed: boolean;
+  /** Events a consumer failed one by one in this run (poison, rejected payloads), and those it refused (claims held). */
+  readonly eventsFailed: Set<string>;
+  readonly eventsRefused: Set<string>;
+}
+
+/** An event the world commits while a run follows, to time how soon that run reads it. */
+export interface FollowProbe {
+  readonly id: string;
+  readonly committedAt: number;
+  /** The run following when it was committed. */
+  readonly run: RunFacts;
+  /** When that run first read it in a page. */
+  readAt: number | undefined;
 }
 
 /** What the promises are judged against: the world's record of what happened. */
@@ -175,12 +192,43 @@ export class Promises {
   }
 
   /**
+   * The circuit opens only on an outage: a run stopped as router_failing got a failure of the router's own, or more
+   * distinct events failed one by one than BREAKER_THRESHOLD allows, or failed and refused together more than
+   * max(BREAKER_THRESHOLD, DELIVERY_CONCURRENCY + 1) (router-health.ts). Counted over the whole run, which only ever
+   * allows more than the breaker's streak since its last success, so a correct breaker never breaks it.
+   */
+  breakerOpenedOnOutage(run: RunFacts, cause: string, limits: { readonly threshold: number; readonly concurrency: number }): void {
+    if (cause !== 'router_failing' || run.routerFailed) return;
+    const failed = run.eventsFailed.size;
+    const distinct = new Set([...run.eventsFailed, ...run.eventsRefused]).size;
+    if (failed >= limits.threshold || distinct >= Math.max(limits.threshold, limits.concurrency + 1)) return;
+    throw this.broken(
+      'breaker-opens-on-outage',
+      `${run.runId} opened the circuit on a healthy router: ${failed} event(s) failed one by one, ${distinct - failed} refused with Retry-After`,
+    );
+  }
+
+  /**
    * An operator's redrive is not undone behind their back: a redriven event is dead-lettered again only after the
    * relay tried it again (a POST started since the redrive), or when it cannot be delivered as written.
    */
   deadLettered(eventId: string, triedSinceRedrive: boolean, malformed: boolean): void {
     if (!triedSinceRedrive && !malformed)
       throw this.broken('redrive-honoured', `${eventId} was dead-lettered again after its redrive without being POSTed since`);
+  }
+
+  /**
+   * An event committed while a run follows new events is read by that run within `boundMs` (virtual time, so exact),
+   * whatever its createdAt: checked while the run still follows, from when the bound has passed.
+   */
+  readWhileFollowing(probe: FollowProbe, following: boolean, boundMs: number): void {
+    if (probe.readAt !== undefined || !following) return;
+    const waited = this.world.now() - probe.committedAt;
+    if (waited > boundMs)
+      throw this.broken(
+        'follow-latency',
+        `${probe.id}, committed while ${probe.run.runId} followed, was not read by it within ${boundMs} ms (${waited} ms and still following)`,
+      );
   }
 
   /** Once the router is healthy, every deliverable event is delivered within a bounded number of runs. */

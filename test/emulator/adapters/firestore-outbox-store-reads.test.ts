@@ -1,6 +1,6 @@
 import { Timestamp, type Firestore } from '@google-cloud/firestore';
 import request from 'supertest';
-import { FirestoreOutboxStore } from '../../../src/adapters/firestore-outbox-store.js';
+import { FirestoreOutboxStore, OLD_COUNT_PAGE_SIZE } from '../../../src/adapters/firestore-outbox-store.js';
 import type { OutboxStore } from '../../../src/core/ports.js';
 import { memoryLogger, relayEnv, serveHandler } from '../../support/function-server.js';
 import { idsWithStatus } from '../../support/outbox-fixtures.js';
@@ -15,13 +15,17 @@ import { withOverrides } from '../../support/store-overrides.js';
 
 const fx = useRelayFixture();
 
-function storeOn(db: Firestore, outbox: string): FirestoreOutboxStore {
+function storeOn(
+  db: Firestore,
+  outbox: string,
+  shard: { readonly index: number; readonly count: number; readonly previousCount?: number } = { index: 0, count: 1 },
+): FirestoreOutboxStore {
   return new FirestoreOutboxStore(db, {
     outboxCollection: outbox,
     auditCollection: `${outbox}_runs`,
     parkedKeysCollection: `${outbox}_parked`,
     leaseRef: db.collection(`${outbox}_leases`).doc('lease'),
-    shard: { index: 0, count: 1 },
+    shard,
     deliveredRetentionDays: 0,
   });
 }
@@ -102,5 +106,35 @@ describe('Runs of one relay instance', () => {
     ]);
     expect(fx.router.acceptedIds()).toEqual(['free-1', 'free-2']);
     expect(await idsWithStatus(fx.db, fx.collections.outbox, 'pending')).toEqual(['k-1', 'k-2']);
+  });
+
+  describe('Method: fetchParkedKeys while resharding', () => {
+    it('holds the key of every old-count event pending in another shard, also past the first page of them', async () => {
+      const outbox = fx.db.collection(fx.collections.outbox);
+      // One more old-count event (SHARD_COUNT 2, shard 1) than a page holds; the last in document order has key `late`.
+      const count = OLD_COUNT_PAGE_SIZE + 1;
+      for (let start = 0; start < count; start += 500) {
+        const batch = fx.db.batch();
+        for (let i = start; i < Math.min(count, start + 500); i += 1)
+          batch.set(outbox.doc(`old-${String(i).padStart(5, '0')}`), {
+            type: 't',
+            data: {},
+            createdAt: at(i),
+            status: 'pending',
+            shard: 1,
+            shardCount: 2,
+            orderingKey: i === count - 1 ? 'late' : `k${i}`,
+          });
+        await batch.commit();
+      }
+
+      // Before, a run read at most 5,000 of them and stopped with fetch_failed beyond that.
+      const elsewhere = await storeOn(fx.db, fx.collections.outbox, { index: 0, count: 4, previousCount: 2 }).fetchParkedKeys();
+      const ownShard = await storeOn(fx.db, fx.collections.outbox, { index: 1, count: 4, previousCount: 2 }).fetchParkedKeys();
+
+      expect(elsewhere.size).toBe(count);
+      expect(elsewhere.has('late')).toBe(true);
+      expect(ownShard.size).toBe(0);
+    });
   });
 });

@@ -350,7 +350,8 @@ export class SimOutboxStore implements OutboxStore {
 
   recordOutcomes(outcomes: readonly EventOutcome[], lease: HeldLease): Promise<RecordReport> {
     const batch = [...outcomes];
-    return this.call(`store: recordOutcomes ×${batch.length}`, () => this.db.record(batch, lease), true);
+    const deadLetter = batch.some((outcome) => outcome.kind === 'dead_letter') ? ' with a dead letter' : '';
+    return this.call(`store: recordOutcomes ×${batch.length}${deadLetter}`, () => this.db.record(batch, lease), true);
   }
 
   writeAudit(summary: RunSummary): Promise<void> {

@@ -11,6 +11,8 @@ export interface PostRecord {
   readonly eventId: string;
   readonly runId: string;
   readonly attempt: number;
+  /** Set when a consumer refused this one event (poison or rejected payload: `failed`; a claim held: `refused`). */
+  oneByOne?: 'failed' | 'refused';
 }
 
 /** What the world watches at the router: each POST as it starts, each acknowledgement as it commits. */
@@ -37,6 +39,8 @@ export class SimRouter {
   readonly poison = new Set<string>();
   /** Events a consumer refuses for now (it holds their claim): 503 with Retry-After. */
   readonly claimed = new Set<string>();
+  /** Events whose payload a consumer rejects for good (a 422): each is dead-lettered once charged. */
+  readonly rejected = new Set<string>();
   /** Every event the router committed, in commit order. */
   readonly ledger: string[] = [];
 
@@ -97,8 +101,14 @@ export class SimRouter {
 
   /** What the router does with a POST that reached it: commit (and answer), or refuse. */
   private handle(post: PostRecord): RouterResponse {
-    if (this.poison.has(post.eventId)) return answer(500);
-    if (this.claimed.has(post.eventId)) return answer(503, '3');
+    if (this.poison.has(post.eventId) || this.rejected.has(post.eventId)) {
+      post.oneByOne = 'failed';
+      return answer(this.poison.has(post.eventId) ? 500 : 422);
+    }
+    if (this.claimed.has(post.eventId)) {
+      post.oneByOne = 'refused';
+      return answer(503, '3');
+    }
     switch (this.mode) {
       case 'outage':
         return answer(503);

@@ -11,7 +11,10 @@ import { Doorbell, armingDoorbell } from '../../../src/core/doorbell.js';
 import { kick } from '../../../src/core/kick-runs.js';
 import type { Logger, RunLease } from '../../../src/core/ports.js';
 import { runRelay, type RelayOptions, type RunControl, type RunResult } from '../../../src/core/relay.js';
-import { BrokenPromise, Promises, type EventFacts, type RunFacts, type WorldFacts } from '../invariants.js';
+import { FOLLOW_CHECKPOINT_INTERVAL_MS } from '../../../src/core/follow.js';
+import { FOLLOW_FULL_READ_INTERVAL_MS } from '../../../src/core/pending-pages.js';
+import { BrokenPromise, Promises, type EventFacts, type FollowProbe, type RunFacts, type WorldFacts } from '../invariants.js';
+import { withOverrides } from '../../support/store-overrides.js';
 import { SimFirestore, SimOutboxStore, SimRunLease } from './sim-firestore.js';
 import { RouterModes, SimRouter, type PostRecord } from './sim-router.js';
 import { SimClock, SimScheduler, drainMicrotasks, settle, type Completion } from './sim-scheduler.js';
@@ -88,6 +91,13 @@ const KILL_AFTER_SIGTERM_MS = 10_000;
 export const LIVENESS_RUNS = SIM_OPTIONS.maxAttempts + 3;
 const KEYS = ['k0', 'k1', 'k2', 'k3'];
 const START_MS = Date.UTC(2026, 0, 1, 12);
+/**
+ * The follow-latency bound: a following run reads from the start at least every FOLLOW_FULL_READ_INTERVAL_MS, at
+ * one of its wakes, which come at least every FOLLOW_CHECKPOINT_INTERVAL_MS (follow.ts, pending-pages.ts).
+ */
+export const FOLLOW_READ_BOUND_MS = FOLLOW_FULL_READ_INTERVAL_MS + FOLLOW_CHECKPOINT_INTERVAL_MS;
+/** Runs the healthy tail may start before the world calls it stuck (LIVENESS_RUNS need far fewer). */
+const TAIL_RUN_LIMIT = 400;
 /** Steps the healthy tail may take before the world calls it stuck. */
 const TAIL_STEP_LIMIT = 50_000;
 
@@ -137,6 +147,10 @@ export class World implements WorldFacts {
   /** Set by a broken promise noticed inside a callback of the core; thrown at the end of the step. */
   private broken: BrokenPromise | undefined;
   private healthySince: number | undefined;
+  /** Dead letters recorded while one I/O completes (completeIo), for the operator's redrive at once. */
+  private lastDeadLetters: string[] | undefined;
+  /** The healthy tail's follow probe, once committed (follow-latency). */
+  private followProbe: FollowProbe | undefined;
   /** Set by a step that lets time run on: timers fire one by one up to it. */
   private jumpUntil: number | undefined;
 
@@ -150,14 +164,24 @@ export class World implements WorldFacts {
     this.random = mulberry32(config.jitterSeed);
     this.db = new SimFirestore(this.scheduler, {
       recordedDelivered: (id) => this.guard(() => this.onRecordedDelivered(id)),
-      recordedDeadLetter: (id) => this.guard(() => this.promises.deadLettered(id, !this.redrivenUntried.has(id), this.malformed.has(id))),
+      recordedDeadLetter: (id) =>
+        this.guard(() => {
+          this.lastDeadLetters?.push(id);
+          this.promises.deadLettered(id, !this.redrivenUntried.has(id), this.malformed.has(id));
+        }),
     });
     this.router = new SimRouter(
       this.scheduler,
       {
         postStarted: (post) => this.guard(() => this.onPostStarted(post)),
         accepted: (post) => this.guard(() => this.onAccepted(post)),
-        notAcknowledged: (post) => this.withRun(post.runId, (run) => (run.sawFailedPost = true)),
+        notAcknowledged: (post) =>
+          this.withRun(post.runId, (run) => {
+            run.sawFailedPost = true;
+            if (post.oneByOne === 'failed') run.eventsFailed.add(post.eventId);
+            else if (post.oneByOne === 'refused') run.eventsRefused.add(post.eventId);
+            else run.routerFailed = true;
+          }),
         answered: (post) => this.withRun(post.runId, (run) => run.acknowledged.add(post.eventId)),
       },
       SIM_POST_TIMEOUT_MS,
@@ -203,7 +227,7 @@ export class World implements WorldFacts {
 
   /** The router's consumers refuse it for good (poison) or as long as the history lasts (a claim held). */
   private refused(id: string): boolean {
-    return this.router.poison.has(id) || this.router.claimed.has(id);
+    return this.router.poison.has(id) || this.router.claimed.has(id) || this.router.rejected.has(id);
   }
 
   // ── Running a history ─────────────────────────────────────────────────────────────────────────────────
@@ -248,6 +272,46 @@ export class World implements WorldFacts {
     await drainMicrotasks();
     this.rethrow();
     for (const run of this.runs) this.promises.answersInTime(run);
+    const probe = this.followProbe;
+    if (probe !== undefined) this.promises.readWhileFollowing(probe, this.following(probe.run), FOLLOW_READ_BOUND_MS);
+  }
+
+  /** Whether `run` holds the lease and follows new events (its mark on the lease document). */
+  private following(run: RunFacts): boolean {
+    const lease = this.db.lease;
+    return run.answeredAt === undefined && !run.crashed && lease?.token === run.token && lease?.following !== undefined;
+  }
+
+  /**
+   * The healthy tail's follow probe: once a run follows, a writer commits an event with a createdAt 20 s behind
+   * (before where the run's reads end), and the run must read it within FOLLOW_READ_BOUND_MS (follow-latency).
+   */
+  private placeFollowProbe(): void {
+    if (this.followProbe !== undefined || this.options.followMs <= 0 || this.options.pushLingerMs !== undefined) return;
+    const run = this.runs.find((candidate) => this.following(candidate));
+    if (run === undefined) return;
+    // A call of its instance that hung before the healing may hold the run's next read for FIRESTORE_TIMEOUT_MS:
+    // the bound is for a run whose reads answer.
+    const instance = this.instances.find((candidate) => candidate.runs.includes(run));
+    if (instance === undefined || this.scheduler.hung.some((io) => io.owner === instance.name)) return;
+    const id = this.nextId();
+    this.events.set(id, { id, key: undefined, order: this.counter });
+    this.db.put(id, {
+      type: 'order.imported',
+      data: { n: this.counter },
+      createdAt: Instant.fromMillis(this.now() - 20_000),
+      status: 'pending',
+    });
+    this.followProbe = { id, committedAt: this.now(), run, readAt: undefined };
+    this.history.push(
+      `tail t+${((this.now() - START_MS) / 1000).toFixed(1)}s: ${run.runId} follows; a writer commits ${id} (createdAt 20 s behind)`,
+    );
+  }
+
+  /** A page a run read: the follow probe's first read by its run. */
+  private onPageRead(run: RunFacts, ids: readonly string[]): void {
+    const probe = this.followProbe;
+    if (probe !== undefined && probe.readAt === undefined && probe.run === run && ids.includes(probe.id)) probe.readAt = this.now();
   }
 
   private rethrow(): void {
@@ -269,6 +333,10 @@ export class World implements WorldFacts {
       if (finished >= LIVENESS_RUNS && this.runs.every((run) => run.answeredAt !== undefined || run.crashed)) break;
       if (steps > TAIL_STEP_LIMIT)
         throw new BrokenPromise('liveness', `the world did not settle within ${TAIL_STEP_LIMIT} steps after healing`);
+      // Runs that start and end without delivering (a kick's run spinning on a lease it cannot take) are a stall too.
+      if (this.runs.length - (this.healthySince ?? 0) > TAIL_RUN_LIMIT)
+        throw new BrokenPromise('liveness', `more than ${TAIL_RUN_LIMIT} runs started after healing without the world settling`);
+      this.placeFollowProbe();
       await this.progress();
       await this.afterStep();
     }
@@ -333,8 +401,19 @@ export class World implements WorldFacts {
   private completeIo(pick: number, completion: Completion): string | undefined {
     const { pending } = this.scheduler;
     if (pending.length === 0) return undefined;
-    const entry = this.scheduler.complete(pick % pending.length, completion);
-    return entry === undefined || (completion === 'ok' && !entry.write) ? undefined : `${completion}: ${entry.label} (${entry.owner})`;
+    // The operator at their most unlucky: a dead letter whose commit landed while its answer was lost is redriven at
+    // once, before the run writes its outcomes again (so a write without its version precondition would undo it).
+    const unlucky = pending[pick % pending.length]?.label.endsWith('with a dead letter') === true && (pick >> 10) % 4 === 0;
+    this.lastDeadLetters = [];
+    const entry = this.scheduler.complete(pick % pending.length, unlucky ? 'commit-then-fail' : completion);
+    const written = this.lastDeadLetters;
+    this.lastDeadLetters = undefined;
+    if (entry === undefined || (completion === 'ok' && !entry.write)) return undefined;
+    const said = `${unlucky ? 'commit-then-fail' : completion}: ${entry.label} (${entry.owner})`;
+    const redriven = unlucky ? written.find((id) => !this.malformed.has(id)) : undefined;
+    if (redriven === undefined || !this.db.redrive(redriven)) return said;
+    this.redrivenUntried.add(redriven);
+    return `${said}; operator redrives ${redriven} at once`;
   }
 
   // ── Producers, the operator, the router's consumers ──────────────────────────────────────────────────
@@ -397,6 +476,11 @@ export class World implements WorldFacts {
     const refusing = this.router.poison.size + this.router.claimed.size;
     if ((pick >> 8) % 2 === 0) {
       if (this.knownOpen.poisonEvents && refusing >= this.options.breakerThreshold - 1) return undefined;
+      // The top bit of the pick: a payload the consumer rejects (422) rather than fails on (500); dead-lettered at once.
+      if (pick >> 15 === 1) {
+        this.router.rejected.add(id);
+        return `the router rejects ${id} for good (422)`;
+      }
       this.router.poison.add(id);
       return `the router fails ${id} for good (poison)`;
     }
@@ -481,6 +565,9 @@ export class World implements WorldFacts {
       crashed: false,
       acknowledged: new Set(),
       sawFailedPost: false,
+      routerFailed: false,
+      eventsFailed: new Set(),
+      eventsRefused: new Set(),
     };
     this.runs.push(run);
     this.runsById.set(runId, run);
@@ -498,8 +585,18 @@ export class World implements WorldFacts {
       requestHandover: (requester) => lease.requestHandover(requester),
     };
     const pushing = this.options.pushLingerMs !== undefined;
+    const store = new SimOutboxStore(this.db, instance.name);
     const deps = {
-      store: new SimOutboxStore(this.db, instance.name),
+      store: withOverrides(store, {
+        fetchPending: (limit, after, maxBytes) =>
+          store.fetchPending(limit, after, maxBytes).then((page) => {
+            this.onPageRead(
+              run,
+              page.documents.map((document) => document.id),
+            );
+            return page;
+          }),
+      }),
       lease: pushing ? armingDoorbell(watched, instance.doorbell) : watched,
       router: this.router.client(instance.name, runId, instance.clock),
       clock: instance.clock,
@@ -621,7 +718,10 @@ export class World implements WorldFacts {
   private onAnswer(run: RunFacts, result: RunResult): void {
     run.answeredAt = this.now();
     this.logger.log('INFO', 'sim: run answered', { runId: run.runId, result });
-    if (result.kind === 'ran') this.promises.answered(run, result);
+    if (result.kind !== 'ran') return;
+    this.promises.answered(run, result);
+    const limits = { threshold: this.options.breakerThreshold, concurrency: this.options.deliveryConcurrency };
+    this.promises.breakerOpenedOnOutage(run, result.cause, limits);
   }
 
   private withRun(runId: string, act: (run: RunFacts) => void): void {

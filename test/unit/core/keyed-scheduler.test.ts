@@ -31,6 +31,20 @@ function tracker() {
 }
 
 describe('Class: KeyedScheduler', () => {
+  it('starts tasks free to start in the order submitted, a keyed one as soon as one without a key', async () => {
+    const scheduler = new KeyedScheduler(2);
+    const t = tracker();
+
+    scheduler.submit('a', t.task('a', 'a1'));
+    scheduler.submit(undefined, t.task(undefined, 'n1'));
+    scheduler.submit(undefined, t.task(undefined, 'n2'));
+    scheduler.submit('b', t.task('b', 'b1'));
+    await drained(scheduler);
+
+    // With two slots, the first two submitted go first: the keyed a1 is not overtaken by n2.
+    expect(t.order.slice(0, 2)).toEqual(['a1', 'n1']);
+  });
+
   it('never runs more tasks at once than its concurrency', async () => {
     const scheduler = new KeyedScheduler(3);
     const t = tracker();

@@ -425,6 +425,24 @@ describe('A run', () => {
       expect(router.posts.filter((post) => !poison.has(post.eventId)).map((post) => post.eventId)).toEqual(['evt-0005']);
     });
 
+    it('tries a never-attempted event of a key before poison events of no key tried before it, so the next run delivers it', async () => {
+      // Three poison events without a key, then a deliverable event with one, all in one page.
+      const poison = new Set(['evt-0000', 'evt-0001', 'evt-0002']);
+      const { clock, store, router, run } = setup((event) => (poison.has(event.id) ? status(500) : ok));
+      store.seed(4, (i) => (i === 3 ? { orderingKey: 'key-3' } : {}));
+      const options = { batchSize: 10, deliveryConcurrency: 3, breakerThreshold: 3 };
+
+      expect(ran(await run(options)).summary.stoppedBy).toBe('router_failing');
+      await clock.advance(60_000);
+      const firstRunPosts = router.posts.length;
+      const second = ran(await run(options));
+
+      // The keyed event is POSTed first (probe order), not after the keyless ones overtook it into the free slots.
+      expect(router.posts[firstRunPosts]?.eventId).toBe('evt-0003');
+      expect(second.summary.stoppedBy).not.toBe('router_failing');
+      expect(store.fields('evt-0003')?.status).toBe('delivered');
+    });
+
     it('delivers the rest when the oldest events are refused with Retry-After (a crashed consumer’s claims), at the default settings', async () => {
       const { store, router, run } = setup((event) => (Number(event.id.slice(4)) < 6 ? status(503, '5') : ok));
       store.seed(106);

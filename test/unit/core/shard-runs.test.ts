@@ -1,6 +1,6 @@
 import { Instant } from '../../../src/core/instant.js';
 import type { RelayDeps, RelayOptions, RunResult } from '../../../src/core/relay.js';
-import { combineShardResults, runShards, shareOfBudgets, type ShardResult } from '../../../src/core/shard-runs.js';
+import { combineShardResults, nextFreeShardWanted, runShards, shareOfBudgets, type ShardResult } from '../../../src/core/shard-runs.js';
 import { memoryLogger } from '../../support/function-server.js';
 import { MemoryOutboxStore, MemoryRunLease } from '../../support/memory-outbox-store.js';
 import { memoryRouter, ok } from '../../support/memory-router.js';
@@ -103,20 +103,59 @@ describe('One run over every shard (shard-runs)', () => {
     expect(clock.now() - startedAt).toBeLessThan(20);
   });
 
-  it('takes no more than SHARDS_PER_RUN shard leases, leaving the others free for another instance', async () => {
+  it('holds no more than SHARDS_PER_RUN shard leases at once, leaving the others free for another instance meanwhile', async () => {
     const { stores, run, put } = setup();
     for (let shard = 0; shard < SHARDS; shard += 1) put(shard, `s${shard}`, shard);
+    let holding = 0;
+    let mostHeld = 0;
+    for (const store of stores) {
+      const acquire = store.lease.acquire.bind(store.lease);
+      const release = store.lease.release.bind(store.lease);
+      store.lease.acquire = async (owner, ttlMs) => {
+        const attempt = await acquire(owner, ttlMs);
+        if (attempt.acquired) mostHeld = Math.max(mostHeld, (holding += 1));
+        return attempt;
+      };
+      store.lease.release = async (held) => {
+        await release(held);
+        holding -= 1;
+      };
+    }
 
-    const first = ran(await run('run-a', 2));
+    ran(await run('run-a', 2));
 
-    expect(first.summary.delivered).toBe(2);
-    expect(first.summary.shards?.map((s) => s.shard)).toEqual([0, 1]);
-    expect(stores.map((store) => store.fields(`s${stores.indexOf(store)}`)?.status)).toEqual([
-      'delivered',
-      'delivered',
-      'pending',
-      'pending',
+    expect(mostHeld).toBe(2);
+  });
+
+  it('hands a drained shard’s slot to a shard it has not tried: with SHARDS_PER_RUN=2 one run drains all four', async () => {
+    const { stores, run, put, logger } = setup();
+    for (let shard = 0; shard < SHARDS; shard += 1) put(shard, `s${shard}`, shard);
+
+    const result = ran(await run('run-a', 2));
+
+    expect(result.summary.delivered).toBe(4);
+    expect(result.summary.shards?.map((s) => [s.shard, s.outcome])).toEqual([
+      [0, 'drained'],
+      [1, 'drained'],
+      [2, 'drained'],
+      [3, 'drained'],
     ]);
+    expect(stores.map((store, shard) => store.fields(`s${shard}`)?.status)).toEqual(['delivered', 'delivered', 'delivered', 'delivered']);
+    expect(
+      logger.entries
+        .filter((entry) => entry.message === 'a drained shard hands its share to a free shard')
+        .map((entry) => entry.fields.shard),
+    ).toEqual([2, 3]);
+  });
+
+  it('takes no free shard once the run’s budget left is below one Firestore call’s bound', async () => {
+    const { stores, run, put } = setup();
+    for (let shard = 0; shard < SHARDS; shard += 1) put(shard, `s${shard}`, shard);
+    // Each POST takes 10 ms of virtual time: the first two shards spend more than the budget leaves room for.
+    const result = ran(await run('run-a', 2, { runBudgetMs: 1_000, firestoreTimeoutMs: 995 }));
+
+    expect(result.summary.shards?.map((s) => s.shard)).toEqual([0, 1]);
+    expect(stores.map((store, shard) => store.fields(`s${shard}`)?.status)).toEqual(['delivered', 'delivered', 'pending', 'pending']);
   });
 
   it('skips the shards another run holds and drains those still free; with every shard held it answers lease-held', async () => {
@@ -141,13 +180,58 @@ describe('One run over every shard (shard-runs)', () => {
   });
 
   it('starts at the shard `random` picks, so two instances with SHARDS_PER_RUN=2 split the shards between them', async () => {
-    const { run, put, stores } = setup(0.5);
+    const { run, put, router } = setup(0.5);
     for (let shard = 0; shard < SHARDS; shard += 1) put(shard, `s${shard}`, shard);
 
-    const result = ran(await run('run-1', 2));
+    ran(await run('run-1', 2));
 
-    expect(result.summary.shards?.map((s) => s.shard)).toEqual([2, 3]);
-    expect(stores.map((store, shard) => store.fields(`s${shard}`)?.status)).toEqual(['pending', 'pending', 'delivered', 'delivered']);
+    // Shards 2 and 3 first, side by side; 0 and 1 only once those were drained.
+    expect(router.posts.map((post) => post.eventId)).toEqual(['s2', 's3', 's0', 's1']);
+  });
+});
+
+describe('Whether a slot takes another free shard (nextFreeShardWanted)', () => {
+  const summary = (stoppedBy: string) => ({
+    runId: 'x',
+    stoppedBy,
+    fetched: 1,
+    delivered: 1,
+    deadLettered: 0,
+    failed: 0,
+    waiting: 0,
+    unrecorded: 0,
+    stale: 0,
+    hasMore: stoppedBy !== 'drained',
+    auditFailed: false,
+    durationMs: 1,
+  });
+  const clean: RunResult = { kind: 'ran', summary: summary('drained'), retryWanted: false, cause: 'drained', error: undefined };
+  const budget = (runBudgetMs: number) => ({ ...UNIT_RELAY_OPTIONS, runBudgetMs, firestoreTimeoutMs: 2_000 });
+  const stopped = new AbortController();
+  stopped.abort();
+
+  it.each<[string, RunResult | undefined, number, boolean, boolean]>([
+    ['its shard drained, budget left', clean, 30_000, false, true],
+    ['budget left exactly one Firestore call', clean, 2_000, false, true],
+    ['budget left below one Firestore call', clean, 1_999, false, false],
+    ['SIGTERM', clean, 30_000, true, false],
+    [
+      'its shard stopped by the budget',
+      { kind: 'ran', summary: summary('budget'), retryWanted: false, cause: 'budget', error: undefined },
+      30_000,
+      false,
+      false,
+    ],
+    [
+      'its shard’s delivery failed',
+      { kind: 'ran', summary: summary('drained'), retryWanted: true, cause: 'delivery_failed', error: 'e: 503' },
+      30_000,
+      false,
+      false,
+    ],
+    ['its shard did not start', { kind: 'not_started', runId: 'x', error: 'deadline' }, 30_000, false, false],
+  ])('%s', (_name, last, runBudgetMs, sigterm, wanted) => {
+    expect(nextFreeShardWanted(last, budget(runBudgetMs), sigterm ? { shutdown: stopped.signal } : {})).toBe(wanted);
   });
 });
 
