@@ -15,7 +15,7 @@ export const KNOWN_OPEN: KnownOpen = {
   sigtermDuringFirestoreCall: false,
   // Open (sim3): runs over fewer shards than are drained (SHARDS_PER_RUN 1 of 3) leave a deliverable event pending
   // past LIVENESS_RUNS on a healthy router (seed 20261207, `npm run sim -- --runs 2000 --seed 20261207 --open
-  // shardsPerRunLiveness`: after 406 histories; regressions.test.ts). Not diagnosed yet.
+  // shardsPerRunLiveness`: after 344 histories; regressions.test.ts). Not diagnosed yet.
   shardsPerRunLiveness: true,
 };
 
