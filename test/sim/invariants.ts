@@ -41,6 +41,13 @@ export interface EventFacts {
   readonly order: number;
 }
 
+/** One shard's part of a run over several shards (runShards): its own run id and the token of its shard's lease. */
+export interface ShardRunFacts {
+  readonly runId: string;
+  readonly shard: number;
+  token: string | undefined;
+}
+
 /** One run as the world saw it. */
 export interface RunFacts {
   readonly runId: string;
@@ -84,8 +91,8 @@ export interface WorldFacts {
   /** Dead letters an operator let the rest of their key pass (release-key), and purged events. */
   readonly skippedByOperator: ReadonlySet<string>;
   readonly purged: ReadonlySet<string>;
-  /** The lease document as the store holds it. */
-  lease(): { readonly token: string; readonly expiresAt: number } | undefined;
+  /** A shard's lease document as the store holds it (shard 0: the one lease of a world of one shard). */
+  lease(shard?: number): { readonly token: string; readonly expiresAt: number } | undefined;
   status(id: string): unknown;
   /** Whether an event can be delivered once the router is healthy: pending, not refused, not behind a parked key. */
   deliverable(id: string): boolean;
@@ -150,12 +157,14 @@ export class Promises {
   }
 
   /** One run per shard delivers at a time: a POST starts only while its run holds an unexpired lease by the store's clock. */
-  oneRunDelivering(eventId: string, run: RunFacts): void {
-    const lease = this.world.lease();
-    if (run.token === undefined || lease?.token !== run.token)
+  oneRunDelivering(eventId: string, run: RunFacts, shard?: ShardRunFacts): void {
+    const lease = this.world.lease(shard?.shard);
+    const token = shard === undefined ? run.token : shard.token;
+    const runId = shard === undefined ? run.runId : shard.runId;
+    if (token === undefined || lease?.token !== token)
       throw this.broken(
         'one-run-per-shard',
-        `${run.runId} POSTed ${eventId} without holding the lease (held: ${lease?.token ?? 'nobody'})`,
+        `${runId} POSTed ${eventId} without holding the lease${shard === undefined ? '' : ` of shard ${shard.shard}`} (held: ${lease?.token ?? 'nobody'})`,
       );
     if (lease.expiresAt <= this.world.now())
       throw this.broken(
@@ -180,11 +189,14 @@ export class Promises {
       );
   }
 
-  /** A 500 only when a delivery failed (or nothing could be read or leased); never for a bug. */
+  /**
+   * A 500 only when a delivery failed (or nothing could be read or leased: in a run over several shards, a shard
+   * whose lease could not be read, left for Scheduler's retry, shard-runs.ts); never for a bug.
+   */
   answered(run: RunFacts, answer: { readonly retryWanted: boolean; readonly cause: string }): void {
     if (answer.cause === 'internal_error')
       throw this.broken('error-only-for-failed-delivery', `${run.runId} answered internal_error (a bug)`);
-    if (answer.retryWanted && !run.sawFailedPost && answer.cause !== 'fetch_failed')
+    if (answer.retryWanted && !run.sawFailedPost && answer.cause !== 'fetch_failed' && answer.cause !== 'lease_unavailable')
       throw this.broken(
         'error-only-for-failed-delivery',
         `${run.runId} answered 500 (${answer.cause}) though every POST it made was acknowledged`,

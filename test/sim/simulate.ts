@@ -2,21 +2,54 @@ import fc from 'fast-check';
 import type { Logger } from '../../src/core/ports.js';
 import { BrokenPromise } from './invariants.js';
 import { KNOWN_OPEN } from './known-open.js';
+import type { SimShards } from './world/sim-shards.js';
 import { PLAIN_PROGRESS_BELOW, World, type KnownOpen, type Step, type WorldConfig } from './world/world.js';
 
 /** Steps in one history unless told otherwise (the CI budget asks for at least 200). */
 export const DEFAULT_STEPS = 200;
 
+/**
+ * A sharded world, in a third of the histories: 2 or 3 shards, runs over 1 to 3 of them (SHARDS_PER_RUN), and in
+ * half of those a reshard to one shard more or fewer in flight: the new release rolls out at a step of the first
+ * half, producers switch count from a later step once no old relay is left.
+ */
+export const shardsArbitrary: fc.Arbitrary<SimShards> = fc
+  .record({
+    count: fc.constantFrom(2, 3),
+    perRun: fc.constantFrom(1, 2, 3),
+    reshard: fc.option(
+      fc.record({ grow: fc.boolean(), rolloutAt: fc.integer({ min: 0, max: 100 }), producersAfter: fc.integer({ min: 0, max: 80 }) }),
+      { nil: undefined },
+    ),
+  })
+  .map(({ count, perRun, reshard }) =>
+    reshard === undefined
+      ? { count, perRun }
+      : {
+          count,
+          perRun,
+          reshard: {
+            to: count + (reshard.grow ? 1 : -1),
+            rolloutAt: reshard.rolloutAt,
+            producersAt: reshard.rolloutAt + reshard.producersAfter,
+          },
+        },
+  );
+
 /** The shape of a world: 2 or 3 instances whose clocks disagree by up to 2 minutes, follow mode on or off. */
-export const worldConfigArbitrary: fc.Arbitrary<WorldConfig> = fc.record({
-  clockOffsetsMs: fc.array(
-    fc.integer({ min: -120, max: 120 }).map((s) => s * 1000),
-    { minLength: 2, maxLength: 3 },
-  ),
-  followMs: fc.constantFrom(0, 10_000),
-  pushLingerMs: fc.constantFrom(0, 0, 3_000),
-  jitterSeed: fc.nat(),
-});
+export const worldConfigArbitrary: fc.Arbitrary<WorldConfig> = fc
+  .record({
+    clockOffsetsMs: fc.array(
+      fc.integer({ min: -120, max: 120 }).map((s) => s * 1000),
+      { minLength: 2, maxLength: 3 },
+    ),
+    followMs: fc.constantFrom(0, 10_000),
+    pushLingerMs: fc.constantFrom(0, 0, 3_000),
+    jitterSeed: fc.nat(),
+    shards: fc.oneof({ weight: 2, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: shardsArbitrary }),
+  })
+  // A sharded world has no push (one shard per deployment); keys left out rather than undefined, for replays.
+  .map(({ shards, pushLingerMs, ...rest }) => (shards === undefined ? { ...rest, pushLingerMs } : { ...rest, shards }));
 
 /**
  * A history: `length` steps, each an action and a pick. Actions shrink towards 0, plain progress, so a failing

@@ -12,6 +12,7 @@ import type {
   Unsubscribe,
   WakeAttempt,
 } from '../../../src/core/ports.js';
+import { keysHeldByReshard } from '../../../src/core/reshard.js';
 import { LeaseLostError } from '../../../src/errors.js';
 import { pendingPage, storedDocument } from '../../support/pending-query.js';
 import type { SimClock, SimScheduler } from './sim-scheduler.js';
@@ -41,12 +42,22 @@ export interface StoreObserver {
   recordedDeadLetter(eventId: string): void;
 }
 
-/** Firestore as the relay uses it, kept in memory: documents with update times, parked keys, the run lease. */
+/**
+ * The shard a store or lease of a sharded world serves (`<outbox>.shard-<i>`), and the count a relay with
+ * PREVIOUS_SHARD_COUNT is leaving; unset in a world of one shard, whose queries read the whole outbox.
+ */
+export interface SimShard {
+  readonly index: number;
+  readonly previousCount?: number;
+}
+
+/** Firestore as the relay uses it, kept in memory: documents with update times, parked keys, the run leases. */
 export class SimFirestore {
   readonly documents = new Map<string, SimDocument>();
   /** Parked keys: every dead letter holding each, earliest first. */
   readonly parked = new Map<string, string[]>();
-  lease: LeaseDoc | undefined;
+  /** Each shard's lease document (shard 0 alone in a world of one shard). */
+  readonly leases = new Map<number, LeaseDoc>();
   readonly audits: RunSummary[] = [];
   private versions = 0;
   private tokens = 0;
@@ -120,10 +131,32 @@ export class SimFirestore {
     for (const watcher of [...this.wakeWatchers]) if (watcher.owner === owner) this.wakeWatchers.delete(watcher);
   }
 
+  /** Shard 0's lease: the one lease of a world of one shard. */
+  get lease(): LeaseDoc | undefined {
+    return this.leases.get(0);
+  }
+
   // ── Queries, as Firestore answers the relay's ─────────────────────────────────────────────────────────
 
-  page(limit: number, after: PageCursor | undefined, maxBytes: number): OutboxPage {
-    return pendingPage(this.documents, limit, after, maxBytes);
+  /** The oldest-first page query; a shard's run reads only the events stamped with its shard. */
+  page(limit: number, after: PageCursor | undefined, maxBytes: number, shard?: SimShard): OutboxPage {
+    if (shard === undefined) return pendingPage(this.documents, limit, after, maxBytes);
+    const own = new Map([...this.documents].filter(([, d]) => d.fields.shard === shard.index));
+    return pendingPage(own, limit, after, maxBytes);
+  }
+
+  /**
+   * Every parked key, whatever shard parked it, and while resharding the keys reshard.ts holds back in `shard`:
+   * those with an event of the previous count still pending in another shard (the Firestore store's rule).
+   */
+  parkedKeys(shard?: SimShard): Set<string> {
+    const keys = new Set(this.parked.keys());
+    if (shard?.previousCount === undefined) return keys;
+    const old = [...this.documents.values()]
+      .filter((d) => d.fields.status === 'pending' && d.fields.shardCount === shard.previousCount)
+      .map((d) => ({ orderingKey: d.fields.orderingKey, shard: d.fields.shard }));
+    for (const key of keysHeldByReshard(shard.index, old)) keys.add(key);
+    return keys;
   }
 
   strays(limit: number): StoredDocument[] {
@@ -138,8 +171,8 @@ export class SimFirestore {
   }
 
   /** The store's transaction: the lease token first, then each outcome only onto the version the run read. */
-  record(outcomes: readonly EventOutcome[], lease: HeldLease): RecordReport {
-    if (this.lease?.token !== lease.token) throw new LeaseLostError('sim-lease', lease.token);
+  record(outcomes: readonly EventOutcome[], lease: HeldLease, shard = 0): RecordReport {
+    if (this.leases.get(shard)?.token !== lease.token) throw new LeaseLostError('sim-lease', lease.token);
     const stale: string[] = [];
     for (const outcome of outcomes) {
       const current = this.documents.get(outcome.eventId);
@@ -228,28 +261,30 @@ export class SimFirestore {
 
   // ── The run lease, by the store's clock ───────────────────────────────────────────────────────────────
 
-  acquireLease(owner: string, ttlMs: number, callerSentAt: number, callerNow: () => number): LeaseAttempt {
+  acquireLease(owner: string, ttlMs: number, callerSentAt: number, callerNow: () => number, shard = 0): LeaseAttempt {
     const nowMs = this.scheduler.now();
-    const held = this.lease;
+    const held = this.leases.get(shard);
     if (held !== undefined && held.expiresAt > nowMs)
       return { acquired: false, owner: held.owner, expiresAtMs: callerNow() + (held.expiresAt - nowMs) };
     this.tokens += 1;
-    this.lease = { owner, token: `token-${this.tokens}`, expiresAt: nowMs + ttlMs };
-    return { acquired: true, lease: { token: this.lease.token, expiresAtMs: callerSentAt + ttlMs } };
+    const taken = { owner, token: `token-${this.tokens}`, expiresAt: nowMs + ttlMs };
+    this.leases.set(shard, taken);
+    return { acquired: true, lease: { token: taken.token, expiresAtMs: callerSentAt + ttlMs } };
   }
 
-  renewLease(lease: HeldLease, ttlMs: number, callerSentAt: number): HeldLease {
-    if (this.lease?.token !== lease.token) throw new LeaseLostError('sim-lease', lease.token);
-    this.lease.expiresAt = this.scheduler.now() + ttlMs;
+  renewLease(lease: HeldLease, ttlMs: number, callerSentAt: number, shard = 0): HeldLease {
+    const held = this.leases.get(shard);
+    if (held?.token !== lease.token) throw new LeaseLostError('sim-lease', lease.token);
+    held.expiresAt = this.scheduler.now() + ttlMs;
     return { token: lease.token, expiresAtMs: callerSentAt + ttlMs };
   }
 
-  releaseLease(lease: HeldLease): void {
-    if (this.lease?.token === lease.token) this.lease = undefined;
+  releaseLease(lease: HeldLease, shard = 0): void {
+    if (this.leases.get(shard)?.token === lease.token) this.leases.delete(shard);
   }
 
-  followLease(lease: HeldLease, onHandover: () => void): Unsubscribe {
-    const held = this.lease;
+  followLease(lease: HeldLease, onHandover: () => void, shard = 0): Unsubscribe {
+    const held = this.leases.get(shard);
     if (held?.token !== lease.token) throw new LeaseLostError('sim-lease', lease.token);
     held.following = onHandover;
     return () => {
@@ -257,8 +292,8 @@ export class SimFirestore {
     };
   }
 
-  requestHandover(owner: string): boolean {
-    const held = this.lease;
+  requestHandover(owner: string, shard = 0): boolean {
+    const held = this.leases.get(shard);
     if (held === undefined || held.expiresAt <= this.scheduler.now() || held.following === undefined) return false;
     if (held.handoverAsked !== true) {
       held.handoverAsked = true;
@@ -325,6 +360,7 @@ export class SimOutboxStore implements OutboxStore {
   constructor(
     private readonly db: SimFirestore,
     private readonly owner: string,
+    private readonly shard?: SimShard,
   ) {}
 
   private call<T>(label: string, apply: () => T, write: boolean): Promise<T> {
@@ -332,7 +368,7 @@ export class SimOutboxStore implements OutboxStore {
   }
 
   fetchPending(limit: number, after: PageCursor | undefined, maxBytes: number): Promise<OutboxPage> {
-    return this.call('store: fetchPending', () => this.db.page(limit, after, maxBytes), false);
+    return this.call('store: fetchPending', () => this.db.page(limit, after, maxBytes, this.shard), false);
   }
 
   fetchStrays(limit: number): Promise<readonly StoredDocument[]> {
@@ -345,13 +381,13 @@ export class SimOutboxStore implements OutboxStore {
   }
 
   fetchParkedKeys(): Promise<ReadonlySet<string>> {
-    return this.call('store: fetchParkedKeys', () => new Set(this.db.parked.keys()), false);
+    return this.call('store: fetchParkedKeys', () => this.db.parkedKeys(this.shard), false);
   }
 
   recordOutcomes(outcomes: readonly EventOutcome[], lease: HeldLease): Promise<RecordReport> {
     const batch = [...outcomes];
     const deadLetter = batch.some((outcome) => outcome.kind === 'dead_letter') ? ' with a dead letter' : '';
-    return this.call(`store: recordOutcomes ×${batch.length}${deadLetter}`, () => this.db.record(batch, lease), true);
+    return this.call(`store: recordOutcomes ×${batch.length}${deadLetter}`, () => this.db.record(batch, lease, this.shard?.index), true);
   }
 
   writeAudit(summary: RunSummary): Promise<void> {
@@ -369,6 +405,8 @@ export class SimRunLease implements RunLease, LeaseWakeUps {
     private readonly db: SimFirestore,
     private readonly owner: string,
     private readonly clock: SimClock,
+    /** The shard whose lease this is (push, one shard only, uses shard 0's). */
+    private readonly shard = 0,
   ) {}
 
   private call<T>(label: string, apply: () => T, write: boolean): Promise<T> {
@@ -377,24 +415,24 @@ export class SimRunLease implements RunLease, LeaseWakeUps {
 
   acquire(owner: string, ttlMs: number): Promise<LeaseAttempt> {
     const sentAt = this.clock.now();
-    return this.call('lease: acquire', () => this.db.acquireLease(owner, ttlMs, sentAt, () => this.clock.now()), true);
+    return this.call('lease: acquire', () => this.db.acquireLease(owner, ttlMs, sentAt, () => this.clock.now(), this.shard), true);
   }
 
   renew(lease: HeldLease, ttlMs: number): Promise<HeldLease> {
     const sentAt = this.clock.now();
-    return this.call('lease: renew', () => this.db.renewLease(lease, ttlMs, sentAt), true);
+    return this.call('lease: renew', () => this.db.renewLease(lease, ttlMs, sentAt, this.shard), true);
   }
 
   release(lease: HeldLease): Promise<void> {
-    return this.call('lease: release', () => this.db.releaseLease(lease), true);
+    return this.call('lease: release', () => this.db.releaseLease(lease, this.shard), true);
   }
 
   follow(lease: HeldLease, onHandover: () => void): Promise<Unsubscribe> {
-    return this.call('lease: follow', () => this.db.followLease(lease, onHandover), true);
+    return this.call('lease: follow', () => this.db.followLease(lease, onHandover, this.shard), true);
   }
 
   requestHandover(requester: string): Promise<boolean> {
-    return this.call(`lease: requestHandover by ${requester}`, () => this.db.requestHandover(this.owner), true);
+    return this.call(`lease: requestHandover by ${requester}`, () => this.db.requestHandover(this.owner, this.shard), true);
   }
 
   wake(requester: string): Promise<WakeAttempt> {

@@ -10,14 +10,24 @@ import { Instant } from '../../../src/core/instant.js';
 import { Doorbell, armingDoorbell } from '../../../src/core/doorbell.js';
 import { kick } from '../../../src/core/kick-runs.js';
 import type { Logger, RunLease } from '../../../src/core/ports.js';
-import { runRelay, type RelayOptions, type RunControl, type RunResult } from '../../../src/core/relay.js';
+import { runRelay, type RelayDeps, type RelayOptions, type RunControl, type RunResult } from '../../../src/core/relay.js';
+import { runShards, shardRunId, shareOfBudgets } from '../../../src/core/shard-runs.js';
 import { FOLLOW_CHECKPOINT_INTERVAL_MS } from '../../../src/core/follow.js';
 import { FOLLOW_FULL_READ_INTERVAL_MS } from '../../../src/core/pending-pages.js';
-import { BrokenPromise, Promises, type EventFacts, type FollowProbe, type RunFacts, type WorldFacts } from '../invariants.js';
+import {
+  BrokenPromise,
+  Promises,
+  type EventFacts,
+  type FollowProbe,
+  type RunFacts,
+  type ShardRunFacts,
+  type WorldFacts,
+} from '../invariants.js';
 import { withOverrides } from '../../support/store-overrides.js';
 import { SimFirestore, SimOutboxStore, SimRunLease } from './sim-firestore.js';
 import { RouterModes, SimRouter, type PostRecord } from './sim-router.js';
 import { SimClock, SimScheduler, drainMicrotasks, settle, type Completion } from './sim-scheduler.js';
+import { ROLL_EVERY, ShardDeployment, shardsOf, type RelayRelease, type SimShards } from './sim-shards.js';
 
 /** One step of a history: `action` picks what happens (0 is plain progress), `pick` what it happens to. */
 export interface Step {
@@ -40,6 +50,8 @@ export interface WorldConfig {
   readonly pushLingerMs?: number;
   /** Seeds the relay's jitter. */
   readonly jitterSeed: number;
+  /** Several shards, runs over several of them, and a reshard in flight (sim-shards.ts); unset: one shard. Push off. */
+  readonly shards?: SimShards;
 }
 
 /** Bugs known and being fixed on main: the world avoids the paths that show them until they are removed. */
@@ -53,6 +65,11 @@ export interface KnownOpen {
    * the shutdown bound is held loosened by FIRESTORE_TIMEOUT_MS.
    */
   readonly sigtermDuringFirestoreCall: boolean;
+  /**
+   * With SHARDS_PER_RUN below the shard count, a deliverable event of one shard is still pending after
+   * LIVENESS_RUNS runs on a healthy router: every run takes all shards its release drains.
+   */
+  readonly shardsPerRunLiveness: boolean;
 }
 
 /**
@@ -111,6 +128,8 @@ interface Instance {
   readonly runs: RunFacts[];
   /** Push: kicks to this instance fold into its run holding the lease. */
   readonly doorbell: Doorbell;
+  /** A sharded world: the relay release the instance runs (its SHARD_COUNT, PREVIOUS_SHARD_COUNT). */
+  readonly release: RelayRelease | undefined;
 }
 
 const SILENT: Logger = { log: () => undefined };
@@ -138,6 +157,10 @@ export class World implements WorldFacts {
   private readonly instances: Instance[] = [];
   private readonly runs: RunFacts[] = [];
   private readonly runsById = new Map<string, RunFacts>();
+  /** A sharded world: each shard's part of a run, by its shard run id (the router client's run id). */
+  private readonly shardRuns = new Map<string, ShardRunFacts>();
+  /** A sharded world: the relay release deployed and the count producers stamp. */
+  private readonly deployment: ShardDeployment | undefined;
   private readonly options: RelayOptions;
   private counter = 0;
   private runCount = 0;
@@ -159,7 +182,9 @@ export class World implements WorldFacts {
     private readonly knownOpen: KnownOpen,
     private readonly logger: Logger = SILENT,
   ) {
-    const push = (config.pushLingerMs ?? 0) > 0 ? { pushLingerMs: config.pushLingerMs } : {};
+    // Push needs one shard per deployment (parseConfig checks it).
+    const push = (config.pushLingerMs ?? 0) > 0 && config.shards === undefined ? { pushLingerMs: config.pushLingerMs } : {};
+    this.deployment = config.shards === undefined ? undefined : new ShardDeployment(config.shards);
     this.options = { ...SIM_OPTIONS, followMs: config.followMs, ...push };
     this.random = mulberry32(config.jitterSeed);
     this.db = new SimFirestore(this.scheduler, {
@@ -204,8 +229,8 @@ export class World implements WorldFacts {
     return this.scheduler.now();
   }
 
-  lease(): { token: string; expiresAt: number } | undefined {
-    return this.db.lease;
+  lease(shard = 0): { token: string; expiresAt: number } | undefined {
+    return this.db.leases.get(shard);
   }
 
   status(id: string): unknown {
@@ -235,6 +260,9 @@ export class World implements WorldFacts {
   /** Plays the steps, then heals the world and lets it run until the liveness bound; throws BrokenPromise. */
   async play(steps: readonly Step[]): Promise<void> {
     for (const [index, step] of steps.entries()) {
+      const resharding = this.reshardStep(index);
+      if (resharding !== undefined) this.history.push(`#${index} t+${((this.now() - START_MS) / 1000).toFixed(1)}s ${resharding}`);
+      await this.afterStep();
       const said = await this.apply(step);
       if (said !== undefined) this.history.push(`#${index} t+${((this.now() - START_MS) / 1000).toFixed(1)}s ${said}`);
       await this.afterStep();
@@ -264,6 +292,27 @@ export class World implements WorldFacts {
     }
   }
 
+  /**
+   * A reshard in flight, before step `index`: the new release rolls out (an old instance gets SIGTERM every
+   * ROLL_EVERY steps, Cloud Run starting a new one in its slot), then producers switch count once no old relay is left.
+   */
+  private reshardStep(index: number): string | undefined {
+    const deployment = this.deployment;
+    if (deployment === undefined) return undefined;
+    const said: string[] = [];
+    if (deployment.rollOutAt(index)) said.push(`the relay's new release rolls out (SHARD_COUNT ${JSON.stringify(deployment.release())})`);
+    const rollout = deployment.shards.reshard;
+    if (deployment.rolling && rollout !== undefined && (index - rollout.rolloutAt) % ROLL_EVERY === 0) {
+      const old = this.instances.find(
+        (instance) => instance.alive && !instance.terminating && instance.release?.previousCount === undefined,
+      );
+      if (old !== undefined) said.push(`rollout: ${this.sigterm(old) ?? ''}`);
+    }
+    const oldLeft = this.instances.some((instance) => instance.alive && instance.release?.previousCount === undefined);
+    if (deployment.switchProducers(index, oldLeft)) said.push(`producers switch to shardCount ${deployment.producerCount()}`);
+    return said.length === 0 ? undefined : said.join('; ');
+  }
+
   /** Steps taken, the healthy tail's included. */
   stepsTaken = 0;
 
@@ -288,6 +337,8 @@ export class World implements WorldFacts {
    */
   private placeFollowProbe(): void {
     if (this.followProbe !== undefined || this.options.followMs <= 0 || this.options.pushLingerMs !== undefined) return;
+    // The probe is a direct write without a shard: a sharded world's runs would never read it.
+    if (this.deployment !== undefined) return;
     const run = this.runs.find((candidate) => this.following(candidate));
     if (run === undefined) return;
     // A call of its instance that hung before the healing may hold the run's next read for FIRESTORE_TIMEOUT_MS:
@@ -441,6 +492,7 @@ export class World implements WorldFacts {
         sequence,
         status: 'pending',
         ...(key === undefined ? {} : { orderingKey: key }),
+        ...(this.deployment?.stamp(key ?? id) ?? {}),
       });
     }
     for (const id of ids) this.sendKick(id);
@@ -452,6 +504,8 @@ export class World implements WorldFacts {
     const id = this.nextId();
     const shape = pick % 4;
     const fields: Record<string, unknown> = { type: 'order.imported', data: { n: this.counter }, status: 'pending' };
+    // A direct writer in a sharded world still places the event in a shard (without the count it used).
+    if (this.deployment !== undefined) fields.shard = this.deployment.stamp(id).shard;
     if (shape === 0) fields.createdAt = Instant.fromMillis(this.now() + 90_000);
     if (shape === 1) fields.createdAt = Instant.fromMillis(this.now() - 20_000);
     if (shape === 3) {
@@ -525,6 +579,7 @@ export class World implements WorldFacts {
       shutdown: new AbortController(),
       runs: [],
       doorbell: new Doorbell(),
+      release: this.deployment?.release(),
     };
   }
 
@@ -572,18 +627,27 @@ export class World implements WorldFacts {
     this.runs.push(run);
     this.runsById.set(runId, run);
     instance.runs.push(run);
+    const answer =
+      instance.release === undefined ? this.runOneShard(instance, run, control) : this.runSharded(instance, run, instance.release, control);
+    answer.then(
+      (result) => this.guard(() => this.onAnswer(run, result)),
+      () => undefined,
+    );
+    return answer;
+  }
+
+  /** SHARDS_PER_RUN for a release draining `drained` shards. */
+  private perRun(drained: number): number {
+    // Known open: with SHARDS_PER_RUN below the shard count, a shard can wait past the liveness bound.
+    if (this.knownOpen.shardsPerRunLiveness) return drained;
+    return Math.min(drained, this.config.shards?.perRun ?? drained);
+  }
+
+  /** The world of one shard: the relay's own run, its lease the one lease. */
+  private runOneShard(instance: Instance, run: RunFacts, control: RunControl): Promise<RunResult> {
+    const { runId } = run;
     const lease = new SimRunLease(this.db, instance.name, instance.clock);
-    const watched: RunLease = {
-      acquire: (owner, ttlMs) =>
-        lease.acquire(owner, ttlMs).then((attempt) => {
-          if (attempt.acquired) run.token = attempt.lease.token;
-          return attempt;
-        }),
-      renew: (held, ttlMs) => lease.renew(held, ttlMs),
-      release: (held) => lease.release(held),
-      follow: (held, onHandover) => lease.follow(held, onHandover),
-      requestHandover: (requester) => lease.requestHandover(requester),
-    };
+    const watched = watchedLease(lease, (token) => (run.token = token));
     const pushing = this.options.pushLingerMs !== undefined;
     const store = new SimOutboxStore(this.db, instance.name);
     const deps = {
@@ -604,12 +668,47 @@ export class World implements WorldFacts {
       random: this.random,
       ...(pushing ? { push: { doorbell: instance.doorbell, wakeUps: lease } } : {}),
     };
-    const answer = runRelay(runId, deps, this.options, control);
-    answer.then(
-      (result) => this.guard(() => this.onAnswer(run, result)),
-      () => undefined,
+    return runRelay(runId, deps, this.options, control);
+  }
+
+  /**
+   * A sharded world: the real runShards over the shards `release` drains (both counts while resharding), at most
+   * SHARDS_PER_RUN of them, each shard's run on its own lease (`<outbox>.shard-<i>`) and store view, watched as its
+   * own part of the run (one-run-per-shard is checked against its shard's lease).
+   */
+  private runSharded(instance: Instance, run: RunFacts, release: RelayRelease, control: RunControl): Promise<RunResult> {
+    const shards = shardsOf(release);
+    const ofShard = new Map<number, RelayDeps>();
+    const shardDeps = (index: number): RelayDeps => {
+      const known = ofShard.get(index);
+      if (known !== undefined) return known;
+      const facts: ShardRunFacts = { runId: shardRunId(run.runId, index), shard: index, token: undefined };
+      this.shardRuns.set(facts.runId, facts);
+      this.runsById.set(facts.runId, run);
+      const lease = new SimRunLease(this.db, instance.name, instance.clock, index);
+      const deps: RelayDeps = {
+        store: new SimOutboxStore(this.db, instance.name, shards[index]),
+        lease: watchedLease(lease, (token) => {
+          facts.token = token;
+          run.token ??= token;
+        }),
+        router: this.router.client(instance.name, facts.runId, instance.clock),
+        clock: instance.clock,
+        logger: this.loggerOf(instance),
+        random: this.random,
+      };
+      ofShard.set(index, deps);
+      return deps;
+    };
+    const plan = { shards: shards.map((shard) => shard.index), perRun: this.perRun(shards.length) };
+    const options = { ...this.options, shardCount: shards.length };
+    return runShards(
+      run.runId,
+      plan,
+      { shardDeps, clock: instance.clock, logger: this.loggerOf(instance), random: this.random },
+      options,
+      control,
     );
-    return answer;
   }
 
   private loggerOf(instance: Instance): Logger {
@@ -699,7 +798,7 @@ export class World implements WorldFacts {
   private onPostStarted(post: PostRecord): void {
     const run = this.runsById.get(post.runId);
     if (run === undefined) return;
-    this.promises.oneRunDelivering(post.eventId, run);
+    this.promises.oneRunDelivering(post.eventId, run, this.shardRuns.get(post.runId));
     this.promises.postStarting(post.eventId, run);
     this.redrivenUntried.delete(post.eventId);
   }
@@ -720,7 +819,12 @@ export class World implements WorldFacts {
     this.logger.log('INFO', 'sim: run answered', { runId: run.runId, result });
     if (result.kind !== 'ran') return;
     this.promises.answered(run, result);
-    const limits = { threshold: this.options.breakerThreshold, concurrency: this.options.deliveryConcurrency };
+    // A run over several shards gives each shard run its share of DELIVERY_CONCURRENCY, and each its own breaker:
+    // the smallest share (the most shards held at once) allows the fewest, and the run's facts add up its shards'.
+    const shards = this.config.shards;
+    const heldAtMost = shards === undefined ? 1 : this.perRun(Math.max(shards.count, shards.reshard?.to ?? 0));
+    const concurrency = shareOfBudgets(this.options, heldAtMost).deliveryConcurrency;
+    const limits = { threshold: this.options.breakerThreshold, concurrency };
     this.promises.breakerOpenedOnOutage(run, result.cause, limits);
   }
 
@@ -738,6 +842,21 @@ export class World implements WorldFacts {
         error instanceof BrokenPromise ? error : new BrokenPromise('error-only-for-failed-delivery', `the world broke: ${String(error)}`);
     }
   }
+}
+
+/** The lease a run uses, telling the world the token it takes. */
+function watchedLease(lease: RunLease, took: (token: string) => void): RunLease {
+  return {
+    acquire: (owner, ttlMs) =>
+      lease.acquire(owner, ttlMs).then((attempt) => {
+        if (attempt.acquired) took(attempt.lease.token);
+        return attempt;
+      }),
+    renew: (held, ttlMs) => lease.renew(held, ttlMs),
+    release: (held) => lease.release(held),
+    follow: (held, onHandover) => lease.follow(held, onHandover),
+    requestHandover: (requester) => lease.requestHandover(requester),
+  };
 }
 
 /** A small seeded PRNG for the relay's jitter, so a history replays exactly. */
