@@ -15,7 +15,12 @@ export const KNOWN_OPEN: KnownOpen = {
   sigtermDuringFirestoreCall: false,
   // Open (sim3): runs over fewer shards than are drained (SHARDS_PER_RUN 1 of 3) leave a deliverable event pending
   // past LIVENESS_RUNS on a healthy router (seed 20261207, `npm run sim -- --runs 2000 --seed 20261207 --open
-  // shardsPerRunLiveness`: after 344 histories; regressions.test.ts). Not diagnosed yet.
+  // shardsPerRunLiveness`: after 344 histories; regressions.test.ts). Diagnosed, not fixed: the shard's only pending
+  // event is a head the router fails (e00001, old count, key k0), so each run of that shard fails it with no success
+  // of its own and the fault judge cannot charge it ("the router was failing: not charged"), while its key's
+  // new-count events in another shard stay held by the reshard. Other shards of the same run delivered meanwhile
+  // (run-17: shard 2 delivered two events, then shard 0 failed e00001): health is the router's, not a shard's, so
+  // one run's shard runs sharing their evidence of a working router (the judge's first success) would charge it.
   shardsPerRunLiveness: true,
 };
 
