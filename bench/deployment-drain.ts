@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { serveFunction, type ServedFunction } from '../build/tools/local/functions-framework-process.js';
+import { triggerScheduledRun } from './function-drain.js';
 import { readMachineCpu, type MachineCpu } from './machine-cpu.js';
 import { readCpuSeconds, readGroupCpuSeconds, readProcessMemory } from './proc-status.js';
 
@@ -158,13 +159,6 @@ export function shardsPerRun(shards: number, instances: number): number {
   return Math.max(1, Math.ceil(shards / Math.max(1, instances)));
 }
 
-/** Summary fields of an answer the drain adds up. */
-interface RunAnswer {
-  readonly delivered?: unknown;
-  readonly hasMore?: unknown;
-  readonly skipped?: unknown;
-}
-
 type Counts = Omit<InstanceDrain, 'cpuSeconds' | 'peakRssBytes'>;
 
 /** Triggers every instance back to back until one finds the outbox drained, or the time is up. */
@@ -184,24 +178,18 @@ async function triggerUntilDrained(
       let lastError: string | undefined;
       while (!drained && Date.now() < deadline && runs + skippedRuns + failedRuns < MAX_RUNS_PER_INSTANCE) {
         try {
-          const response = await fetch(fn.url, {
-            method: 'POST',
-            headers: { 'user-agent': 'Google-Cloud-Scheduler', 'content-type': 'application/json' },
-            body: '{}',
-            signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
-          });
-          const answer = (await response.json()) as RunAnswer;
+          const { status, answer } = await triggerScheduledRun(fn.url, deadline);
           if (typeof answer.delivered === 'number') delivered += answer.delivered;
-          if (response.status === 200 && answer.skipped !== undefined) {
+          if (status === 200 && answer.skipped !== undefined) {
             skippedRuns += 1;
-          } else if (response.status === 200) {
+          } else if (status === 200) {
             runs += 1;
             // Another instance may still hold shards with events: the outbox, not this run, says when it is done.
             if (answer.hasMore === false && (await options.drained())) drained = true;
             continue;
           } else {
             failedRuns += 1;
-            lastError = `HTTP ${response.status}: ${JSON.stringify(answer).slice(0, 300)}`;
+            lastError = `HTTP ${status}: ${JSON.stringify(answer).slice(0, 300)}`;
           }
         } catch (error) {
           failedRuns += 1;

@@ -193,13 +193,24 @@ function functionEnv(options: FunctionDrainOptions, shardIndex: number, probeFil
   };
 }
 
-/** Summary fields of a 200 answer that the bench adds up. */
-interface RunAnswer {
+/** Summary fields of a run's answer that the bench adds up. */
+export interface RunAnswer {
   readonly delivered?: unknown;
   readonly fetched?: unknown;
   readonly durationMs?: unknown;
   readonly hasMore?: unknown;
   readonly skipped?: unknown;
+}
+
+/** One run triggered as Cloud Scheduler does (its user agent, an empty JSON body), bounded by `deadline` (epoch ms). */
+export async function triggerScheduledRun(url: string, deadline: number): Promise<{ readonly status: number; readonly answer: RunAnswer }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'user-agent': 'Google-Cloud-Scheduler', 'content-type': 'application/json' },
+    body: '{}',
+    signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
+  });
+  return { status: response.status, answer: (await response.json()) as RunAnswer };
 }
 
 async function drainShard(
@@ -227,22 +238,16 @@ async function drainShard(
   while (!drained && runs < bounds.maxRuns && Date.now() < deadline) {
     runs += 1;
     try {
-      const response = await fetch(fn.url, {
-        method: 'POST',
-        headers: { 'user-agent': 'Google-Cloud-Scheduler', 'content-type': 'application/json' },
-        body: '{}',
-        signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
-      });
-      const answer = (await response.json()) as RunAnswer;
+      const { status, answer } = await triggerScheduledRun(fn.url, deadline);
       if (typeof answer.delivered === 'number') delivered += answer.delivered;
       if (typeof answer.fetched === 'number') fetched += answer.fetched;
       if (typeof answer.durationMs === 'number') runDurationsMs.push(answer.durationMs);
-      if (response.status === 200 && answer.skipped === undefined) {
+      if (status === 200 && answer.skipped === undefined) {
         drained = answer.hasMore === false;
         continue;
       }
       failedRuns += 1;
-      lastError = `HTTP ${response.status}: ${JSON.stringify(answer).slice(0, 300)}`;
+      lastError = `HTTP ${status}: ${JSON.stringify(answer).slice(0, 300)}`;
     } catch (error) {
       failedRuns += 1;
       lastError = `${error instanceof Error ? error.message : String(error)}; function output: ${tail.join(' | ').slice(-600)}`;

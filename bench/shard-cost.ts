@@ -5,9 +5,8 @@ import type { Logger, OutboxStore, RunLease } from '../dist/core/ports.js';
 import { createRelay } from '../dist/create-relay.js';
 import { CountingOutboxStore } from './counting-store.js';
 import { seedPending } from './seed-outbox.js';
+import { INDEX_ENTRIES_PER_AGGREGATION_READ } from './store-cost.js';
 
-/** Firestore bills an aggregation query one read per batch of up to this many index entries. */
-const INDEX_ENTRIES_PER_AGGREGATION_READ = 1000;
 /** Bound on runs, so a relay that keeps answering hasMore cannot loop forever. */
 const MAX_RUNS = 50;
 

@@ -7,7 +7,7 @@ import { createRelay } from '../dist/create-relay.js';
 import { CountingOutboxStore, type StoreCounts } from './counting-store.js';
 
 /** Firestore bills an aggregation query one read per batch of up to this many index entries. */
-const INDEX_ENTRIES_PER_AGGREGATION_READ = 1000;
+export const INDEX_ENTRIES_PER_AGGREGATION_READ = 1000;
 /** Bound on runs, so a relay that keeps answering hasMore cannot loop forever. */
 const MAX_RUNS = 50;
 

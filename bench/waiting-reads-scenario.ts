@@ -8,12 +8,11 @@ import { autoId, BENCH_EVENT_TYPE, benchEventData } from './bench-events.js';
 import { CountingOutboxStore } from './counting-store.js';
 import { collectionsFor, withRouter, type ScenarioContext } from './scenario-context.js';
 import { countPending } from './seed-outbox.js';
+import { INDEX_ENTRIES_PER_AGGREGATION_READ } from './store-cost.js';
 
 const MINUTE_MS = 60_000;
 /** Share of each minute's events that arrive on a backoff longer than the measurement (as if they had failed). */
 const BACKOFF_SHARE = 0.1;
-/** Firestore bills an aggregation query one read per batch of up to this many index entries. */
-const INDEX_ENTRIES_PER_AGGREGATION_READ = 1000;
 
 /** One variant of the measurement: runs a minute apart on one relay instance, new events before each. */
 export interface WaitingReadsVariant {
