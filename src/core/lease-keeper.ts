@@ -19,6 +19,8 @@ export interface LeaseKeeperOptions {
  * the lease, or renewals keep failing until it is about to lapse, the run is told to stop starting POSTs.
  * It counts only on the run's own Clock (monotonic): the held lease's expiresAtMs is dated from before each
  * renewal was sent, so it never outlasts the lease as Firestore's clock, which alone decides a takeover, sees it.
+ * Renewals are due by that date, not by when the keeper started: a run over several shards starts a shard's
+ * keeper only once its other lease attempts are in, up to a third of the TTL and a Firestore call later.
  */
 export class LeaseKeeper {
   private readonly stopped = new AbortController();
@@ -51,11 +53,22 @@ export class LeaseKeeper {
   private async keep(): Promise<void> {
     const { signal } = this.stopped;
     const intervalMs = Math.floor(this.options.ttlMs / 3);
+    // A third of the TTL after the lease was taken (its expiry less the TTL), however late this keeper started.
+    let dueAtMs = this.lease.expiresAtMs - this.options.ttlMs + intervalMs;
     while (!signal.aborted) {
-      await this.clock.sleep(intervalMs, signal);
+      await this.clock.sleep(Math.max(0, dueAtMs - this.clock.now()), signal);
       if (signal.aborted) return;
       try {
-        this.lease = await this.options.bounded(this.port.renew(this.lease, this.options.ttlMs), 'renewing the run lease');
+        const renewed = await this.renewBeforeLapse(signal);
+        if (signal.aborted) return;
+        if (renewed === 'lapsing') {
+          this.onTrouble({
+            kind: 'expiring',
+            error: 'the run lease could not be renewed: no renewal landed before the lease was about to lapse',
+          });
+          return;
+        }
+        this.lease = renewed;
       } catch (error) {
         if (error instanceof LeaseLostError) {
           this.onTrouble({ kind: 'lost', error: error.message });
@@ -66,6 +79,25 @@ export class LeaseKeeper {
           this.onTrouble({ kind: 'expiring', error: `the run lease could not be renewed: ${describeError(error)}` });
         }
       }
+      dueAtMs = this.clock.now() + intervalMs;
+    }
+  }
+
+  /**
+   * One renewal, unless it is still out when the lease has one Firestore call's bound left: then 'lapsing' (the
+   * renewal may land after the lease lapsed, when another run may hold the shard), and the renewal is let go.
+   */
+  private async renewBeforeLapse(signal: AbortSignal): Promise<HeldLease | 'lapsing'> {
+    const renewal = this.options.bounded(this.port.renew(this.lease, this.options.ttlMs), 'renewing the run lease');
+    const watch = new AbortController();
+    const lapsing = this.clock
+      .sleep(Math.max(0, this.lease.expiresAtMs - this.options.callTimeoutMs - this.clock.now()), AbortSignal.any([watch.signal, signal]))
+      .then(() => 'lapsing' as const);
+    try {
+      return await Promise.race([renewal, lapsing]);
+    } finally {
+      watch.abort();
+      renewal.catch(() => undefined);
     }
   }
 }

@@ -244,7 +244,7 @@ class RelayRun {
     const { found, error } = await sweep.take(this.run.stopping.signal, this.deps.clock);
     if (error !== undefined) this.log('WARNING', 'stray sweep failed; delivering the rest', { error: describeError(error) });
     this.run.counts.fetched += found.length;
-    for (const document of found) this.submit(document);
+    for (const document of found) this.submit(document, () => sweep.waited());
   }
 
   /**
@@ -341,9 +341,10 @@ class RelayRun {
 
   /**
    * Validates a document and queues it behind the earlier events of its key: a valid event to be delivered, a
-   * malformed one to be dead-lettered (parking its key) only once those earlier events have had their turn.
+   * malformed one to be dead-lettered (parking its key) only once those earlier events have had their turn;
+   * `onWait` is told when it is not attempted in this run (its key parked or held, or its backoff not over).
    */
-  private submit(document: StoredDocument): void {
+  private submit(document: StoredDocument, onWait?: () => void): void {
     const checked = checkDocument(document, this.options);
     const bytes = checked.ok ? checked.event.bodyBytes : 0;
     this.budget.hold(bytes);
@@ -352,7 +353,7 @@ class RelayRun {
       try {
         const admission = this.run.admits(record, this.deps.clock.now());
         if (admission.kind === 'wait') this.log('DEBUG', 'event waits', { eventId: record.id, reason: admission.reason });
-        if (admission.kind !== 'attempt') return;
+        if (admission.kind !== 'attempt') return onWait?.();
         if (checked.ok) await this.deliverOne(checked.event);
         else this.settle(checked.record, { kind: 'malformed', reason: checked.reason }, 'event');
       } catch (error) {

@@ -89,14 +89,15 @@ export async function runShards(
 }
 
 /**
- * Whether a slot whose shard run ended with `last` takes another free shard: only after a clean drain (a shard
- * that stopped for its budget, a fault or a SIGTERM ends the slot too), and only while the run's budget left
- * covers at least one Firestore call's bound, so a shard is not taken for less time than its first read may take.
+ * Whether a slot whose shard run ended with `last` takes another free shard: once its shard is drained, also
+ * when some of its events failed (they wait for a later run, holding back only their own keys, so a poison
+ * event in one shard does not hold back the others); a shard that stopped for its budget, a fault (the circuit
+ * opened, Firestore) or a SIGTERM ends the slot. And only while the run's budget left covers at least one
+ * Firestore call's bound, so a shard is not taken for less time than its first read may take.
  */
 export function nextFreeShardWanted(last: RunResult | undefined, budget: RelayOptions, control: RunControl): boolean {
   return (
     last?.kind === 'ran' &&
-    !last.retryWanted &&
     last.summary.stoppedBy === 'drained' &&
     control.shutdown?.aborted !== true &&
     budget.runBudgetMs >= budget.firestoreTimeoutMs

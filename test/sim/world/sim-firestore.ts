@@ -371,8 +371,10 @@ export class SimOutboxStore implements OutboxStore {
     return this.call('store: fetchPending', () => this.db.page(limit, after, maxBytes, this.shard), false);
   }
 
+  /** As the Firestore store: strays may have no shard field, so only shard 0 (or the only shard) looks for them. */
   fetchStrays(limit: number): Promise<readonly StoredDocument[]> {
-    return this.call('store: fetchStrays', () => this.db.strays(limit), false);
+    const looks = this.shard === undefined || this.shard.index === 0;
+    return this.call('store: fetchStrays', () => (looks ? this.db.strays(limit) : []), false);
   }
 
   /** Push: whether a kicked event is still pending (kick-runs.ts reads it before running). */

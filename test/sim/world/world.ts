@@ -150,7 +150,7 @@ export class World implements WorldFacts {
   /** Redriven events not POSTed since their redrive. */
   private readonly redrivenUntried = new Set<string>();
   /** Events written so that they can never be delivered (no createdAt, no type). */
-  private readonly malformed = new Set<string>();
+  readonly malformed = new Set<string>();
   /** What happened, one line per step that was not plain progress. */
   readonly history: string[] = [];
   readonly promises: Promises;
@@ -243,10 +243,18 @@ export class World implements WorldFacts {
     const key = doc.fields.orderingKey;
     if (typeof key !== 'string') return true;
     if (this.db.parked.has(key)) return false;
-    // Behind an earlier event of its key that the router refuses: it waits for that one's dead letter.
+    // Behind an event of its key that the router refuses, still pending: an earlier one (it waits for that one's
+    // dead letter), or, while resharding, one in another shard than the run that reads it (reshard.ts holds the
+    // key there; a stray, without createdAt, has no order and is read by shard 0's sweep).
     const order = this.events.get(id)?.order ?? 0;
+    const stray = this.deployment !== undefined && !(doc.fields.createdAt instanceof Instant);
+    const shard = stray ? 0 : doc.fields.shard;
     return ![...this.events.values()].some(
-      (other) => other.key === key && other.order < order && this.refused(other.id) && this.status(other.id) === 'pending',
+      (other) =>
+        other.key === key &&
+        this.refused(other.id) &&
+        this.status(other.id) === 'pending' &&
+        (other.order < order || this.db.documents.get(other.id)?.fields.shard !== shard),
     );
   }
 
@@ -499,24 +507,31 @@ export class World implements WorldFacts {
     return `producer commits ${ids.join(', ')}${key === undefined ? '' : ` (key ${key})`}`;
   }
 
-  /** A writer that skips the producer API: a createdAt ahead or behind, none at all, or no type. */
+  /**
+   * A writer that skips the producer API: a createdAt ahead or behind, none at all, or no type. A malformed one
+   * has an ordering key half the time: its dead letter parks the key, and a stray (no createdAt) is dead-lettered
+   * by shard 0's sweep while the run of its key's shard may be dead-lettering another event of that key.
+   */
   private directWrite(pick: number): string {
     const id = this.nextId();
     const shape = pick % 4;
+    const key = shape >= 2 && (pick >> 4) % 2 === 0 ? KEYS[(pick >> 5) % 4] : undefined;
     const fields: Record<string, unknown> = { type: 'order.imported', data: { n: this.counter }, status: 'pending' };
+    if (key !== undefined) fields.orderingKey = key;
     // A direct writer in a sharded world still places the event in a shard (without the count it used).
-    if (this.deployment !== undefined) fields.shard = this.deployment.stamp(id).shard;
+    if (this.deployment !== undefined) fields.shard = this.deployment.stamp(key ?? id).shard;
     if (shape === 0) fields.createdAt = Instant.fromMillis(this.now() + 90_000);
     if (shape === 1) fields.createdAt = Instant.fromMillis(this.now() - 20_000);
     if (shape === 3) {
       fields.createdAt = Instant.fromMillis(this.now());
       delete fields.type;
     }
-    this.events.set(id, { id, key: undefined, order: this.counter });
+    this.events.set(id, { id, key, order: this.counter });
     if (shape >= 2) this.malformed.add(id);
     this.db.put(id, fields);
     this.sendKick(id);
-    return `direct writer puts ${id} (${['createdAt 90 s ahead', 'createdAt 20 s behind', 'no createdAt', 'no type'][shape] ?? ''})`;
+    const what = ['createdAt 90 s ahead', 'createdAt 20 s behind', 'no createdAt', 'no type'][shape] ?? '';
+    return `direct writer puts ${id} (${what}${key === undefined ? '' : `, key ${key}`})`;
   }
 
   /**

@@ -19,8 +19,11 @@ class SkewedLeaseStore implements RunLease {
 
   constructor(private readonly clock: VirtualClock) {}
 
+  hanging = false;
+
   renew(lease: HeldLease, ttlMs: number): Promise<HeldLease> {
     const sentAtMs = this.clock.now();
+    if (this.hanging) return new Promise(() => undefined);
     if (this.failing !== undefined) return Promise.reject(this.failing);
     this.renewedAt.push(sentAtMs);
     this.storeExpiresAtMs = sentAtMs + STORE_SKEW_MS + ttlMs;
@@ -40,8 +43,9 @@ class SkewedLeaseStore implements RunLease {
   }
 }
 
-function keep(clock: VirtualClock, store: SkewedLeaseStore, troubles: LeaseTrouble[]): LeaseKeeper {
-  const lease: HeldLease = { token: 't-1', expiresAtMs: clock.now() + TTL_MS };
+/** A keeper for a lease taken `takenAgoMs` before it starts (a run over several shards starts it once every lease attempt is in). */
+function keep(clock: VirtualClock, store: SkewedLeaseStore, troubles: LeaseTrouble[], takenAgoMs = 0): LeaseKeeper {
+  const lease: HeldLease = { token: 't-1', expiresAtMs: clock.now() - takenAgoMs + TTL_MS };
   return new LeaseKeeper(lease, store, clock, { ttlMs: TTL_MS, callTimeoutMs: CALL_TIMEOUT_MS, bounded: (work) => work }, (trouble) =>
     troubles.push(trouble),
   );
@@ -77,6 +81,44 @@ describe('Class: LeaseKeeper', () => {
 
     expect(afterOneFailure).toEqual([]);
     expect(troubles).toEqual([{ kind: 'expiring', error: expect.stringContaining('UNAVAILABLE') as unknown }]);
+  });
+
+  it('renews when the lease is due, not a third of the TTL after the keeper started: a lease taken 12 s before is renewed at once', async () => {
+    const clock = new VirtualClock();
+    const store = new SkewedLeaseStore(clock);
+    const startedAt = clock.now();
+    const keeper = keep(clock, store, [], 12_000);
+
+    await clock.advance(25_000);
+    keeper.stop();
+
+    expect(store.renewedAt.map((at) => at - startedAt)).toEqual([0, 10_000, 20_000]);
+  });
+
+  it('stops POSTs one Firestore call before the lease lapses when a renewal hangs, however late the keeper started', async () => {
+    const clock = new VirtualClock();
+    const store = new SkewedLeaseStore(clock);
+    const startedAt = clock.now();
+    const troubles: LeaseTrouble[] = [];
+    let troubledAt: number | undefined;
+    store.hanging = true;
+    // Taken 12 s before: it lapses 18 s from now by the run's clock.
+    const keeper = new LeaseKeeper(
+      { token: 't-1', expiresAtMs: startedAt - 12_000 + TTL_MS },
+      store,
+      clock,
+      { ttlMs: TTL_MS, callTimeoutMs: CALL_TIMEOUT_MS, bounded: (work) => work },
+      (trouble) => {
+        troubles.push(trouble);
+        troubledAt = clock.now() - startedAt;
+      },
+    );
+
+    await clock.advance(TTL_MS);
+    keeper.stop();
+
+    expect(troubles).toEqual([{ kind: 'expiring', error: expect.stringContaining('before the lease was about to lapse') as unknown }]);
+    expect(troubledAt).toBe(18_000 - CALL_TIMEOUT_MS);
   });
 
   it('tells the run the lease is lost, once, when another run holds it', async () => {

@@ -3,17 +3,17 @@ import type { RelayDeps, RelayOptions, RunResult } from '../../../src/core/relay
 import { combineShardResults, nextFreeShardWanted, runShards, shareOfBudgets, type ShardResult } from '../../../src/core/shard-runs.js';
 import { memoryLogger } from '../../support/function-server.js';
 import { MemoryOutboxStore, MemoryRunLease } from '../../support/memory-outbox-store.js';
-import { memoryRouter, ok } from '../../support/memory-router.js';
+import { memoryRouter, ok, status } from '../../support/memory-router.js';
 import { UNIT_RELAY_OPTIONS } from '../../support/relay-options.js';
 import { VirtualClock } from '../../support/virtual-clock.js';
 
 const SHARDS = 4;
 
 /** Four shards in memory, each with its own store and lease, one router for all, on virtual time. */
-function setup(random = 0) {
+function setup(random = 0, poison: ReadonlySet<string> = new Set()) {
   const clock = new VirtualClock();
   const stores = Array.from({ length: SHARDS }, () => new MemoryOutboxStore(new MemoryRunLease(() => clock.now())));
-  const router = memoryRouter(clock, () => ({ afterMs: 10, answer: ok }));
+  const router = memoryRouter(clock, (event) => ({ afterMs: 10, answer: poison.has(event.id) ? status(500) : ok }));
   const logger = memoryLogger();
   const shardDeps = (shard: number): RelayDeps => {
     const store = stores[shard] as MemoryOutboxStore;
@@ -148,6 +148,22 @@ describe('One run over every shard (shard-runs)', () => {
     ).toEqual([2, 3]);
   });
 
+  it('hands on past a shard whose only event the router fails: with SHARDS_PER_RUN=1 one run still drains the other three', async () => {
+    const { stores, run, put } = setup(0, new Set(['s0']));
+    for (let shard = 0; shard < SHARDS; shard += 1) put(shard, `s${shard}`, shard);
+
+    const result = ran(await run('run-a', 1));
+
+    expect(result.retryWanted).toBe(true);
+    expect(result.summary.shards?.map((s) => [s.shard, s.outcome])).toEqual([
+      [0, 'delivery_failed'],
+      [1, 'drained'],
+      [2, 'drained'],
+      [3, 'drained'],
+    ]);
+    expect(stores.map((store, shard) => store.fields(`s${shard}`)?.status)).toEqual(['pending', 'delivered', 'delivered', 'delivered']);
+  });
+
   it('takes no free shard once the run’s budget left is below one Firestore call’s bound', async () => {
     const { stores, run, put } = setup();
     for (let shard = 0; shard < SHARDS; shard += 1) put(shard, `s${shard}`, shard);
@@ -223,8 +239,15 @@ describe('Whether a slot takes another free shard (nextFreeShardWanted)', () => 
       false,
     ],
     [
-      'its shard’s delivery failed',
+      'its shard drained, one of its events failed (left for a later run)',
       { kind: 'ran', summary: summary('drained'), retryWanted: true, cause: 'delivery_failed', error: 'e: 503' },
+      30_000,
+      false,
+      true,
+    ],
+    [
+      'its shard’s circuit opened (the router failing)',
+      { kind: 'ran', summary: summary('router_failing'), retryWanted: true, cause: 'router_failing', error: 'e: 503' },
       30_000,
       false,
       false,
