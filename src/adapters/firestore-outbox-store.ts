@@ -234,7 +234,7 @@ export class FirestoreOutboxStore implements OutboxStore {
 
   /**
    * Keys with an event of the previous SHARD_COUNT pending in another shard (reshard.ts); none when not resharding.
-   * Every such event is read (one read each, only `orderingKey` and `shard`), in pages in document order: a key
+   * Every such event is read (one read each, only `orderingKey`, `shard` and `createdAt`), in pages in document order: a key
    * left out would let its later events overtake its old ones.
    */
   private async keysHeldByReshard(): Promise<ReadonlySet<string>> {
@@ -244,12 +244,16 @@ export class FirestoreOutboxStore implements OutboxStore {
     const query = this.outbox
       .where('status', '==', EventStatus.Pending)
       .where('shardCount', '==', previousCount)
-      .select('orderingKey', 'shard')
+      .select('orderingKey', 'shard', 'createdAt')
       .limit(OLD_COUNT_PAGE_SIZE);
     for (let after: QueryDocumentSnapshot | undefined; ;) {
       const snapshot = await (after === undefined ? query : query.startAfter(after)).get();
-      const old = snapshot.docs.map((doc) => ({ orderingKey: toPlain(doc.get('orderingKey')), shard: toPlain(doc.get('shard')) }));
-      for (const key of keysHeldByReshard(index, old)) held.add(key);
+      const old = snapshot.docs.map((doc) => ({
+        orderingKey: toPlain(doc.get('orderingKey')),
+        shard: toPlain(doc.get('shard')),
+        dated: doc.get('createdAt') instanceof Timestamp,
+      }));
+      for (const key of keysHeldByReshard(index, this.shardsHoldingEvents, old)) held.add(key);
       if (snapshot.size < OLD_COUNT_PAGE_SIZE) return held;
       after = snapshot.docs[snapshot.size - 1];
     }

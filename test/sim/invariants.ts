@@ -91,8 +91,8 @@ export interface WorldFacts {
   /** Dead letters an operator let the rest of their key pass (release-key), and purged events. */
   readonly skippedByOperator: ReadonlySet<string>;
   readonly purged: ReadonlySet<string>;
-  /** Events written malformed (no createdAt, no type): never delivered, so they have no place in their key's order. */
-  readonly malformed: ReadonlySet<string>;
+  /** Strays: events no page returns (no createdAt; sharded, no shard), found by a sweep, with no place in their key's order. */
+  readonly strays: ReadonlySet<string>;
   /** A shard's lease document as the store holds it (shard 0: the one lease of a world of one shard). */
   lease(shard?: number): { readonly token: string; readonly expiresAt: number } | undefined;
   status(id: string): unknown;
@@ -133,14 +133,14 @@ export class Promises {
 
   /**
    * Per ordering key, the router accepts events in the order they were enqueued: when it first commits one,
-   * every earlier event of its key was committed before, unless an operator let the key pass it or it is malformed.
+   * every earlier event of its key was committed before, unless an operator let the key pass it or it is a stray.
    */
   firstAcceptance(eventId: string): void {
     const event = this.world.events.get(eventId);
     if (event?.key === undefined) return;
     for (const earlier of this.world.events.values()) {
       if (earlier.key !== event.key || earlier.order >= event.order) continue;
-      if (this.world.accepted.has(earlier.id) || this.world.skippedByOperator.has(earlier.id) || this.world.malformed.has(earlier.id))
+      if (this.world.accepted.has(earlier.id) || this.world.skippedByOperator.has(earlier.id) || this.world.strays.has(earlier.id))
         continue;
       throw this.broken(
         'key-order',

@@ -99,6 +99,33 @@ describe('Resharding online (SHARD_COUNT with PREVIOUS_SHARD_COUNT)', () => {
   );
 
   it(
+    'a stray of the previous count (no createdAt) holds no key, not even its own: shard 0’s sweep dead-letters it, so the reshard can end',
+    async () => {
+      // Written by hand in shard 1 under the old count 2, keyed, without createdAt: no page returns it.
+      await fx.db
+        .collection(fx.collections.outbox)
+        .doc('stray-old')
+        .set({
+          type: 'order.changed',
+          data: { n: 0 },
+          status: 'pending',
+          orderingKey: 'key-stray',
+          shard: 1,
+          shardCount: 2,
+        });
+
+      const run = await relay({ SHARD_COUNT: '4', PREVIOUS_SHARD_COUNT: '2' });
+
+      expect(run.status).toBe(200);
+      expect((await readAll(fx.db, fx.collections.outbox)).get('stray-old')).toMatchObject({
+        status: 'dead_letter',
+        deadLetterReason: expect.stringContaining('createdAt') as unknown,
+      });
+    },
+    SLOW,
+  );
+
+  it(
     '4 → 2: the shards beyond the new count are drained, not dead-lettered, and order per key holds',
     async () => {
       await reshard(4, 2);

@@ -49,6 +49,8 @@ export interface StoreObserver {
 export interface SimShard {
   readonly index: number;
   readonly previousCount?: number;
+  /** The shards the relay drains (the larger count while resharding): an event naming none of them is a stray. */
+  readonly drained: number;
 }
 
 /** Firestore as the relay uses it, kept in memory: documents with update times, parked keys, the run leases. */
@@ -154,17 +156,23 @@ export class SimFirestore {
     if (shard?.previousCount === undefined) return keys;
     const old = [...this.documents.values()]
       .filter((d) => d.fields.status === 'pending' && d.fields.shardCount === shard.previousCount)
-      .map((d) => ({ orderingKey: d.fields.orderingKey, shard: d.fields.shard }));
-    for (const key of keysHeldByReshard(shard.index, old)) keys.add(key);
+      .map((d) => ({ orderingKey: d.fields.orderingKey, shard: d.fields.shard, dated: d.fields.createdAt instanceof Instant }));
+    for (const key of keysHeldByReshard(shard.index, shard.drained, old)) keys.add(key);
     return keys;
   }
 
-  strays(limit: number): StoredDocument[] {
+  /**
+   * Documents no page returns, as the Firestore store's sweep finds them: an unknown status, or pending without a
+   * createdAt or, in a sharded world (`drained` shards), without a shard the relay drains.
+   */
+  strays(limit: number, drained?: number): StoredDocument[] {
     return [...this.documents.entries()]
       .filter(([, d]) => {
         const status = d.fields.status;
-        if (status === 'pending') return !(d.fields.createdAt instanceof Instant);
-        return status !== 'delivered' && status !== 'dead_letter';
+        if (status !== 'pending') return status !== 'delivered' && status !== 'dead_letter';
+        const shard = d.fields.shard;
+        const outOfShard = drained !== undefined && !(Number.isInteger(shard) && (shard as number) >= 0 && (shard as number) < drained);
+        return !(d.fields.createdAt instanceof Instant) || outOfShard;
       })
       .slice(0, limit)
       .map(([id, d]) => storedDocument(id, d));
@@ -374,7 +382,7 @@ export class SimOutboxStore implements OutboxStore {
   /** As the Firestore store: strays may have no shard field, so only shard 0 (or the only shard) looks for them. */
   fetchStrays(limit: number): Promise<readonly StoredDocument[]> {
     const looks = this.shard === undefined || this.shard.index === 0;
-    return this.call('store: fetchStrays', () => (looks ? this.db.strays(limit) : []), false);
+    return this.call('store: fetchStrays', () => (looks ? this.db.strays(limit, this.shard?.drained) : []), false);
   }
 
   /** Push: whether a kicked event is still pending (kick-runs.ts reads it before running). */

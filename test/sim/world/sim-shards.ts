@@ -79,6 +79,6 @@ export class ShardDeployment {
 export function shardsOf(release: RelayRelease): SimShard[] {
   const drained = Math.max(release.count, release.previousCount ?? 0);
   return Array.from({ length: drained }, (_, index) =>
-    release.previousCount === undefined ? { index } : { index, previousCount: release.previousCount },
+    release.previousCount === undefined ? { index, drained } : { index, previousCount: release.previousCount, drained },
   );
 }

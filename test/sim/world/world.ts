@@ -147,10 +147,13 @@ export class World implements WorldFacts {
   readonly recordedDelivered = new Set<string>();
   readonly skippedByOperator = new Set<string>();
   readonly purged = new Set<string>();
+  /** Keys and the dead letter named for them whose second dead letter the operator answered. */
+  private readonly alerted = new Set<string>();
   /** Redriven events not POSTed since their redrive. */
   private readonly redrivenUntried = new Set<string>();
   /** Events written so that they can never be delivered (no createdAt, no type). */
-  readonly malformed = new Set<string>();
+  private readonly malformed = new Set<string>();
+  readonly strays = new Set<string>();
   /** What happened, one line per step that was not plain progress. */
   readonly history: string[] = [];
   readonly promises: Promises;
@@ -245,9 +248,9 @@ export class World implements WorldFacts {
     if (this.db.parked.has(key)) return false;
     // Behind an event of its key that the router refuses, still pending: an earlier one (it waits for that one's
     // dead letter), or, while resharding, one in another shard than the run that reads it (reshard.ts holds the
-    // key there; a stray, without createdAt, has no order and is read by shard 0's sweep).
+    // key there; a stray, without createdAt or shard, is read by shard 0's sweep and has no place in the order).
     const order = this.events.get(id)?.order ?? 0;
-    const stray = this.deployment !== undefined && !(doc.fields.createdAt instanceof Instant);
+    const stray = this.deployment !== undefined && (!(doc.fields.createdAt instanceof Instant) || doc.fields.shard === undefined);
     const shard = stray ? 0 : doc.fields.shard;
     return ![...this.events.values()].some(
       (other) =>
@@ -274,6 +277,8 @@ export class World implements WorldFacts {
       const said = await this.apply(step);
       if (said !== undefined) this.history.push(`#${index} t+${((this.now() - START_MS) / 1000).toFixed(1)}s ${said}`);
       await this.afterStep();
+      const alert = this.answerSecondDeadLetter();
+      if (alert !== undefined) this.history.push(`#${index} t+${((this.now() - START_MS) / 1000).toFixed(1)}s ${alert}`);
       // Time running on: each timer fires in turn, and what it sets off runs before the next one.
       if (this.jumpUntil !== undefined) {
         await this.fireDue(this.jumpUntil);
@@ -508,29 +513,31 @@ export class World implements WorldFacts {
   }
 
   /**
-   * A writer that skips the producer API: a createdAt ahead or behind, none at all, or no type. A malformed one
-   * has an ordering key half the time: its dead letter parks the key, and a stray (no createdAt) is dead-lettered
-   * by shard 0's sweep while the run of its key's shard may be dead-lettering another event of that key.
+   * A writer that skips the producer API: a createdAt ahead or behind, none at all, no type, or (sharded) no
+   * shard. A malformed one has an ordering key half the time: its dead letter parks the key, and a stray (no
+   * createdAt, no shard) is dead-lettered by shard 0's sweep while the run of its key's shard may be
+   * dead-lettering another event of that key: the key then has two dead letters.
    */
   private directWrite(pick: number): string {
     const id = this.nextId();
     const shape = pick % 4;
     const key = shape >= 2 && (pick >> 4) % 2 === 0 ? KEYS[(pick >> 5) % 4] : undefined;
+    const noShard = shape === 3 && this.deployment !== undefined && (pick >> 7) % 2 === 1;
     const fields: Record<string, unknown> = { type: 'order.imported', data: { n: this.counter }, status: 'pending' };
     if (key !== undefined) fields.orderingKey = key;
-    // A direct writer in a sharded world still places the event in a shard (without the count it used).
-    if (this.deployment !== undefined) fields.shard = this.deployment.stamp(key ?? id).shard;
+    // A direct writer in a sharded world stamps the event's shard and the count it used (docs/deploy.md requires
+    // the count of every producer before a reshard), or forgets both.
+    if (this.deployment !== undefined && !noShard) Object.assign(fields, this.deployment.stamp(key ?? id));
     if (shape === 0) fields.createdAt = Instant.fromMillis(this.now() + 90_000);
     if (shape === 1) fields.createdAt = Instant.fromMillis(this.now() - 20_000);
-    if (shape === 3) {
-      fields.createdAt = Instant.fromMillis(this.now());
-      delete fields.type;
-    }
+    if (shape === 3) fields.createdAt = Instant.fromMillis(this.now());
+    if (shape === 3 && !noShard) delete fields.type;
     this.events.set(id, { id, key, order: this.counter });
     if (shape >= 2) this.malformed.add(id);
+    if (shape === 2 || noShard) this.strays.add(id);
     this.db.put(id, fields);
     this.sendKick(id);
-    const what = ['createdAt 90 s ahead', 'createdAt 20 s behind', 'no createdAt', 'no type'][shape] ?? '';
+    const what = noShard ? 'no shard' : (['createdAt 90 s ahead', 'createdAt 20 s behind', 'no createdAt', 'no type'][shape] ?? '');
     return `direct writer puts ${id} (${what}${key === undefined ? '' : `, key ${key}`})`;
   }
 
@@ -560,14 +567,37 @@ export class World implements WorldFacts {
     return `a consumer holds ${id}'s claim (503, Retry-After)`;
   }
 
+  private deadLetters(): string[] {
+    return [...this.events.keys()].filter((id) => this.status(id) === 'dead_letter');
+  }
+
   private redrive(pick: number): string | undefined {
-    const dead = [...this.events.keys()].filter((id) => this.status(id) === 'dead_letter');
+    const dead = this.deadLetters();
     if (dead.length === 0) return undefined;
     const id = dead[pick % dead.length] as string;
     // A dead letter whose key was released stays skipped: the operator gave up its place in the key's order.
     this.db.redrive(id);
     this.redrivenUntried.add(id);
     return `operator redrives ${id}`;
+  }
+
+  /**
+   * The operator answering the alert of a key's second dead letter (the run logs each at WARNING): the dead letter
+   * `outbox-ops status` names for the key, the one it parked behind first, is redriven at once, and the key must
+   * stay parked by the other. Once per key and named dead letter.
+   */
+  private answerSecondDeadLetter(): string | undefined {
+    for (const [key, parkedBehind] of this.db.parked) {
+      const named = parkedBehind[0];
+      if (named === undefined || this.alerted.has(`${key} ${named}`) || this.status(named) !== 'dead_letter') continue;
+      const holding = this.deadLetters().filter((id) => this.events.get(id)?.key === key && !this.skippedByOperator.has(id));
+      if (holding.length < 2) continue;
+      this.alerted.add(`${key} ${named}`);
+      if (!this.db.redrive(named)) continue;
+      this.redrivenUntried.add(named);
+      return `operator redrives ${named}, which key ${key} is parked behind, at the alert of its second dead letter`;
+    }
+    return undefined;
   }
 
   private releaseKey(pick: number): string | undefined {
