@@ -403,6 +403,11 @@ export class World implements WorldFacts {
       this.placeFollowProbe();
       await this.progress();
       await this.afterStep();
+      // The operator still answers a key's second dead letter: the liveness bound counts again from the redrive.
+      const alert = this.answerSecondDeadLetter();
+      if (alert === undefined) continue;
+      this.history.push(`tail t+${((this.now() - START_MS) / 1000).toFixed(1)}s ${alert}`);
+      this.healthySince = this.runCount;
     }
     this.promises.nothingVanished();
     this.promises.allDelivered(LIVENESS_RUNS);
@@ -514,14 +519,15 @@ export class World implements WorldFacts {
 
   /**
    * A writer that skips the producer API: a createdAt ahead or behind, none at all, no type, or (sharded) no
-   * shard. A malformed one has an ordering key half the time: its dead letter parks the key, and a stray (no
+   * shard. A malformed one may have an ordering key: its dead letter parks the key, and a stray (no
    * createdAt, no shard) is dead-lettered by shard 0's sweep while the run of its key's shard may be
    * dead-lettering another event of that key: the key then has two dead letters.
    */
   private directWrite(pick: number): string {
     const id = this.nextId();
     const shape = pick % 4;
-    const key = shape >= 2 && (pick >> 4) % 2 === 0 ? KEYS[(pick >> 5) % 4] : undefined;
+    // Keyed half the time, and always in a sharded world, where shard 0's sweep and the key's shard meet.
+    const key = shape >= 2 && ((pick >> 4) % 2 === 0 || this.deployment !== undefined) ? KEYS[(pick >> 5) % 4] : undefined;
     const noShard = shape === 3 && this.deployment !== undefined && (pick >> 7) % 2 === 1;
     const fields: Record<string, unknown> = { type: 'order.imported', data: { n: this.counter }, status: 'pending' };
     if (key !== undefined) fields.orderingKey = key;
