@@ -224,3 +224,75 @@ describe("the simulation's Firestore against the emulator", () => {
     });
   });
 });
+
+/** Shard `index` of a store drained under SHARD_COUNT 2, or while resharding 2 → 4: the model's and the emulator's. */
+function shardedStores(index: number, previousCount?: number) {
+  const count = previousCount === undefined ? 2 : 4;
+  const drained = Math.max(count, previousCount ?? 0);
+  const scheduler = new SimScheduler(Date.UTC(2026, 0, 1));
+  const db = new SimFirestore(scheduler, { recordedDelivered: () => undefined, recordedDeadLetter: () => undefined });
+  const shard = previousCount === undefined ? { index, drained } : { index, previousCount, drained };
+  const model = new SimOutboxStore(db, 'conformance', shard);
+  const real = new FirestoreOutboxStore(fx.db, {
+    outboxCollection: fx.outbox,
+    auditCollection: `${fx.outbox}_runs`,
+    parkedKeysCollection: `${fx.outbox}_parked`,
+    leaseRef: fx.db.collection(`${fx.outbox}_lease`).doc(`shard-${index}`),
+    shard: previousCount === undefined ? { index, count } : { index, count, previousCount },
+    deliveredRetentionDays: 0,
+  });
+  /** The same pending document in both. */
+  const put = async (id: string, fields: Record<string, unknown>, createdAtMs?: number): Promise<void> => {
+    const dated = createdAtMs === undefined ? {} : { createdAt: Instant.fromMillis(createdAtMs) };
+    db.put(id, { type: 't', data: 1, status: 'pending', ...fields, ...dated });
+    const createdAt = createdAtMs === undefined ? {} : { createdAt: Timestamp.fromMillis(createdAtMs) };
+    await fx.db
+      .collection(fx.outbox)
+      .doc(id)
+      .set({ type: 't', data: 1, status: 'pending', ...fields, ...createdAt });
+  };
+  /** The model's answer, its I/O completed. */
+  const fromModel = async <T>(work: Promise<T>): Promise<T> => {
+    for (;;) {
+      await settle();
+      if (scheduler.pending.length === 0) return work;
+      scheduler.complete(0, 'ok');
+    }
+  };
+  return { model, real, put, fromModel };
+}
+
+describe("the simulation's Firestore against the emulator, sharded", () => {
+  it('sweeps the same strays: shard 0 alone, pending events without createdAt or without a shard drained', async () => {
+    const zero = shardedStores(0);
+    const one = shardedStores(1);
+    await zero.put('in-shard-1', { shard: 1 }, BASE_MS);
+    await zero.put('no-created-at', { shard: 1, orderingKey: 'k' });
+    await zero.put('no-shard', { orderingKey: 'k' }, BASE_MS);
+    await zero.put('shard-out-of-range', { shard: 5 }, BASE_MS);
+    await zero.put('shard-not-a-number', { shard: '1' }, BASE_MS);
+    const plan = { wholeOutbox: false };
+
+    const ids = (documents: readonly StoredDocument[]) => documents.map((document) => document.id).sort();
+    const model = [ids(await zero.fromModel(zero.model.fetchStrays(10))), ids(await one.fromModel(one.model.fetchStrays(10)))];
+    const real = [ids(await zero.real.fetchStrays(10, plan)), ids(await one.real.fetchStrays(10, plan))];
+
+    expect(model).toEqual(real);
+    expect(real).toEqual([['no-created-at', 'no-shard', 'shard-not-a-number', 'shard-out-of-range'], []]);
+  });
+
+  it('holds the same keys while resharding 2 → 4: an old-count event elsewhere holds its key, an old-count stray holds none', async () => {
+    const zero = shardedStores(0, 2);
+    await zero.put('old-elsewhere', { orderingKey: 'held', shard: 1, shardCount: 2 }, BASE_MS);
+    await zero.put('old-here', { orderingKey: 'here', shard: 0, shardCount: 2 }, BASE_MS);
+    await zero.put('old-stray', { orderingKey: 'stray', shard: 1, shardCount: 2 });
+    await zero.put('old-out-of-range', { orderingKey: 'out', shard: 9, shardCount: 2 }, BASE_MS);
+    await zero.put('new-elsewhere', { orderingKey: 'new', shard: 3, shardCount: 4 }, BASE_MS);
+
+    const model = [...(await zero.fromModel(zero.model.fetchParkedKeys()))].sort();
+    const real = [...(await zero.real.fetchParkedKeys())].sort();
+
+    expect(model).toEqual(real);
+    expect(real).toEqual(['held']);
+  });
+});
