@@ -234,8 +234,8 @@ export class FirestoreOutboxStore implements OutboxStore {
 
   /**
    * Keys with an event of the previous SHARD_COUNT pending in another shard (reshard.ts); none when not resharding.
-   * Every such event is read (one read each, only `orderingKey`, `shard` and `createdAt`), in pages in document order: a key
-   * left out would let its later events overtake its old ones.
+   * Every such event is read (one read each, only `orderingKey`, `shard` and `createdAt`), in pages in document
+   * order: a key left out would let its later events overtake its old ones.
    */
   private async keysHeldByReshard(): Promise<ReadonlySet<string>> {
     const { previousCount, index } = this.options.shard;
