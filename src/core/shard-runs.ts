@@ -62,13 +62,15 @@ export async function runShards(
     return { shard, result: await runRelay(shardRunId(runId, shard), { ...shardDeps, lease }, budget, control) };
   };
   // Each held shard's share of the budgets is a slot: once its shard is drained, the slot takes the next free one.
+  let circuitsOpened = 0;
   const ran = await Promise.all(
     held.map(async (first): Promise<ShardResult[]> => {
       const results = [await runHeld(first, shared)];
       for (;;) {
         const last = results[results.length - 1]?.result;
+        if (last?.kind === 'ran' && last.summary.stoppedBy === 'router_failing') circuitsOpened += 1;
         const budget = { ...shared, runBudgetMs: options.runBudgetMs - (deps.clock.now() - startedAtMs) };
-        if (!nextFreeShardWanted(last, budget, control)) return results;
+        if (!nextFreeShardWanted(last, budget, control, circuitsOpened)) return results;
         const shard = untried.shift();
         if (shard === undefined) return results;
         const entry = await tryShardLease(runId, shard, deps, budget, control);
@@ -91,14 +93,21 @@ export async function runShards(
 /**
  * Whether a slot whose shard run ended with `last` takes another free shard: once its shard is drained, also
  * when some of its events failed (they wait for a later run, holding back only their own keys, so a poison
- * event in one shard does not hold back the others); a shard that stopped for its budget, a fault (the circuit
- * opened, Firestore) or a SIGTERM ends the slot. And only while the run's budget left covers at least one
+ * event in one shard does not hold back the others), and when its circuit opened if no other shard's had in this
+ * run (`circuitsOpened`, this one included): poison heads open a shard's circuit as an outage would, and the next
+ * shard's POSTs tell the two apart at the cost of at most BREAKER_THRESHOLD more in an outage. A shard stopped by
+ * its budget, Firestore or a SIGTERM ends the slot. And only while the run's budget left covers at least one
  * Firestore call's bound, so a shard is not taken for less time than its first read may take.
  */
-export function nextFreeShardWanted(last: RunResult | undefined, budget: RelayOptions, control: RunControl): boolean {
+export function nextFreeShardWanted(
+  last: RunResult | undefined,
+  budget: RelayOptions,
+  control: RunControl,
+  circuitsOpened: number,
+): boolean {
+  const stoppedBy = last?.kind === 'ran' ? last.summary.stoppedBy : undefined;
   return (
-    last?.kind === 'ran' &&
-    last.summary.stoppedBy === 'drained' &&
+    (stoppedBy === 'drained' || (stoppedBy === 'router_failing' && circuitsOpened <= 1)) &&
     control.shutdown?.aborted !== true &&
     budget.runBudgetMs >= budget.firestoreTimeoutMs
   );

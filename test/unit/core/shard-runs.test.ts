@@ -164,6 +164,36 @@ describe('One run over every shard (shard-runs)', () => {
     expect(stores.map((store, shard) => store.fields(`s${shard}`)?.status)).toEqual(['pending', 'delivered', 'delivered', 'delivered']);
   });
 
+  it('hands on past a shard whose circuit opens on poison heads, but not past a second: an outage costs one more shard’s probes', async () => {
+    const poison = new Set(['p0', 'p1', 'p2', 'q0', 'q1', 'q2']);
+    const { stores, run, put } = setup(0, poison);
+    for (const [shard, prefix] of [
+      [0, 'p'],
+      [1, 'q'],
+    ] as const)
+      for (let i = 0; i < 3; i += 1) put(shard, `${prefix}${i}`, i);
+    put(2, 's2', 0);
+    put(3, 's3', 0);
+
+    const result = ran(await run('run-a', 1, { breakerThreshold: 3 }));
+
+    expect(result.summary.shards?.map((s) => [s.shard, s.outcome])).toEqual([
+      [0, 'router_failing'],
+      [1, 'router_failing'],
+    ]);
+    expect([stores[2]?.fields('s2')?.status, stores[3]?.fields('s3')?.status]).toEqual(['pending', 'pending']);
+    const afterOne = setup(0, new Set(['p0', 'p1', 'p2']));
+    for (let i = 0; i < 3; i += 1) afterOne.put(0, `p${i}`, i);
+    for (let shard = 1; shard < SHARDS; shard += 1) afterOne.put(shard, `s${shard}`, shard);
+    const delivered = ran(await afterOne.run('run-b', 1, { breakerThreshold: 3 }));
+    expect(delivered.summary.shards?.map((s) => [s.shard, s.outcome])).toEqual([
+      [0, 'router_failing'],
+      [1, 'drained'],
+      [2, 'drained'],
+      [3, 'drained'],
+    ]);
+  });
+
   it('takes no free shard once the run’s budget left is below one Firestore call’s bound', async () => {
     const { stores, run, put } = setup();
     for (let shard = 0; shard < SHARDS; shard += 1) put(shard, `s${shard}`, shard);
@@ -226,7 +256,7 @@ describe('Whether a slot takes another free shard (nextFreeShardWanted)', () => 
   const stopped = new AbortController();
   stopped.abort();
 
-  it.each<[string, RunResult | undefined, number, boolean, boolean]>([
+  it.each<[string, RunResult | undefined, number, boolean, boolean, number?]>([
     ['its shard drained, budget left', clean, 30_000, false, true],
     ['budget left exactly one Firestore call', clean, 2_000, false, true],
     ['budget left below one Firestore call', clean, 1_999, false, false],
@@ -246,15 +276,24 @@ describe('Whether a slot takes another free shard (nextFreeShardWanted)', () => 
       true,
     ],
     [
-      'its shard’s circuit opened (the router failing)',
+      'its shard’s circuit opened, the first in the run (poison heads or an outage: the next shard tells)',
+      { kind: 'ran', summary: summary('router_failing'), retryWanted: true, cause: 'router_failing', error: 'e: 503' },
+      30_000,
+      false,
+      true,
+      1,
+    ],
+    [
+      'its shard’s circuit opened, the second in the run (an outage)',
       { kind: 'ran', summary: summary('router_failing'), retryWanted: true, cause: 'router_failing', error: 'e: 503' },
       30_000,
       false,
       false,
+      2,
     ],
     ['its shard did not start', { kind: 'not_started', runId: 'x', error: 'deadline' }, 30_000, false, false],
-  ])('%s', (_name, last, runBudgetMs, sigterm, wanted) => {
-    expect(nextFreeShardWanted(last, budget(runBudgetMs), sigterm ? { shutdown: stopped.signal } : {})).toBe(wanted);
+  ])('%s', (_name, last, runBudgetMs, sigterm, wanted, circuitsOpened = 0) => {
+    expect(nextFreeShardWanted(last, budget(runBudgetMs), sigterm ? { shutdown: stopped.signal } : {}, circuitsOpened)).toBe(wanted);
   });
 });
 
