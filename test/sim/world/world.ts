@@ -151,8 +151,9 @@ export class World implements WorldFacts {
   private readonly alerted = new Set<string>();
   /** Redriven events not POSTed since their redrive. */
   private readonly redrivenUntried = new Set<string>();
-  /** Events written so that they can never be delivered (no createdAt, no type). */
+  /** Events written so that they can never be delivered (no createdAt, no type, no shard). */
   private readonly malformed = new Set<string>();
+  /** Malformed events no page returns (no createdAt; sharded, no shard): only a sweep finds them. */
   readonly strays = new Set<string>();
   /** What happened, one line per step that was not plain progress. */
   readonly history: string[] = [];
