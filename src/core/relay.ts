@@ -1,5 +1,4 @@
 import { FetchError, describeError } from '../errors.js';
-import type { BackoffRange } from './backoff.js';
 import { ByteBudget } from './byte-budget.js';
 import { Checkpointer } from './checkpointer.js';
 import { withDeadline } from './deadline.js';
@@ -50,6 +49,8 @@ export interface RelayOptions extends RetryPolicy {
   readonly parkKeyOnDeadLetter: boolean;
   /** After draining, follow new events this long (docs/follow-mode.md); 0 answers at once. */
   readonly followMs: number;
+  /** PREVIOUS_SHARD_COUNT: a run then neither follows nor lingers, as reshard.ts's hold is read at its start only. */
+  readonly previousShardCount?: number;
   /** With push ports, after draining stay this long after the last kick (docs/push.md). */
   readonly pushLingerMs?: number;
 }
@@ -116,8 +117,6 @@ class RelayRun {
   /** The run's reads of the pending set: one pass, and with FOLLOW_MS one more from its start at each wake. */
   private readonly pages: PendingPages;
   private readonly cancelPosts = new AbortController();
-  private readonly redelivery: BackoffRange;
-  private readonly random: () => number;
   private readonly trace: RunTrace;
   private readonly pendingAges = new PendingAgeScan();
   /** Holds the run's lease from acquireLease on; every write is guarded by its token. */
@@ -151,8 +150,6 @@ class RelayRun {
     this.scheduler = new KeyedScheduler(this.judge.window);
     this.budget = new ByteBudget(options.maxInFlightBytes, options.maxPayloadBytes);
     this.probes = new ProbeHold(this.budget);
-    this.redelivery = { minDelayMs: options.redeliveryMinDelayMs, maxDelayMs: options.redeliveryMaxDelayMs };
-    this.random = deps.random ?? Math.random;
     this.trace = (deps.telemetry ?? NO_TELEMETRY).startRun(runId);
     const outOfOrder = (found: { eventId: string; after: string }): void =>
       this.log('WARNING', 'a pending event sorts before one of its key already handed out', found);
@@ -301,10 +298,10 @@ class RelayRun {
   /**
    * FOLLOW_MS: a drained run keeps delivering events as they are committed (follow.ts), each read through
    * deliverPending, until FOLLOW_MS or the budget is spent, the run stops, or a newer run asks for the lease.
-   * Push (PUSH_LINGER_MS): it stays that long after its last kick or new event instead (linger.ts).
+   * Push (PUSH_LINGER_MS): it stays that long after its last kick or new event instead (linger.ts). Not resharding.
    */
   private async follow(): Promise<void> {
-    if (this.run.stopping.signal.aborted || !this.pages.done) return;
+    if (this.run.stopping.signal.aborted || !this.pages.done || this.options.previousShardCount !== undefined) return;
     const { clock, push } = this.deps;
     const reading = {
       clock,
@@ -341,8 +338,8 @@ class RelayRun {
 
   /**
    * Validates a document and queues it behind the earlier events of its key: a valid event to be delivered, a
-   * malformed one to be dead-lettered (parking its key) only once those earlier events have had their turn;
-   * `onWait` is told when it is not attempted in this run (its key parked or held, or its backoff not over).
+   * malformed one to be dead-lettered (parking its key) only once those earlier events have had their turn
+   * (`onWait` is told when it is not attempted in this run: its key parked or held, or its backoff not over).
    */
   private submit(document: StoredDocument, onWait?: () => void): void {
     const checked = checkDocument(document, this.options);
@@ -374,7 +371,7 @@ class RelayRun {
       stopped: this.run.stopping.signal,
       cancelPosts: this.cancelPosts.signal,
       onVerdict: (verdict) => this.judge.observe(event, verdict),
-      random: this.random,
+      random: this.deps.random ?? Math.random,
       trace: this.trace,
     });
     this.judge.conclude(event, result);
@@ -383,7 +380,7 @@ class RelayRun {
   /** Applies decide(): records the outcome first, then counts and logs it. */
   private settle(event: EventRecord, result: DeliveryResult, fault: Fault): void {
     const nowMs = this.deps.clock.now();
-    const decision = decide(event, result, fault, this.fatePolicy(), nowMs, this.random());
+    const decision = decide(event, result, fault, this.fatePolicy(), nowMs, (this.deps.random ?? Math.random)());
     const { outcome } = decision;
     if (outcome !== undefined) this.checkpointer.add(outcome);
     this.run.apply(event, decision, nowMs);
@@ -447,7 +444,8 @@ class RelayRun {
   }
 
   private fatePolicy() {
-    return { maxAttempts: this.options.maxAttempts, redelivery: this.redelivery, parkKeyOnDeadLetter: this.options.parkKeyOnDeadLetter };
+    const { maxAttempts, redeliveryMinDelayMs: minDelayMs, redeliveryMaxDelayMs: maxDelayMs, parkKeyOnDeadLetter } = this.options;
+    return { maxAttempts, redelivery: { minDelayMs, maxDelayMs }, parkKeyOnDeadLetter };
   }
 
   private elapsedMs(): number {

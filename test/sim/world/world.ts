@@ -753,7 +753,8 @@ export class World implements WorldFacts {
       return deps;
     };
     const plan = { shards: shards.map((shard) => shard.index), perRun: this.perRun(shards.length) };
-    const options = { ...this.options, shardCount: shards.length };
+    // As createRelay: the shards drained, and PREVIOUS_SHARD_COUNT while resharding.
+    const options = { ...this.options, shardCount: shards.length, previousShardCount: release.previousCount };
     return runShards(
       run.runId,
       plan,

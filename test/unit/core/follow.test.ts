@@ -62,6 +62,18 @@ describe('A run following new events (FOLLOW_MS)', () => {
     expect(store.watching).toBe(0);
   });
 
+  it('does not follow while resharding (PREVIOUS_SHARD_COUNT): it answers once drained, as a later event could need the hold read again', async () => {
+    const { clock, store, start, commitAt, startedAt } = setup();
+    store.seed(2);
+    commitAt(500, 'new-0', 'k');
+
+    const result = ran(await clock.run(start('run-1', { previousShardCount: 2 })));
+
+    expect(result.summary).toMatchObject({ delivered: 2, stoppedBy: 'drained' });
+    expect(clock.now() - startedAt).toBeLessThan(500);
+    expect(store.watching).toBe(0);
+  });
+
   it('delivers events committed while it follows as they are committed, each once, and answers 200 after FOLLOW_MS', async () => {
     const { clock, store, router, start, commitAt, latencies, startedAt } = setup(() => ({ afterMs: 20, answer: ok }));
     store.seed(3);
