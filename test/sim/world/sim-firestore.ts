@@ -163,7 +163,7 @@ export class SimFirestore {
 
   /**
    * Documents no page returns, as the Firestore store's sweep finds them: an unknown status, or pending without a
-   * createdAt or, in a sharded world (`drained` shards), without a shard the relay drains.
+   * createdAt or, with more than one shard drained (`drained`), without a shard the relay drains.
    */
   strays(limit: number, drained?: number): StoredDocument[] {
     return [...this.documents.entries()]
@@ -171,7 +171,8 @@ export class SimFirestore {
         const status = d.fields.status;
         if (status !== 'pending') return status !== 'delivered' && status !== 'dead_letter';
         const shard = d.fields.shard;
-        const outOfShard = drained !== undefined && !(Number.isInteger(shard) && (shard as number) >= 0 && (shard as number) < drained);
+        const outOfShard =
+          drained !== undefined && drained > 1 && !(Number.isInteger(shard) && (shard as number) >= 0 && (shard as number) < drained);
         return !(d.fields.createdAt instanceof Instant) || outOfShard;
       })
       .slice(0, limit)
