@@ -251,7 +251,8 @@ export class FirestoreOutboxStore implements OutboxStore {
       const old = snapshot.docs.map((doc) => ({
         orderingKey: toPlain(doc.get('orderingKey')),
         shard: toPlain(doc.get('shard')),
-        dated: doc.get('createdAt') instanceof Timestamp,
+        // As the page query orders by it: any createdAt value is paged, only a missing one is a stray.
+        dated: doc.get('createdAt') !== undefined,
       }));
       for (const key of keysHeldByReshard(index, this.shardsHoldingEvents, old)) held.add(key);
       if (snapshot.size < OLD_COUNT_PAGE_SIZE) return held;

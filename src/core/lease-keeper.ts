@@ -19,8 +19,8 @@ export interface LeaseKeeperOptions {
  * the lease, or renewals keep failing until it is about to lapse, the run is told to stop starting POSTs.
  * It counts only on the run's own Clock (monotonic): the held lease's expiresAtMs is dated from before each
  * renewal was sent, so it never outlasts the lease as Firestore's clock, which alone decides a takeover, sees it.
- * Renewals are due by that date, not by when the keeper started: a run over several shards starts a shard's
- * keeper only once its other lease attempts are in, up to a third of the TTL and a Firestore call later.
+ * Renewals fall due by that date (a third of the TTL after the last was sent), not by when the keeper started or
+ * an answer came: a run over several shards starts a shard's keeper once its other lease attempts are in.
  */
 export class LeaseKeeper {
   private readonly stopped = new AbortController();
@@ -69,6 +69,9 @@ export class LeaseKeeper {
           return;
         }
         this.lease = renewed;
+        // The next is due a third of the TTL after this one was sent, not after its answer came (a slow Firestore).
+        dueAtMs = renewed.expiresAtMs - this.options.ttlMs + intervalMs;
+        continue;
       } catch (error) {
         if (error instanceof LeaseLostError) {
           this.onTrouble({ kind: 'lost', error: error.message });

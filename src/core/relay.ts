@@ -49,7 +49,7 @@ export interface RelayOptions extends RetryPolicy {
   readonly parkKeyOnDeadLetter: boolean;
   /** After draining, follow new events this long (docs/follow-mode.md); 0 answers at once. */
   readonly followMs: number;
-  /** PREVIOUS_SHARD_COUNT: a run then neither follows nor lingers, as reshard.ts's hold is read at its start only. */
+  /** PREVIOUS_SHARD_COUNT: a run then does not follow, as reshard.ts's hold is read at its start only. */
   readonly previousShardCount?: number;
   /** With push ports, after draining stay this long after the last kick (docs/push.md). */
   readonly pushLingerMs?: number;
@@ -241,7 +241,7 @@ class RelayRun {
     const { found, error } = await sweep.take(this.run.stopping.signal, this.deps.clock);
     if (error !== undefined) this.log('WARNING', 'stray sweep failed; delivering the rest', { error: describeError(error) });
     this.run.counts.fetched += found.length;
-    for (const document of found) this.submit(document, () => sweep.waited());
+    for (const document of found) this.submit(document);
   }
 
   /**
@@ -296,12 +296,12 @@ class RelayRun {
   }
 
   /**
-   * FOLLOW_MS: a drained run keeps delivering events as they are committed (follow.ts), each read through
-   * deliverPending, until FOLLOW_MS or the budget is spent, the run stops, or a newer run asks for the lease.
-   * Push (PUSH_LINGER_MS): it stays that long after its last kick or new event instead (linger.ts). Not resharding.
+   * FOLLOW_MS (not while resharding): a drained run keeps delivering events as they are committed (follow.ts), read
+   * through deliverPending, until FOLLOW_MS or the budget is spent, the run stops, or a newer run asks for the lease.
+   * Push (PUSH_LINGER_MS): it stays that long after its last kick or new event instead (linger.ts).
    */
   private async follow(): Promise<void> {
-    if (this.run.stopping.signal.aborted || !this.pages.done || this.options.previousShardCount !== undefined) return;
+    if (this.run.stopping.signal.aborted || !this.pages.done) return;
     const { clock, push } = this.deps;
     const reading = {
       clock,
@@ -316,7 +316,7 @@ class RelayRun {
     const [lingerMs, untilMs] = [this.options.pushLingerMs ?? 0, this.run.deadlineMs];
     const close = () => this.bounded((push as PushPorts).wakeUps.close(this.lease), 'closing the run lease');
     if (push !== undefined && lingerMs > 0) await lingerForKicks({ ...reading, push, lingerMs, untilMs, close });
-    if (this.options.followMs <= 0 || push !== undefined) return;
+    if (this.options.followMs <= 0 || push !== undefined || this.options.previousShardCount !== undefined) return;
     await followNewEvents({
       ...reading,
       untilMs: Math.min(clock.now() + this.options.followMs, this.run.deadlineMs),
@@ -338,10 +338,9 @@ class RelayRun {
 
   /**
    * Validates a document and queues it behind the earlier events of its key: a valid event to be delivered, a
-   * malformed one to be dead-lettered (parking its key) only once those earlier events have had their turn
-   * (`onWait` is told when it is not attempted in this run: its key parked or held, or its backoff not over).
+   * malformed one to be dead-lettered (parking its key) only once those earlier events have had their turn.
    */
-  private submit(document: StoredDocument, onWait?: () => void): void {
+  private submit(document: StoredDocument): void {
     const checked = checkDocument(document, this.options);
     const bytes = checked.ok ? checked.event.bodyBytes : 0;
     this.budget.hold(bytes);
@@ -350,7 +349,7 @@ class RelayRun {
       try {
         const admission = this.run.admits(record, this.deps.clock.now());
         if (admission.kind === 'wait') this.log('DEBUG', 'event waits', { eventId: record.id, reason: admission.reason });
-        if (admission.kind !== 'attempt') return onWait?.();
+        if (admission.kind !== 'attempt') return;
         if (checked.ok) await this.deliverOne(checked.event);
         else this.settle(checked.record, { kind: 'malformed', reason: checked.reason }, 'event');
       } catch (error) {

@@ -2,7 +2,7 @@
 export interface OldCountEvent {
   readonly orderingKey: unknown;
   readonly shard: unknown;
-  /** Whether it has a createdAt timestamp: without one, no page returns it. */
+  /** Whether it has a createdAt: without one, no page returns it. */
   readonly dated: boolean;
 }
 

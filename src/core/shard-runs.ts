@@ -62,22 +62,28 @@ export async function runShards(
     return { shard, result: await runRelay(shardRunId(runId, shard), { ...shardDeps, lease }, budget, control) };
   };
   // Each held shard's share of the budgets is a slot: once its shard is drained, the slot takes the next free one.
-  let circuitsOpened = 0;
+  // Shard runs of this run that failed with nothing delivered (their circuit opened, or every POST failed).
+  let failingShards = 0;
+  const runCounted = async (shard: HeldShard, budget: RelayOptions): Promise<ShardResult> => {
+    const done = await runHeld(shard, budget);
+    if (done.result.kind === 'ran' && done.result.retryWanted && done.result.summary.delivered === 0 && done.result.summary.failed > 0)
+      failingShards += 1;
+    return done;
+  };
   const ran = await Promise.all(
     held.map(async (first): Promise<ShardResult[]> => {
-      const results = [await runHeld(first, shared)];
+      const results = [await runCounted(first, shared)];
       for (;;) {
         const last = results[results.length - 1]?.result;
-        if (last?.kind === 'ran' && last.summary.stoppedBy === 'router_failing') circuitsOpened += 1;
         const budget = { ...shared, runBudgetMs: options.runBudgetMs - (deps.clock.now() - startedAtMs) };
-        if (!nextFreeShardWanted(last, budget, control, circuitsOpened)) return results;
+        if (!nextFreeShardWanted(last, budget, control, failingShards)) return results;
         const shard = untried.shift();
         if (shard === undefined) return results;
         const entry = await tryShardLease(runId, shard, deps, budget, control);
         taken.push(entry);
         if (entry.attempt?.acquired !== true) continue;
         deps.logger.log('INFO', 'a drained shard hands its share to a free shard', { runId, shard, runBudgetMs: budget.runBudgetMs });
-        results.push(await runHeld({ shard, attempt: entry.attempt }, budget));
+        results.push(await runCounted({ shard, attempt: entry.attempt }, budget));
       }
     }),
   );
@@ -93,21 +99,22 @@ export async function runShards(
 /**
  * Whether a slot whose shard run ended with `last` takes another free shard: once its shard is drained, also
  * when some of its events failed (they wait for a later run, holding back only their own keys, so a poison
- * event in one shard does not hold back the others), and when its circuit opened if no other shard's had in this
- * run (`circuitsOpened`, this one included): poison heads open a shard's circuit as an outage would, and the next
- * shard's POSTs tell the two apart at the cost of at most BREAKER_THRESHOLD more in an outage. A shard stopped by
- * its budget, Firestore or a SIGTERM ends the slot. And only while the run's budget left covers at least one
- * Firestore call's bound, so a shard is not taken for less time than its first read may take.
+ * event in one shard does not hold back the others), and when its circuit opened; but not once two shard runs of
+ * this run failed with nothing delivered (`failingShards`, this one included): poison heads fail a shard as an
+ * outage would, and the next shard's POSTs tell the two apart, so an outage costs one more shard's probes. A
+ * shard stopped by its budget, Firestore or a SIGTERM ends the slot. And only while the run's budget left covers
+ * at least one Firestore call's bound, so a shard is not taken for less time than its first read may take.
  */
 export function nextFreeShardWanted(
   last: RunResult | undefined,
   budget: RelayOptions,
   control: RunControl,
-  circuitsOpened: number,
+  failingShards: number,
 ): boolean {
   const stoppedBy = last?.kind === 'ran' ? last.summary.stoppedBy : undefined;
   return (
-    (stoppedBy === 'drained' || (stoppedBy === 'router_failing' && circuitsOpened <= 1)) &&
+    (stoppedBy === 'drained' || stoppedBy === 'router_failing') &&
+    failingShards <= 1 &&
     control.shutdown?.aborted !== true &&
     budget.runBudgetMs >= budget.firestoreTimeoutMs
   );
@@ -202,7 +209,7 @@ type HeldShard = TakenShard & { readonly attempt: Extract<LeaseAttempt, { acquir
 /**
  * Takes shard leases in waves, from a random shard on: each wave tries as many as SHARDS_PER_RUN still allows,
  * side by side, each bounded by FIRESTORE_TIMEOUT_MS. Waves stop once a third of LEASE_TTL_MS has gone, so the
- * first lease taken is renewed (every third of it from its run's start) well before it could lapse.
+ * first lease taken is renewed (every third of it from when it was taken) well before it could lapse.
  */
 async function takeShardLeases(
   runId: string,

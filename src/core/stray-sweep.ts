@@ -15,7 +15,7 @@ export interface SweepHistory {
   readonly sweptAtMs?: number;
   /** When the whole outbox was last counted. */
   readonly countedAtMs?: number;
-  /** The last sweep failed, found a full STRAY_LIMIT (more strays may wait), or left a stray waiting behind its key. */
+  /** The last sweep failed, or found a full STRAY_LIMIT (more strays may wait). */
   readonly again?: boolean;
 }
 
@@ -30,8 +30,7 @@ export interface SweepPlan {
  * | history                                                 | this run                                        |
  * |---------------------------------------------------------|-------------------------------------------------|
  * | none (the instance's first run)                         | sweeps, counting the whole outbox               |
- * | the last sweep failed, found STRAY_LIMIT strays, or     | sweeps                                          |
- * | left one waiting (its key parked or held)               |                                                 |
+ * | the last sweep failed or found STRAY_LIMIT strays       | sweeps                                          |
  * | STRAY_SWEEP_INTERVAL_MS (15 min) since the last sweep   | sweeps                                          |
  * | otherwise                                               | no sweep: no stray query, no count              |
  * | a sweep, WHOLE_OUTBOX_COUNT_INTERVAL_MS (6 h) since the | also counts the whole outbox, delivered events  |
@@ -72,19 +71,12 @@ export class StraySweepSchedule {
       again: found >= STRAY_LIMIT,
     };
   }
-
-  /** A stray the last sweep found waits behind its key (parked, or held by a reshard): the next run sweeps again. */
-  strayWaited(): void {
-    this.history = { ...this.history, again: true };
-  }
 }
 
 /** One run's sweep, started with the parked-key read and taken once that is in (relay.ts). */
 export interface StartedSweep {
   /** The strays found; none when no sweep was due, the run stopped meanwhile, or the sweep failed (`error`). */
   take(stopped: AbortSignal, clock: Pick<Clock, 'now'>): Promise<{ readonly found: readonly StoredDocument[]; readonly error?: unknown }>;
-  /** One of the strays found waits behind its key instead of being dead-lettered: sweep again at the next run. */
-  waited(): void;
 }
 
 /**
@@ -105,9 +97,6 @@ export function startSweep(
       const found = strays?.ok === true && !stopped.aborted ? strays.value : undefined;
       schedule?.swept(plan, clock.now(), found?.length ?? 'failed');
       return strays?.ok === false ? { found: [], error: strays.error } : { found: found ?? [] };
-    },
-    waited() {
-      schedule?.strayWaited();
     },
   };
 }

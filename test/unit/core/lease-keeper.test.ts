@@ -20,6 +20,8 @@ class SkewedLeaseStore implements RunLease {
   constructor(private readonly clock: VirtualClock) {}
 
   hanging = false;
+  /** How long each renewal takes to answer (a slow but working Firestore). */
+  answerAfterMs = 0;
 
   renew(lease: HeldLease, ttlMs: number): Promise<HeldLease> {
     const sentAtMs = this.clock.now();
@@ -27,7 +29,8 @@ class SkewedLeaseStore implements RunLease {
     if (this.failing !== undefined) return Promise.reject(this.failing);
     this.renewedAt.push(sentAtMs);
     this.storeExpiresAtMs = sentAtMs + STORE_SKEW_MS + ttlMs;
-    return Promise.resolve({ token: lease.token, expiresAtMs: sentAtMs + ttlMs });
+    const renewed = { token: lease.token, expiresAtMs: sentAtMs + ttlMs };
+    return this.answerAfterMs === 0 ? Promise.resolve(renewed) : this.clock.sleep(this.answerAfterMs).then(() => renewed);
   }
   acquire(): Promise<LeaseAttempt> {
     return Promise.reject(new Error('not used'));
@@ -119,6 +122,28 @@ describe('Class: LeaseKeeper', () => {
 
     expect(troubles).toEqual([{ kind: 'expiring', error: expect.stringContaining('before the lease was about to lapse') as unknown }]);
     expect(troubledAt).toBe(18_000 - CALL_TIMEOUT_MS);
+  });
+
+  it('keeps the lease on a slow but working Firestore: renewals answered 6 s late (the bound is 10 s) are sent every third of the TTL', async () => {
+    const clock = new VirtualClock();
+    const store = new SkewedLeaseStore(clock);
+    const startedAt = clock.now();
+    const troubles: LeaseTrouble[] = [];
+    store.answerAfterMs = 6_000;
+    // The relay's own ratio: the lease lasts three Firestore calls' bounds (LEASE_TTL_PER_FIRESTORE_TIMEOUT).
+    const keeper = new LeaseKeeper(
+      { token: 't-1', expiresAtMs: startedAt + TTL_MS },
+      store,
+      clock,
+      { ttlMs: TTL_MS, callTimeoutMs: TTL_MS / 3, bounded: (work) => work },
+      (trouble) => troubles.push(trouble),
+    );
+
+    await clock.advance(TTL_MS * 3);
+    keeper.stop();
+
+    expect(troubles).toEqual([]);
+    expect(store.renewedAt.map((at) => at - startedAt)).toEqual([10_000, 20_000, 30_000, 40_000, 50_000, 60_000, 70_000, 80_000, 90_000]);
   });
 
   it('tells the run the lease is lost, once, when another run holds it', async () => {

@@ -212,29 +212,4 @@ describe('Runs of one instance sweeping for strays', () => {
     expect(summaryOf(swept.result)).toMatchObject({ deadLettered: 1 });
     expect(store.fields('stray')).toMatchObject({ status: 'dead_letter' });
   });
-
-  it('sweeps again at the next run while a stray it found waits behind its parked key: released, it is dead-lettered a minute later', async () => {
-    const { clock, run, setStrays, store } = instance();
-    store.parked.set('k', 'an-earlier-dead-letter');
-    store.put('stray', { type: 'order.created', data: {}, status: 'pending', orderingKey: 'k' });
-    const stray = (): StoredDocument => ({
-      id: 'stray',
-      fields: store.fields('stray') ?? {},
-      version: store.documents.get('stray')?.version as never,
-    });
-    setStrays([stray()]);
-    const waited = await run();
-    store.parked.delete('k');
-    setStrays([stray()]);
-    await clock.advance(MINUTE_MS);
-
-    const next = await run();
-
-    expect(summaryOf(waited.result)).toMatchObject({ deadLettered: 0, waiting: 1 });
-    expect(summaryOf(next.result)).toMatchObject({ deadLettered: 1 });
-    expect(store.fields('stray')).toMatchObject({
-      status: 'dead_letter',
-      deadLetterReason: expect.stringContaining('createdAt') as unknown,
-    });
-  });
 });

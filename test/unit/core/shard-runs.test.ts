@@ -194,6 +194,22 @@ describe('One run over every shard (shard-runs)', () => {
     ]);
   });
 
+  it('counts a failing shard once: past a shard another run holds, the slot whose circuit opened still takes the next', async () => {
+    const { stores, run, put } = setup(0, new Set(['p0', 'p1', 'p2']));
+    for (let i = 0; i < 3; i += 1) put(0, `p${i}`, i);
+    for (let shard = 1; shard < SHARDS; shard += 1) put(shard, `s${shard}`, shard);
+    (stores[1] as MemoryOutboxStore).lease.takeOver('other-instance', 60_000);
+
+    const result = ran(await run('run-a', 1, { breakerThreshold: 3 }));
+
+    expect(result.summary.shards?.map((s) => [s.shard, s.outcome])).toEqual([
+      [0, 'router_failing'],
+      [1, 'lease-held'],
+      [2, 'drained'],
+      [3, 'drained'],
+    ]);
+  });
+
   it('takes no free shard once the run’s budget left is below one Firestore call’s bound', async () => {
     const { stores, run, put } = setup();
     for (let shard = 0; shard < SHARDS; shard += 1) put(shard, `s${shard}`, shard);
@@ -274,9 +290,18 @@ describe('Whether a slot takes another free shard (nextFreeShardWanted)', () => 
       30_000,
       false,
       true,
+      1,
     ],
     [
-      'its shard’s circuit opened, the first in the run (poison heads or an outage: the next shard tells)',
+      'its shard drained with every POST failed, the second such shard in the run (an outage)',
+      { kind: 'ran', summary: summary('drained'), retryWanted: true, cause: 'delivery_failed', error: 'e: 503' },
+      30_000,
+      false,
+      false,
+      2,
+    ],
+    [
+      'its shard’s circuit opened, the first failing shard in the run (poison heads or an outage: the next shard tells)',
       { kind: 'ran', summary: summary('router_failing'), retryWanted: true, cause: 'router_failing', error: 'e: 503' },
       30_000,
       false,
@@ -284,7 +309,7 @@ describe('Whether a slot takes another free shard (nextFreeShardWanted)', () => 
       1,
     ],
     [
-      'its shard’s circuit opened, the second in the run (an outage)',
+      'its shard’s circuit opened, the second failing shard in the run (an outage)',
       { kind: 'ran', summary: summary('router_failing'), retryWanted: true, cause: 'router_failing', error: 'e: 503' },
       30_000,
       false,
@@ -292,8 +317,8 @@ describe('Whether a slot takes another free shard (nextFreeShardWanted)', () => 
       2,
     ],
     ['its shard did not start', { kind: 'not_started', runId: 'x', error: 'deadline' }, 30_000, false, false],
-  ])('%s', (_name, last, runBudgetMs, sigterm, wanted, circuitsOpened = 0) => {
-    expect(nextFreeShardWanted(last, budget(runBudgetMs), sigterm ? { shutdown: stopped.signal } : {}, circuitsOpened)).toBe(wanted);
+  ])('%s', (_name, last, runBudgetMs, sigterm, wanted, failingShards = 0) => {
+    expect(nextFreeShardWanted(last, budget(runBudgetMs), sigterm ? { shutdown: stopped.signal } : {}, failingShards)).toBe(wanted);
   });
 });
 
