@@ -103,7 +103,7 @@ const QUEUED_PER_SLOT = 2;
  * POSTs can turn the answer into a 500.
  */
 export async function runRelay(runId: string, deps: RelayDeps, options: RelayOptions, control: RunControl = {}): Promise<RunResult> {
-  return new RelayRun(runId, deps, options, control).execute();
+  return new RelayRun(runId, { ...deps, random: deps.random ?? Math.random }, options, control).execute();
 }
 
 class RelayRun {
@@ -126,7 +126,7 @@ class RelayRun {
 
   constructor(
     runId: string,
-    private readonly deps: RelayDeps,
+    private readonly deps: RelayDeps & { readonly random: () => number },
     private readonly options: RelayOptions,
     private readonly control: RunControl,
   ) {
@@ -370,7 +370,7 @@ class RelayRun {
       stopped: this.run.stopping.signal,
       cancelPosts: this.cancelPosts.signal,
       onVerdict: (verdict) => this.judge.observe(event, verdict),
-      random: this.deps.random ?? Math.random,
+      random: this.deps.random,
       trace: this.trace,
     });
     this.judge.conclude(event, result);
@@ -379,7 +379,7 @@ class RelayRun {
   /** Applies decide(): records the outcome first, then counts and logs it. */
   private settle(event: EventRecord, result: DeliveryResult, fault: Fault): void {
     const nowMs = this.deps.clock.now();
-    const decision = decide(event, result, fault, this.fatePolicy(), nowMs, (this.deps.random ?? Math.random)());
+    const decision = decide(event, result, fault, this.fatePolicy(), nowMs, this.deps.random());
     const { outcome } = decision;
     if (outcome !== undefined) this.checkpointer.add(outcome);
     this.run.apply(event, decision, nowMs);

@@ -56,23 +56,19 @@ export async function runShards(
       maxInFlightBytes: shared.maxInFlightBytes,
     });
   const untried = order.filter((shard) => !taken.some((entry) => entry.shard === shard));
+  // Shard runs of this run that failed with nothing delivered (their circuit opened, or every POST failed).
+  let failingShards = 0;
   const runHeld = async ({ shard, attempt }: HeldShard, budget: RelayOptions): Promise<ShardResult> => {
     const shardDeps = deps.shardDeps(shard);
     const lease = alreadyAcquired(shardDeps.lease, attempt);
-    return { shard, result: await runRelay(shardRunId(runId, shard), { ...shardDeps, lease }, budget, control) };
+    const result = await runRelay(shardRunId(runId, shard), { ...shardDeps, lease }, budget, control);
+    if (result.kind === 'ran' && result.retryWanted && result.summary.delivered === 0 && result.summary.failed > 0) failingShards += 1;
+    return { shard, result };
   };
   // Each held shard's share of the budgets is a slot: once its shard is drained, the slot takes the next free one.
-  // Shard runs of this run that failed with nothing delivered (their circuit opened, or every POST failed).
-  let failingShards = 0;
-  const runCounted = async (shard: HeldShard, budget: RelayOptions): Promise<ShardResult> => {
-    const done = await runHeld(shard, budget);
-    if (done.result.kind === 'ran' && done.result.retryWanted && done.result.summary.delivered === 0 && done.result.summary.failed > 0)
-      failingShards += 1;
-    return done;
-  };
   const ran = await Promise.all(
     held.map(async (first): Promise<ShardResult[]> => {
-      const results = [await runCounted(first, shared)];
+      const results = [await runHeld(first, shared)];
       for (;;) {
         const last = results[results.length - 1]?.result;
         const budget = { ...shared, runBudgetMs: options.runBudgetMs - (deps.clock.now() - startedAtMs) };
@@ -83,7 +79,7 @@ export async function runShards(
         taken.push(entry);
         if (entry.attempt?.acquired !== true) continue;
         deps.logger.log('INFO', 'a drained shard hands its share to a free shard', { runId, shard, runBudgetMs: budget.runBudgetMs });
-        results.push(await runCounted({ shard, attempt: entry.attempt }, budget));
+        results.push(await runHeld({ shard, attempt: entry.attempt }, budget));
       }
     }),
   );
